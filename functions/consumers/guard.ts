@@ -1,0 +1,277 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import middy, { type MiddlewareObj, type Request } from '@middy/core';
+import type {
+  Context,
+  SQSBatchItemFailure,
+  SQSBatchResponse,
+  SQSEvent,
+  SQSRecord,
+} from 'aws-lambda';
+import type { HookonceEvent } from '../fanout/envelope.ts';
+import { BACKGROUND_CLIENT_CONFIG } from '../shared/aws.ts';
+import { type Clock, systemClock } from '../shared/clock.ts';
+import { createLogger, errorFields, type Logger } from '../shared/log.ts';
+import { type ClaimLease, ClaimStore } from './claims.ts';
+import { readConsumerConfig } from './config.ts';
+
+export interface ExactlyOnceOptions {
+  /** Names the consumer in its claims. @default the subscriber name from HOOKONCE_SUBSCRIBER */
+  consumer?: string;
+  /** The claims table. @default HOOKONCE_CONSUMER_TABLE */
+  tableName?: string;
+  /** How long a DONE claim is kept: copies arriving within it are skipped. @default 7 days */
+  retentionSeconds?: number;
+  client?: DynamoDBClient;
+  clock?: Clock;
+  log?: Logger;
+  /** Kept back from the invocation's remaining time when sizing the lease. @default 1000 */
+  leaseMarginMs?: number;
+}
+
+/** What the guard puts on the Lambda context for the handler. */
+export interface BatchGuard {
+  /** The envelope a record carries (already parsed and validated). */
+  eventOf(record: SQSRecord): HookonceEvent;
+  /** Marks the record's effect done; called as soon as the effect returns. */
+  complete(record: SQSRecord): Promise<void>;
+  /** Gives the claim back and reports the record in batchItemFailures. */
+  fail(record: SQSRecord, error: unknown): Promise<void>;
+}
+
+export type GuardedContext = Context & { exactlyOnce: BatchGuard };
+
+interface Claimed {
+  readonly record: SQSRecord;
+  readonly event: HookonceEvent;
+  /** Copies of the same event in this batch, acknowledged or retried with it. */
+  readonly copies: SQSRecord[];
+  state: 'claimed' | 'done' | 'failed';
+}
+
+const isEnvelope = (value: unknown): value is HookonceEvent =>
+  value !== null &&
+  typeof value === 'object' &&
+  typeof (value as { id?: unknown }).id === 'string' &&
+  (value as { id: string }).id.length > 0 &&
+  (value as { specversion?: unknown }).specversion === '1.0';
+
+function parseEnvelope(record: SQSRecord): HookonceEvent | undefined {
+  try {
+    const value: unknown = JSON.parse(record.body);
+    return isEnvelope(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The exactly-once guard for SQS-triggered consumers (a middy middleware).
+ *
+ * Before the handler, each record's event id (the envelope's `id`, never the
+ * SQS message id) is claimed with one conditional write; events already DONE
+ * are acknowledged and removed from the batch, events another invocation holds
+ * are retried later. After the handler, each claimed event is marked DONE or
+ * released, and the answer carries `batchItemFailures` for exactly the records
+ * to retry, so the rest of the batch goes on. A poison record (no envelope)
+ * is reported failed every time and reaches the DLQ after maxReceiveCount.
+ */
+export function exactlyOnce(
+  options: ExactlyOnceOptions = {},
+): MiddlewareObj<SQSEvent, SQSBatchResponse, Error, Context> {
+  const config =
+    options.consumer && options.tableName
+      ? {
+          subscriber: options.consumer,
+          tableName: options.tableName,
+          retentionSeconds: options.retentionSeconds,
+        }
+      : readConsumerConfig(process.env);
+  const consumer = options.consumer ?? config.subscriber;
+  const claims = new ClaimStore({
+    client: options.client ?? new DynamoDBClient(BACKGROUND_CLIENT_CONFIG),
+    tableName: options.tableName ?? config.tableName,
+    retentionSeconds: options.retentionSeconds ?? config.retentionSeconds ?? 7 * 24 * 3600,
+  });
+  const clock = options.clock ?? systemClock;
+  const log = (options.log ?? createLogger({ service: 'hookonce-consumer' })).child({ consumer });
+  const margin = options.leaseMarginMs ?? 1_000;
+  const batches = new WeakMap<object, Batch>();
+
+  class Batch {
+    readonly claimed = new Map<string, Claimed>();
+    readonly failures = new Set<string>();
+    lease: ClaimLease;
+    constructor(lease: ClaimLease) {
+      this.lease = lease;
+    }
+    find(record: SQSRecord): Claimed | undefined {
+      for (const c of this.claimed.values()) if (c.record.messageId === record.messageId) return c;
+      return undefined;
+    }
+    async complete(c: Claimed): Promise<void> {
+      if (c.state !== 'claimed') return;
+      c.state = 'done';
+      try {
+        const kept = await claims.complete(consumer, c.event.id, this.lease.owner, clock.now());
+        if (!kept) log.warn('claim lost before completion', { eventId: c.event.id });
+      } catch (error) {
+        // The effect happened: retrying the message could apply it twice, so it is acknowledged.
+        log.error('could not mark done; the message is acknowledged anyway', {
+          eventId: c.event.id,
+          ...errorFields(error),
+        });
+      }
+    }
+    async fail(c: Claimed, error: unknown): Promise<void> {
+      if (c.state !== 'claimed') return;
+      c.state = 'failed';
+      log.warn('effect failed; the message will be retried', {
+        eventId: c.event.id,
+        ...errorFields(error),
+      });
+      for (const r of [c.record, ...c.copies]) this.failures.add(r.messageId);
+      await claims.release(consumer, c.event.id, this.lease.owner).catch((e: unknown) => {
+        log.warn('could not release claim; it frees itself when its lease lapses', errorFields(e));
+      });
+    }
+  }
+
+  const before = async (
+    request: Request<SQSEvent, SQSBatchResponse, Error, Context>,
+  ): Promise<void> => {
+    const { context } = request;
+    const now = clock.now();
+    const remaining =
+      typeof context.getRemainingTimeInMillis === 'function'
+        ? context.getRemainingTimeInMillis()
+        : 30_000;
+    const batch = new Batch({
+      owner: `${context.awsRequestId}`,
+      until: now + Math.max(1_000, remaining - margin),
+    });
+    batches.set(context, batch);
+
+    for (const record of request.event.Records) {
+      const event = parseEnvelope(record);
+      if (!event) {
+        log.error('poison message: not a hookonce envelope', { messageId: record.messageId });
+        batch.failures.add(record.messageId);
+        continue;
+      }
+      const same = batch.claimed.get(event.id);
+      if (same) same.copies.push(record);
+      else batch.claimed.set(event.id, { record, event, copies: [], state: 'claimed' });
+    }
+
+    await Promise.all(
+      [...batch.claimed.values()].map(async (c) => {
+        try {
+          const result = await claims.claim(consumer, c.event.id, batch.lease, now);
+          if (result.outcome === 'done') {
+            log.info('duplicate skipped', {
+              eventId: c.event.id,
+              metric: 'ConsumerDuplicateSkipped',
+            });
+            batch.claimed.delete(c.event.id);
+          } else if (result.outcome === 'in_progress') {
+            for (const r of [c.record, ...c.copies]) batch.failures.add(r.messageId);
+            batch.claimed.delete(c.event.id);
+          }
+        } catch (error) {
+          log.error('claim failed; the message will be retried', {
+            eventId: c.event.id,
+            ...errorFields(error),
+          });
+          for (const r of [c.record, ...c.copies]) batch.failures.add(r.messageId);
+          batch.claimed.delete(c.event.id);
+        }
+      }),
+    );
+
+    const guard: BatchGuard = {
+      eventOf(record) {
+        const c = batch.find(record);
+        if (!c) throw new Error(`record ${record.messageId} is not claimed in this batch`);
+        return c.event;
+      },
+      async complete(record) {
+        const c = batch.find(record);
+        if (c) await batch.complete(c);
+      },
+      async fail(record, error) {
+        const c = batch.find(record);
+        if (c) await batch.fail(c, error);
+      },
+    };
+    (context as GuardedContext).exactlyOnce = guard;
+    request.event = { ...request.event, Records: [...batch.claimed.values()].map((c) => c.record) };
+  };
+
+  const finish = async (
+    request: Request<SQSEvent, SQSBatchResponse, Error, Context>,
+    threw: boolean,
+  ) => {
+    const batch = batches.get(request.context);
+    if (!batch) return;
+    const reported = new Set(
+      (request.response?.batchItemFailures ?? []).map((f) => f.itemIdentifier),
+    );
+    await Promise.all(
+      [...batch.claimed.values()].map((c) =>
+        threw || reported.has(c.record.messageId)
+          ? batch.fail(c, threw ? request.error : new Error('reported failed by the handler'))
+          : batch.complete(c),
+      ),
+    );
+    const failures: SQSBatchItemFailure[] = [...batch.failures].map((id) => ({
+      itemIdentifier: id,
+    }));
+    request.response = { batchItemFailures: failures };
+  };
+
+  return {
+    before,
+    after: (request) => finish(request, false),
+    onError: async (request) => {
+      log.error(
+        'handler failed; its unfinished records will be retried',
+        errorFields(request.error),
+      );
+      await finish(request, true);
+    },
+  };
+}
+
+/** Per-event effect, as a team writes it. */
+export type Effect<Data = unknown> = (
+  event: HookonceEvent<Data>,
+  meta: { readonly record: SQSRecord; readonly context: Context },
+) => Promise<void>;
+
+/**
+ * A batch handler that runs `effect` once per claimed event, concurrently,
+ * marking each DONE the moment its effect returns.
+ */
+export function eachEvent<Data = unknown>(effect: Effect<Data>) {
+  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    const guard = (context as Partial<GuardedContext>).exactlyOnce;
+    if (!guard) throw new Error('eachEvent runs behind the exactlyOnce() middleware');
+    await Promise.all(
+      event.Records.map(async (record) => {
+        try {
+          await effect(guard.eventOf(record) as HookonceEvent<Data>, { record, context });
+        } catch (error) {
+          await guard.fail(record, error);
+          return;
+        }
+        await guard.complete(record);
+      }),
+    );
+    return { batchItemFailures: [] };
+  };
+}
+
+/** The whole consumer in one call: `export const handler = consume(async (event) => { … })`. */
+export function consume<Data = unknown>(effect: Effect<Data>, options: ExactlyOnceOptions = {}) {
+  return middy<SQSEvent, SQSBatchResponse>().use(exactlyOnce(options)).handler(eachEvent(effect));
+}

@@ -1,0 +1,282 @@
+import { createHash } from 'node:crypto';
+import {
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { toEpochSeconds } from '../shared/clock.ts';
+import {
+  B,
+  bytes,
+  dynamo,
+  type Item,
+  isConditionFailure,
+  M,
+  N,
+  num,
+  S,
+  str,
+  strMap,
+} from '../shared/dynamo.ts';
+
+export type DeliveryStatus = 'RECEIVED' | 'PUBLISHED';
+
+export interface DeliveryKey {
+  readonly provider: string;
+  readonly deliveryId: string;
+}
+
+export interface NewDelivery extends DeliveryKey {
+  readonly eventType: string;
+  readonly payload: Uint8Array;
+  readonly payloadSha256: string;
+  readonly contentType?: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export interface DeliveryRecord extends NewDelivery {
+  readonly status: DeliveryStatus;
+  /** Epoch milliseconds. */
+  readonly receivedAt: number;
+  readonly leaseOwner?: string;
+  /** Epoch milliseconds; present while RECEIVED. */
+  readonly leaseUntil?: number;
+  readonly attempts: number;
+  readonly publishedAt?: number;
+  /** Epoch seconds (DynamoDB TTL). */
+  readonly expiresAt: number;
+}
+
+export interface Lease {
+  readonly owner: string;
+  /** Epoch milliseconds. */
+  readonly until: number;
+}
+
+export type ClaimResult =
+  | { readonly claimed: true; readonly record: DeliveryRecord }
+  | { readonly claimed: false; readonly existing: DeliveryRecord };
+
+export const PENDING_INDEX = 'pending';
+
+export const deliveryPk = (key: DeliveryKey): string =>
+  `DELIVERY#${key.provider}#${key.deliveryId}`;
+
+/** `PENDING#<n>`: spreads the sparse index over shards so no GSI partition runs hot (DESIGN.md §3). */
+export function pendingShard(key: DeliveryKey, shards: number): string {
+  const n = createHash('sha256').update(deliveryPk(key)).digest().readUInt32BE(0) % shards;
+  return `PENDING#${n}`;
+}
+
+/*
+ * The life of one delivery id, every arrow one conditional write:
+ *
+ *   (absent or expired) ──claim──▶ RECEIVED, lease A ──markPublished by A──▶ PUBLISHED ──TTL──▶ (absent)
+ *                                      │   ▲
+ *                  lease A has lapsed  │   │ release by A (on failure) sets the lease to 0
+ *                                      ▼   │
+ *                                  takeOver by B ──▶ RECEIVED, lease B ──markPublished by B──▶ …
+ *
+ * TTL deletes lazily, so an item whose expiresAt has passed counts as absent.
+ */
+const deliveryIsAbsent = 'attribute_not_exists(pk)';
+const deliveryHasExpired = 'expiresAt < :nowSeconds';
+const leaseHasLapsed = '#status = :received AND leaseUntil < :now';
+const leaseIsMine = '#status = :received AND leaseOwner = :owner';
+
+export interface DeliveryStoreOptions {
+  client: DynamoDBClient;
+  tableName: string;
+  pendingShards: number;
+  retentionSeconds: number;
+}
+
+export class DeliveryStore {
+  readonly #client: DynamoDBClient;
+  readonly #table: string;
+  readonly #shards: number;
+  readonly #retentionSeconds: number;
+
+  constructor(options: DeliveryStoreOptions) {
+    this.#client = options.client;
+    this.#table = options.tableName;
+    this.#shards = options.pendingShards;
+    this.#retentionSeconds = options.retentionSeconds;
+  }
+
+  /** One PutItem: creates the delivery unless a live record holds its id, which it then returns. */
+  async claim(delivery: NewDelivery, lease: Lease, now: number): Promise<ClaimResult> {
+    const record: DeliveryRecord = {
+      ...delivery,
+      status: 'RECEIVED',
+      receivedAt: now,
+      leaseOwner: lease.owner,
+      leaseUntil: lease.until,
+      attempts: 1,
+      expiresAt: toEpochSeconds(now) + this.#retentionSeconds,
+    };
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await dynamo('claim', () =>
+          this.#client.send(
+            new PutItemCommand({
+              TableName: this.#table,
+              Item: this.#toItem(record),
+              ConditionExpression: `${deliveryIsAbsent} OR ${deliveryHasExpired}`,
+              ExpressionAttributeValues: { ':nowSeconds': N(toEpochSeconds(now)) },
+              ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+            }),
+          ),
+        );
+        return { claimed: true, record };
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        // Some emulators return no item with the failure: read it, consistently.
+        const existing = error.Item ? fromItem(error.Item) : await this.get(delivery);
+        // Gone between the two calls (TTL or a test clean-up): claim again.
+        if (existing) return { claimed: false, existing };
+      }
+    }
+    throw new Error(`delivery ${deliveryPk(delivery)} neither claimable nor readable`);
+  }
+
+  /** Takes over a RECEIVED delivery whose lease has lapsed; `undefined` if someone else holds it. */
+  async takeOver(key: DeliveryKey, lease: Lease, now: number): Promise<DeliveryRecord | undefined> {
+    try {
+      const out = await dynamo('take-over', () =>
+        this.#client.send(
+          new UpdateItemCommand({
+            TableName: this.#table,
+            Key: { pk: S(deliveryPk(key)) },
+            UpdateExpression: 'SET leaseOwner = :owner, leaseUntil = :until ADD attempts :one',
+            ConditionExpression: leaseHasLapsed,
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: {
+              ':owner': S(lease.owner),
+              ':until': N(lease.until),
+              ':now': N(now),
+              ':received': S('RECEIVED'),
+              ':one': N(1),
+            },
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+      );
+      return out.Attributes ? fromItem(out.Attributes) : undefined;
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** RECEIVED → PUBLISHED, only while the caller still holds the lease. Leaves the pending index. */
+  async markPublished(key: DeliveryKey, owner: string, now: number): Promise<boolean> {
+    try {
+      await dynamo('mark published', () =>
+        this.#client.send(
+          new UpdateItemCommand({
+            TableName: this.#table,
+            Key: { pk: S(deliveryPk(key)) },
+            UpdateExpression:
+              'SET #status = :published, publishedAt = :now REMOVE pendingShard, leaseUntil',
+            ConditionExpression: leaseIsMine,
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: {
+              ':published': S('PUBLISHED'),
+              ':received': S('RECEIVED'),
+              ':owner': S(owner),
+              ':now': N(now),
+            },
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Gives the lease up at once after a failure, so the provider's retry can take over without waiting. */
+  async release(key: DeliveryKey, owner: string): Promise<boolean> {
+    try {
+      await dynamo('release', () =>
+        this.#client.send(
+          new UpdateItemCommand({
+            TableName: this.#table,
+            Key: { pk: S(deliveryPk(key)) },
+            UpdateExpression: 'SET leaseUntil = :zero',
+            ConditionExpression: leaseIsMine,
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: {
+              ':zero': N(0),
+              ':received': S('RECEIVED'),
+              ':owner': S(owner),
+            },
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async get(key: DeliveryKey): Promise<DeliveryRecord | undefined> {
+    const out = await dynamo('read', () =>
+      this.#client.send(
+        new GetItemCommand({
+          TableName: this.#table,
+          Key: { pk: S(deliveryPk(key)) },
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    return out.Item ? fromItem(out.Item) : undefined;
+  }
+
+  #toItem(record: DeliveryRecord): Item {
+    const item: Item = {
+      pk: S(deliveryPk(record)),
+      provider: S(record.provider),
+      deliveryId: S(record.deliveryId),
+      eventType: S(record.eventType),
+      status: S(record.status),
+      payload: B(record.payload),
+      payloadSha256: S(record.payloadSha256),
+      headers: M(record.headers),
+      receivedAt: N(record.receivedAt),
+      attempts: N(record.attempts),
+      expiresAt: N(record.expiresAt),
+    };
+    if (record.contentType !== undefined) item.contentType = S(record.contentType);
+    if (record.leaseOwner !== undefined) item.leaseOwner = S(record.leaseOwner);
+    if (record.status === 'RECEIVED' && record.leaseUntil !== undefined) {
+      item.leaseUntil = N(record.leaseUntil);
+      item.pendingShard = S(pendingShard(record, this.#shards));
+    }
+    return item;
+  }
+}
+
+export function fromItem(item: Item): DeliveryRecord {
+  const record: DeliveryRecord = {
+    provider: str(item, 'provider') ?? '',
+    deliveryId: str(item, 'deliveryId') ?? '',
+    eventType: str(item, 'eventType') ?? '',
+    status: (str(item, 'status') ?? 'RECEIVED') as DeliveryStatus,
+    payload: bytes(item, 'payload') ?? new Uint8Array(),
+    payloadSha256: str(item, 'payloadSha256') ?? '',
+    contentType: str(item, 'contentType'),
+    headers: strMap(item, 'headers'),
+    receivedAt: num(item, 'receivedAt') ?? 0,
+    leaseOwner: str(item, 'leaseOwner'),
+    leaseUntil: num(item, 'leaseUntil'),
+    attempts: num(item, 'attempts') ?? 0,
+    publishedAt: num(item, 'publishedAt'),
+    expiresAt: num(item, 'expiresAt') ?? 0,
+  };
+  return record;
+}

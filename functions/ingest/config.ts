@@ -1,0 +1,54 @@
+import type { ResolvedProvider } from '../shared/declaration.ts';
+import { type Env, jsonEnv, optionalIntEnv, requireEnv } from '../shared/env.ts';
+import { ConfigError } from '../shared/errors.ts';
+
+/**
+ * The ingest function's environment. The CDK app and the local runtime both
+ * build it with ingestEnvironment(), and the handler reads it with
+ * readIngestConfig(): one place names every variable.
+ */
+export const INGEST_ENV = {
+  table: 'HOOKONCE_DELIVERIES_TABLE',
+  topicArn: 'HOOKONCE_TOPIC_ARN',
+  providers: 'HOOKONCE_PROVIDERS',
+  retentionSeconds: 'HOOKONCE_RETENTION_SECONDS',
+  pendingShards: 'HOOKONCE_PENDING_SHARDS',
+  secretIds: 'HOOKONCE_SECRET_IDS',
+} as const;
+
+export interface IngestConfig {
+  tableName: string;
+  topicArn: string;
+  providers: Record<string, ResolvedProvider>;
+  retentionSeconds: number;
+  pendingShards: number;
+  /** Secrets Manager ids by provider; absent locally, where secrets come from HOOKONCE_SECRET_<PROVIDER>. */
+  secretIds?: Record<string, string>;
+}
+
+export function ingestEnvironment(config: IngestConfig): Record<string, string> {
+  const env: Record<string, string> = {
+    [INGEST_ENV.table]: config.tableName,
+    [INGEST_ENV.topicArn]: config.topicArn,
+    [INGEST_ENV.providers]: JSON.stringify(config.providers),
+    [INGEST_ENV.retentionSeconds]: String(config.retentionSeconds),
+    [INGEST_ENV.pendingShards]: String(config.pendingShards),
+  };
+  if (config.secretIds) env[INGEST_ENV.secretIds] = JSON.stringify(config.secretIds);
+  return env;
+}
+
+export function readIngestConfig(env: Env): IngestConfig {
+  const providers = jsonEnv<Record<string, ResolvedProvider>>(env, INGEST_ENV.providers);
+  if (Object.keys(providers).length === 0)
+    throw new ConfigError(`${INGEST_ENV.providers} lists no provider`);
+  const rawIds = env[INGEST_ENV.secretIds];
+  return {
+    tableName: requireEnv(env, INGEST_ENV.table),
+    topicArn: requireEnv(env, INGEST_ENV.topicArn),
+    providers,
+    retentionSeconds: optionalIntEnv(env, INGEST_ENV.retentionSeconds, 7 * 24 * 3600),
+    pendingShards: optionalIntEnv(env, INGEST_ENV.pendingShards, 16),
+    secretIds: rawIds ? jsonEnv<Record<string, string>>(env, INGEST_ENV.secretIds) : undefined,
+  };
+}

@@ -1,0 +1,223 @@
+import { createHash } from 'node:crypto';
+import type { DeliveryRecord, DeliveryStore, Lease, NewDelivery } from '../deliveries/store.ts';
+import { buildEnvelope, eventId, parseJson } from '../fanout/envelope.ts';
+import { type EventPublisher, SNS_MAX_MESSAGE_BYTES } from '../fanout/publisher.ts';
+import type { Provider, WebhookRequest } from '../providers/types.ts';
+import type { Clock } from '../shared/clock.ts';
+import { DependencyError } from '../shared/errors.ts';
+import { errorFields, type Logger } from '../shared/log.ts';
+import type { SecretSource } from '../shared/secrets.ts';
+import { accepted, duplicate, type HttpResponse, problem, retryAfter } from './responses.ts';
+
+export interface IngestRequest extends WebhookRequest {
+  /** The `{provider}` path segment. */
+  readonly provider: string;
+  /** Unique per invocation: the owner of the lease this invocation takes. */
+  readonly invocationId: string;
+  /** What the Lambda has left; the lease never outlives the invocation by much. */
+  readonly remainingTimeMs: number;
+}
+
+export interface LeasePolicy {
+  /** Kept back from the remaining time for the answer to get out. */
+  readonly marginMs: number;
+  readonly floorMs: number;
+  readonly ceilingMs: number;
+}
+
+export const DEFAULT_LEASE: LeasePolicy = { marginMs: 500, floorMs: 2_000, ceilingMs: 30_000 };
+
+/** Seconds a provider is asked to wait after a 503. */
+export const OUTAGE_RETRY_AFTER_SECONDS = 2;
+
+/** Room left under SNS's limit for the message attributes. */
+const MAX_ENVELOPE_BYTES = SNS_MAX_MESSAGE_BYTES - 1024;
+
+export type DeliveryStorePort = Pick<
+  DeliveryStore,
+  'claim' | 'takeOver' | 'markPublished' | 'release'
+>;
+
+export interface IngestDeps {
+  readonly providers: ReadonlyMap<string, Provider>;
+  readonly secrets: SecretSource;
+  readonly deliveries: DeliveryStorePort;
+  readonly publisher: EventPublisher;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly lease?: LeasePolicy;
+}
+
+export function leaseFor(request: IngestRequest, now: number, policy: LeasePolicy): Lease {
+  const span = Math.min(
+    policy.ceilingMs,
+    Math.max(policy.floorMs, request.remainingTimeMs - policy.marginMs),
+  );
+  return { owner: request.invocationId, until: now + span };
+}
+
+/**
+ * The ingest core: verify, claim, publish, mark (DESIGN.md §1). Every answer is
+ * one of DESIGN.md §4; only an unexpected bug escapes as an exception.
+ */
+export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<HttpResponse> {
+  const provider = deps.providers.get(request.provider);
+  if (!provider) {
+    return problem(
+      404,
+      'unknown_provider',
+      `no provider named "${request.provider}" is configured`,
+    );
+  }
+  const log = deps.log.child({ provider: provider.name });
+  if (request.rawBody.length > provider.maxBodyBytes) {
+    log.warn('rejected', { reason: 'payload_too_large', bytes: request.rawBody.length });
+    return problem(
+      413,
+      'payload_too_large',
+      `the body is larger than ${provider.maxBodyBytes} bytes`,
+    );
+  }
+
+  let secrets: readonly string[];
+  try {
+    secrets = await deps.secrets.get(provider.name);
+  } catch (error) {
+    log.error('secrets unavailable', errorFields(error));
+    return unavailable('secrets');
+  }
+
+  const now = deps.clock.now();
+  let parsed: unknown;
+  let isParsed = false;
+  const json = (): unknown => {
+    if (!isParsed) {
+      parsed = parseJson(request.rawBody);
+      isParsed = true;
+    }
+    return parsed;
+  };
+  const verdict = provider.inspect(request, { secrets, now, json });
+  if (verdict.kind === 'reject') {
+    log.warn('rejected', { reason: verdict.code, status: verdict.status });
+    return problem(verdict.status, verdict.code, verdict.message);
+  }
+
+  const id = eventId(provider.name, verdict.deliveryId);
+  const dlog = log.child({ deliveryId: verdict.deliveryId, eventType: verdict.eventType });
+  const delivery: NewDelivery = {
+    provider: provider.name,
+    deliveryId: verdict.deliveryId,
+    eventType: verdict.eventType,
+    payload: request.rawBody,
+    payloadSha256: createHash('sha256').update(request.rawBody).digest('hex'),
+    contentType: request.headers['content-type'],
+    headers: verdict.keptHeaders,
+  };
+  const lease = leaseFor(request, now, deps.lease ?? DEFAULT_LEASE);
+
+  // The envelope of a new delivery is built once: checked for size, then published as is.
+  const fresh: DeliveryRecord = {
+    ...delivery,
+    status: 'RECEIVED',
+    receivedAt: now,
+    attempts: 1,
+    expiresAt: 0,
+  };
+  const envelope = buildEnvelope(fresh, json());
+  const message = JSON.stringify(envelope);
+  if (Buffer.byteLength(message) > MAX_ENVELOPE_BYTES) {
+    dlog.warn('rejected', {
+      reason: 'payload_too_large',
+      envelopeBytes: Buffer.byteLength(message),
+    });
+    return problem(413, 'payload_too_large', 'the event is too large to publish');
+  }
+
+  let holder: DeliveryRecord | undefined;
+  try {
+    const claim = await deps.deliveries.claim(delivery, lease, now);
+    if (claim.claimed) {
+      holder = claim.record;
+      await publishAndMark(holder, lease.owner, deps, () =>
+        deps.publisher.publish(envelope, message),
+      );
+      dlog.info('accepted', { outcome: 'published' });
+      return accepted(id);
+    }
+
+    const existing = claim.existing;
+    if (existing.payloadSha256 !== delivery.payloadSha256) {
+      dlog.warn('payload mismatch', { outcome: 'payload_mismatch', metric: 'PayloadMismatch' });
+      return problem(
+        409,
+        'payload_mismatch',
+        'this delivery id was already received with a different body',
+      );
+    }
+    if (existing.status === 'PUBLISHED') {
+      dlog.info('duplicate', { outcome: 'duplicate' });
+      return duplicate(id);
+    }
+    const leaseLeftMs = (existing.leaseUntil ?? 0) - now;
+    if (leaseLeftMs >= 0) {
+      dlog.info('in progress elsewhere', { outcome: 'in_progress', leaseLeftMs });
+      return inProgress(leaseLeftMs);
+    }
+    const taken = await deps.deliveries.takeOver(delivery, lease, now);
+    if (!taken) {
+      dlog.info('in progress elsewhere', { outcome: 'in_progress' });
+      return inProgress(lease.until - now);
+    }
+    holder = taken;
+    // The stored record keeps its first receivedAt, so the envelope is the one a first attempt would have sent.
+    await publishAndMark(holder, lease.owner, deps, () =>
+      deps.publisher.publish(buildEnvelope(taken, json())),
+    );
+    dlog.info('accepted', { outcome: 'taken_over', attempts: taken.attempts });
+    return accepted(id);
+  } catch (error) {
+    if (!(error instanceof DependencyError)) throw error;
+    dlog.error('dependency failed', { ...errorFields(error), dependency: error.dependency });
+    if (holder) {
+      // Best effort: a lease given back lets the provider's retry finish at once.
+      await deps.deliveries.release(holder, lease.owner).catch(() => false);
+    }
+    return unavailable(error.dependency);
+  }
+}
+
+async function publishAndMark(
+  record: DeliveryRecord,
+  owner: string,
+  deps: IngestDeps,
+  publish: () => Promise<void>,
+): Promise<void> {
+  await publish();
+  const marked = await deps.deliveries.markPublished(record, owner, deps.clock.now());
+  if (!marked) {
+    // Our lease lapsed and another invocation took over: it publishes too (at least once).
+    deps.log.warn('lease lost before marking published', {
+      provider: record.provider,
+      deliveryId: record.deliveryId,
+    });
+  }
+}
+
+function inProgress(leaseLeftMs: number): HttpResponse {
+  return problem(
+    409,
+    'in_progress',
+    'another request is processing this delivery; retry after the Retry-After seconds',
+    retryAfter(leaseLeftMs / 1000),
+  );
+}
+
+function unavailable(dependency: string): HttpResponse {
+  return problem(
+    503,
+    'dependency_unavailable',
+    `a dependency (${dependency}) is unavailable; nothing was lost, retry later`,
+    retryAfter(OUTAGE_RETRY_AFTER_SECONDS),
+  );
+}

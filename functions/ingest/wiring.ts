@@ -1,0 +1,74 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SNSClient } from '@aws-sdk/client-sns';
+import middy from '@middy/core';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+} from 'aws-lambda';
+import { DeliveryStore } from '../deliveries/store.ts';
+import { SnsPublisher } from '../fanout/publisher.ts';
+import { buildProviders } from '../providers/registry.ts';
+import { INGEST_CLIENT_CONFIG } from '../shared/aws.ts';
+import { systemClock } from '../shared/clock.ts';
+import type { Env } from '../shared/env.ts';
+import { createLogger, errorFields } from '../shared/log.ts';
+import { envSecrets } from '../shared/secrets.ts';
+import { secretsManagerSecrets } from '../shared/secrets-manager.ts';
+import { readIngestConfig } from './config.ts';
+import { type IngestDeps, ingest } from './ingest.ts';
+import { toIngestRequest } from './request.ts';
+import { internalError } from './responses.ts';
+
+export type IngestHandler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/**
+ * Reads the configuration once (a cold start fails fast on a bad one), builds
+ * the clients, and wires the core into a middy handler. Tests pass `overrides`
+ * to swap a dependency; production passes nothing.
+ */
+export function createIngestHandler(env: Env, overrides: Partial<IngestDeps> = {}): IngestHandler {
+  const config = readIngestConfig(env);
+  const providers = buildProviders(config.providers);
+  const names = [...providers.keys()];
+  let secrets = overrides.secrets;
+  if (!secrets && config.secretIds) {
+    secrets = secretsManagerSecrets({ secretIds: config.secretIds });
+  } else if (!secrets) {
+    const local = envSecrets(env, names);
+    // Local secrets are known now: a malformed one fails the cold start, not the first webhook.
+    for (const provider of providers.values())
+      provider.checkSecrets(local.all.get(provider.name) ?? []);
+    secrets = local;
+  }
+  const log = overrides.log ?? createLogger({ service: 'hookonce-ingest' });
+  const deps: IngestDeps = {
+    providers,
+    secrets,
+    deliveries:
+      overrides.deliveries ??
+      new DeliveryStore({
+        client: new DynamoDBClient(INGEST_CLIENT_CONFIG),
+        tableName: config.tableName,
+        pendingShards: config.pendingShards,
+        retentionSeconds: config.retentionSeconds,
+      }),
+    publisher:
+      overrides.publisher ??
+      new SnsPublisher({ client: new SNSClient(INGEST_CLIENT_CONFIG), topicArn: config.topicArn }),
+    clock: overrides.clock ?? systemClock,
+    log,
+    lease: overrides.lease,
+  };
+
+  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+    .handler((event, context) => ingest(toIngestRequest(event, context), deps))
+    .onError(async (request) => {
+      // Anything the core did not answer itself is a bug: log it, say nothing of it.
+      log.error('unhandled error', errorFields(request.error));
+      request.response = internalError();
+    });
+}

@@ -1,0 +1,76 @@
+/** What a provider sees of an incoming request: the raw bytes, before anything parses them. */
+export interface WebhookRequest {
+  /** Header names lower-cased, as API Gateway HTTP APIs deliver them. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly rawBody: Buffer;
+  readonly rawQueryString: string;
+}
+
+/** Reason codes of a 401. Never carries the expected signature. */
+export type SignatureFailure =
+  | 'missing_signature'
+  | 'malformed_signature'
+  | 'signature_mismatch'
+  | 'missing_timestamp'
+  | 'malformed_timestamp'
+  | 'timestamp_too_old'
+  | 'timestamp_too_new';
+
+/** Reason codes of a 400. */
+export type InputFailure = 'missing_delivery_id' | 'malformed_body';
+
+export type Verdict =
+  | {
+      readonly kind: 'accept';
+      readonly deliveryId: string;
+      /** The provider's own event name; the envelope type is `<provider>.<eventType>`. */
+      readonly eventType: string;
+      /** Headers worth keeping with the delivery: never a signature or a secret. */
+      readonly keptHeaders: Readonly<Record<string, string>>;
+    }
+  | {
+      readonly kind: 'reject';
+      readonly status: 401;
+      readonly code: SignatureFailure;
+      readonly message: string;
+    }
+  | {
+      readonly kind: 'reject';
+      readonly status: 400;
+      readonly code: InputFailure;
+      readonly message: string;
+    };
+
+export type Rejection = Extract<Verdict, { kind: 'reject' }>;
+
+export interface VerifyContext {
+  /** The active secrets, newest first; any one of them may have signed (rotation). */
+  readonly secrets: readonly string[];
+  /** Milliseconds since the epoch. */
+  readonly now: number;
+  /** The body parsed as JSON, or `undefined` when it is not JSON. Parsed once, after the signature is checked. */
+  readonly json: () => unknown;
+}
+
+/** One provider's scheme: verify the signature on the raw bytes, then name the delivery. */
+export interface Provider {
+  readonly name: string;
+  readonly maxBodyBytes: number;
+  /** Checks that the secrets it is given are well formed; throws a ConfigError otherwise. */
+  checkSecrets(secrets: readonly string[]): void;
+  inspect(request: WebhookRequest, context: VerifyContext): Verdict;
+}
+
+export const reject401 = (code: SignatureFailure, message: string): Rejection => ({
+  kind: 'reject',
+  status: 401,
+  code,
+  message,
+});
+
+export const reject400 = (code: InputFailure, message: string): Rejection => ({
+  kind: 'reject',
+  status: 400,
+  code,
+  message,
+});
