@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { ResolvedProvider } from '../../functions/shared/declaration.ts';
+import type { Env } from '../../functions/shared/env.ts';
+import { secretEnvKey } from '../../functions/shared/secrets.ts';
+
+export interface ProviderSecret {
+  /** The value handed to the function as HOOKONCE_SECRET_<PROVIDER>. */
+  readonly value: string;
+  /** Where it came from, for the start-up banner. */
+  readonly source: 'env' | 'generated' | 'kept';
+  readonly envKey: string;
+}
+
+/** A fresh development secret in the provider's own format. */
+export function generateSecret(provider: ResolvedProvider): string {
+  switch (provider.scheme) {
+    case 'standard-webhooks':
+      return `whsec_${randomBytes(24).toString('base64')}`;
+  }
+}
+
+/**
+ * Each provider's secret: `HOOKONCE_SECRET_<PROVIDER>` when set; otherwise a
+ * development secret generated once and kept in the data folder, so restarts
+ * and the signing CLI keep using the same one. With no data folder (tests),
+ * generated secrets live only in memory.
+ */
+export function resolveSecrets(
+  providers: Readonly<Record<string, ResolvedProvider>>,
+  env: Env,
+  file: string | undefined,
+): Record<string, ProviderSecret> {
+  const kept: Record<string, string> =
+    file && existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  let changed = false;
+  const out: Record<string, ProviderSecret> = {};
+  for (const [name, provider] of Object.entries(providers)) {
+    const envKey = secretEnvKey(name);
+    const fromEnv = env[envKey];
+    if (fromEnv?.trim()) {
+      out[name] = { value: fromEnv, source: 'env', envKey };
+      continue;
+    }
+    const existing = kept[name];
+    if (existing) {
+      out[name] = { value: existing, source: 'kept', envKey };
+      continue;
+    }
+    kept[name] = generateSecret(provider);
+    changed = true;
+    out[name] = { value: kept[name], source: 'generated', envKey };
+  }
+  if (file && changed) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, `${JSON.stringify(kept, null, 2)}\n`, { mode: 0o600 });
+  }
+  return out;
+}

@@ -1,0 +1,36 @@
+import { styleText } from 'node:util';
+
+const LEVEL_STYLE: Record<string, Parameters<typeof styleText>[0]> = {
+  debug: 'gray',
+  info: 'cyan',
+  warn: 'yellow',
+  error: 'red',
+};
+
+const SKIP = new Set(['level', 'message', 'time', 'service']);
+
+/**
+ * Turns one line a function printed into one readable terminal line: JSON log
+ * lines become `12:00:01 ingest   accepted provider=standard …`, anything else
+ * is passed through with the function's name in front.
+ */
+export function formatFunctionLine(functionName: string, line: string, color: boolean): string {
+  const time = new Date().toTimeString().slice(0, 8);
+  const name = functionName.padEnd(10);
+  let parsed: Record<string, unknown> | undefined;
+  if (line.startsWith('{')) {
+    try {
+      parsed = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      parsed = undefined;
+    }
+  }
+  if (!parsed || typeof parsed.message !== 'string') return `${time} ${name} ${line}`;
+  const level = String(parsed.level ?? 'info');
+  const fields = Object.entries(parsed)
+    .filter(([k]) => !SKIP.has(k))
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ');
+  const message = color ? styleText(LEVEL_STYLE[level] ?? 'white', parsed.message) : parsed.message;
+  return `${time} ${name} ${message}${fields ? ` ${color ? styleText('gray', fields) : fields}` : ''}`;
+}

@@ -1,0 +1,285 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyStructuredResultV2, SQSBatchResponse } from 'aws-lambda';
+import { consumerEnvironment } from '../../functions/consumers/config.ts';
+import { ingestEnvironment } from '../../functions/ingest/config.ts';
+import {
+  type HookonceDeclaration,
+  type ResolvedDeclaration,
+  resolveDeclaration,
+} from '../../functions/shared/declaration.ts';
+import type { Env } from '../../functions/shared/env.ts';
+import { declaration as defaultDeclaration } from '../hookonce.config.ts';
+import { localNames } from '../names.ts';
+import { type ProviderSecret, resolveSecrets } from './dev-secrets.ts';
+import {
+  type DynamoEmulator,
+  type DynamoKind,
+  type Emulator,
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  startDynalite,
+  startDynamoDbLocal,
+  startFauxqs,
+} from './emulators.ts';
+import { formatFunctionLine } from './format.ts';
+import { type HttpGateway, startHttpGateway } from './http.ts';
+import { type Poller, startPoller } from './poller.ts';
+import { ensureMessaging, ensureTables, type LocalResources } from './resources.ts';
+import { Sandbox } from './sandbox.ts';
+
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const INGEST_ENTRY = 'functions/ingest/handler.ts';
+export const INGEST_TIMEOUT_SECONDS = 10;
+export const INGEST_MEMORY_SIZE = 256;
+
+export interface LocalOptions {
+  /** @default the repository's infra/hookonce.config.ts */
+  declaration?: HookonceDeclaration;
+  /** HTTP port; 0 picks a free one. @default 3000 */
+  port?: number;
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** Where state is kept across restarts; without it everything lives in memory. */
+  dataDir?: string;
+  /** @default 'dynalite' */
+  dynamodb?: DynamoKind;
+  /** Where HOOKONCE_SECRET_<PROVIDER> is read. @default process.env */
+  env?: Env;
+  /** @default the repository root */
+  projectRoot?: string;
+  /** Receives every line the functions print, already formatted, and the access log. */
+  output?: (line: string) => void;
+  color?: boolean;
+  /** Long-poll wait of the consumer pollers. @default 1 */
+  pollWaitSeconds?: number;
+}
+
+export interface LocalEndpoints {
+  readonly api: string;
+  readonly dynamodb: string;
+  readonly sqs: string;
+  readonly sns: string;
+  readonly s3: string;
+}
+
+export interface LocalRuntime {
+  readonly url: string;
+  readonly region: string;
+  readonly endpoints: LocalEndpoints;
+  readonly dynamodbKind: DynamoKind;
+  readonly declaration: ResolvedDeclaration;
+  readonly resources: LocalResources;
+  readonly secrets: Readonly<Record<string, ProviderSecret>>;
+  /** Path of local.json, when there is a data folder. */
+  readonly endpointsFile?: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs hookonce on this machine: DynamoDB (dynalite, or DynamoDB Local) and
+ * SNS/SQS/S3 (fauxqs) in-process, the resources the CDK app would create, the
+ * same handler modules in Lambda-like sandboxes, an HTTP gateway in front of
+ * the ingest function and pollers in front of the consumers.
+ */
+export async function startLocal(options: LocalOptions = {}): Promise<LocalRuntime> {
+  const declaration = resolveDeclaration(options.declaration ?? defaultDeclaration);
+  const root = options.projectRoot ?? PROJECT_ROOT;
+  const output = options.output ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const color = options.color ?? false;
+  const dataDir = options.dataDir ? resolve(options.dataDir) : undefined;
+  const kind = options.dynamodb ?? 'dynalite';
+
+  const cleanup: Array<() => Promise<void>> = [];
+  const stop = async (): Promise<void> => {
+    for (const step of cleanup.splice(0).reverse()) await step().catch(() => undefined);
+  };
+
+  try {
+    const dynamo: DynamoEmulator =
+      kind === 'dynamodb-local'
+        ? await startDynamoDbLocal({ path: dataDir && join(dataDir, 'dynamodb-local') })
+        : await startDynalite({ path: dataDir && join(dataDir, 'dynamodb') });
+    cleanup.push(() => dynamo.stop());
+    const fauxqs: Emulator = await startFauxqs({ dataDir: dataDir && join(dataDir, 'fauxqs') });
+    cleanup.push(() => fauxqs.stop());
+
+    const clientConfig = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+    const ddb = new DynamoDBClient({ ...clientConfig, endpoint: dynamo.endpoint });
+    const sns = new SNSClient({ ...clientConfig, endpoint: fauxqs.endpoint });
+    const sqs = new SQSClient({ ...clientConfig, endpoint: fauxqs.endpoint });
+    cleanup.push(async () => {
+      ddb.destroy();
+      sns.destroy();
+      sqs.destroy();
+    });
+
+    await ensureTables(ddb, declaration);
+    const messaging = await ensureMessaging(sns, sqs, declaration);
+    const names = localNames(declaration);
+    const resources: LocalResources = {
+      deliveriesTable: names.deliveriesTable,
+      consumerTable: names.consumerTable,
+      ...messaging,
+    };
+    const secrets = resolveSecrets(
+      declaration.providers,
+      options.env ?? process.env,
+      dataDir && join(dataDir, 'secrets.json'),
+    );
+
+    // What every sandbox gets, as Lambda would give it: region, credentials,
+    // and the SDK's own endpoint variables pointing at the emulators.
+    const awsEnv = {
+      AWS_REGION: LOCAL_REGION,
+      AWS_DEFAULT_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_SNS: fauxqs.endpoint,
+      AWS_ENDPOINT_URL_SQS: fauxqs.endpoint,
+      AWS_ENDPOINT_URL_S3: fauxqs.endpoint,
+      HOOKONCE_LOG_LEVEL: process.env.HOOKONCE_LOG_LEVEL ?? 'info',
+    };
+    const print = (fn: string, line: string) => output(formatFunctionLine(fn, line, color));
+    const retentionSeconds = declaration.retentionDays * 24 * 3600;
+
+    const ingest = new Sandbox({
+      name: 'ingest',
+      entry: join(root, INGEST_ENTRY),
+      handler: 'handler',
+      env: {
+        ...awsEnv,
+        AWS_LAMBDA_FUNCTION_NAME: `${declaration.name}-ingest`,
+        ...ingestEnvironment({
+          tableName: resources.deliveriesTable,
+          topicArn: resources.topicArn,
+          providers: { ...declaration.providers },
+          retentionSeconds,
+          pendingShards: declaration.pendingShards,
+        }),
+        ...Object.fromEntries(Object.values(secrets).map((s) => [s.envKey, s.value])),
+      },
+      timeoutSeconds: INGEST_TIMEOUT_SECONDS,
+      memorySize: INGEST_MEMORY_SIZE,
+      region: LOCAL_REGION,
+      output: print,
+    });
+    cleanup.push(() => ingest.stop());
+
+    const consumers = Object.entries(declaration.subscribers).map(([name, s]) => {
+      const sandbox = new Sandbox({
+        name,
+        entry: join(root, s.consumer.entry),
+        handler: s.consumer.handler,
+        env: {
+          ...awsEnv,
+          AWS_LAMBDA_FUNCTION_NAME: `${declaration.name}-${name}`,
+          ...consumerEnvironment({
+            tableName: resources.consumerTable,
+            subscriber: name,
+            retentionSeconds,
+          }),
+        },
+        timeoutSeconds: s.consumer.timeoutSeconds,
+        memorySize: s.consumer.memorySize,
+        region: LOCAL_REGION,
+        output: print,
+      });
+      cleanup.push(() => sandbox.stop());
+      return { name, subscriber: s, sandbox };
+    });
+
+    await Promise.all([ingest.ready(), ...consumers.map((c) => c.sandbox.ready())]).catch(
+      (error: Error) => {
+        throw new Error(`a function failed to start: ${error.message}`, { cause: error });
+      },
+    );
+
+    const gateway: HttpGateway = await startHttpGateway({
+      port: options.port ?? 3000,
+      host: options.host ?? '127.0.0.1',
+      invoke: (event) => ingest.invoke<APIGatewayProxyStructuredResultV2>(event),
+      onRequest: (r) =>
+        output(
+          `${new Date().toTimeString().slice(0, 8)} ${'http'.padEnd(10)} ${r.method} ${r.path} → ${r.status} (${r.ms} ms)`,
+        ),
+    });
+    cleanup.push(() => gateway.stop());
+
+    const pollers: Poller[] = consumers.map(({ name, subscriber, sandbox }) => {
+      const queues = resources.subscribers[name];
+      if (!queues) throw new Error(`no queue for subscriber ${name}`);
+      return startPoller({
+        sqs,
+        queueUrl: queues.queueUrl,
+        queueArn: queues.queueArn,
+        region: LOCAL_REGION,
+        batchSize: subscriber.batchSize,
+        waitTimeSeconds: options.pollWaitSeconds ?? 1,
+        invoke: (event) => sandbox.invoke<SQSBatchResponse>(event),
+        onBatch: (b) => {
+          if (b.error || b.failed > 0) {
+            output(
+              `${new Date().toTimeString().slice(0, 8)} ${name.padEnd(10)} batch of ${b.size}: ${b.failed} to retry${b.error ? ` (${b.error})` : ''}`,
+            );
+          }
+        },
+      });
+    });
+    cleanup.push(async () => {
+      await Promise.all(pollers.map((p) => p.stop()));
+    });
+
+    const endpoints: LocalEndpoints = {
+      api: gateway.url,
+      dynamodb: dynamo.endpoint,
+      sqs: fauxqs.endpoint,
+      sns: fauxqs.endpoint,
+      s3: fauxqs.endpoint,
+    };
+    let endpointsFile: string | undefined;
+    if (dataDir) {
+      endpointsFile = join(dataDir, 'local.json');
+      mkdirSync(dirname(endpointsFile), { recursive: true });
+      writeFileSync(
+        endpointsFile,
+        `${JSON.stringify(
+          {
+            ...endpoints,
+            region: LOCAL_REGION,
+            dynamodbEmulator: dynamo.kind,
+            deliveriesTable: resources.deliveriesTable,
+            consumerTable: resources.consumerTable,
+            topicArn: resources.topicArn,
+            providers: Object.fromEntries(
+              Object.keys(declaration.providers).map((p) => [p, `${gateway.url}/webhooks/${p}`]),
+            ),
+            queues: resources.subscribers,
+          },
+          null,
+          2,
+        )}\n`,
+      );
+    }
+
+    return {
+      url: gateway.url,
+      region: LOCAL_REGION,
+      endpoints,
+      dynamodbKind: dynamo.kind,
+      declaration,
+      resources,
+      secrets,
+      endpointsFile,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

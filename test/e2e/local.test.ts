@@ -1,0 +1,286 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ledgerPk } from '../../functions/consumers/example/ledger.ts';
+import type { HookonceDeclaration } from '../../functions/shared/declaration.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/emulators.ts';
+import { type LocalRuntime, PROJECT_ROOT, startLocal } from '../../infra/local/runtime.ts';
+
+const SECRET = `whsec_${Buffer.from('e2e-secret-of-exactly-32-bytes!!').toString('base64')}`;
+
+const declaration: HookonceDeclaration = {
+  name: 'e2e',
+  providers: { standard: { scheme: 'standard-webhooks' } },
+  subscribers: {
+    example: { consumer: { entry: 'functions/consumers/example/handler.ts' } },
+    tap: { consumer: { entry: 'test/e2e/fixtures/tap.ts' } },
+  },
+};
+
+function signed(id: string, body: string, secret = SECRET, at = new Date()): RequestInit {
+  return {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'webhook-id': id,
+      'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+      'webhook-signature': new Webhook(secret).sign(id, at, body),
+    },
+    body,
+  };
+}
+
+/** Waits for a condition that becomes true asynchronously (the consumer runs after the answer). */
+async function eventually<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  seconds = 20,
+): Promise<T> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('Local runtime: npm start on embedded emulators', () => {
+  let runtime: LocalRuntime;
+  let dataDir: string;
+  let ddb: DynamoDBClient;
+
+  const post = (path: string, init: RequestInit) => fetch(`${runtime.url}${path}`, init);
+  const applied = async (eventId: string): Promise<number> => {
+    const out = await ddb.send(
+      new GetItemCommand({
+        TableName: runtime.resources.consumerTable,
+        Key: { pk: { S: ledgerPk(eventId) } },
+      }),
+    );
+    return Number(out.Item?.applied?.N ?? 0);
+  };
+  const taps = async (eventId: string): Promise<number> => {
+    const out = await ddb.send(
+      new ScanCommand({
+        TableName: runtime.resources.consumerTable,
+        FilterExpression: 'begins_with(pk, :tap) AND eventId = :id',
+        ExpressionAttributeValues: { ':tap': { S: 'TAP#' }, ':id': { S: eventId } },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Count ?? 0;
+  };
+  const start = () =>
+    startLocal({
+      declaration,
+      port: 0,
+      dataDir,
+      env: { HOOKONCE_SECRET_STANDARD: SECRET },
+      output: () => undefined,
+      pollWaitSeconds: 1,
+    });
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'hookonce-e2e-'));
+    runtime = await start();
+    ddb = new DynamoDBClient({
+      endpoint: runtime.endpoints.dynamodb,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
+  });
+
+  afterAll(async () => {
+    ddb?.destroy();
+    await runtime?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('accepts a signed delivery with 202, and the consumer applies its effect once', async () => {
+    const body = JSON.stringify({ type: 'invoice.paid', data: { id: 'in_1', amount: 4200 } });
+
+    const res = await post('/webhooks/standard', signed('msg_e2e_1', body));
+
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ id: 'standard:msg_e2e_1', duplicate: false });
+    expect(
+      await eventually(
+        () => applied('standard:msg_e2e_1'),
+        (n) => n > 0,
+      ),
+    ).toBe(1);
+    expect(
+      await eventually(
+        () => taps('standard:msg_e2e_1'),
+        (n) => n > 0,
+      ),
+    ).toBe(1);
+  });
+
+  it('answers the same delivery again with 200 duplicate and publishes nothing new', async () => {
+    const body = JSON.stringify({ type: 'invoice.paid', data: { id: 'in_2' } });
+    const first = await post('/webhooks/standard', signed('msg_e2e_2', body));
+    expect(first.status).toBe(202);
+
+    // A provider's retry signs again with a new timestamp; the body is the same.
+    const again = await post(
+      '/webhooks/standard',
+      signed('msg_e2e_2', body, SECRET, new Date(Date.now() + 1000)),
+    );
+
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual({ id: 'standard:msg_e2e_2', duplicate: true });
+    await eventually(
+      () => applied('standard:msg_e2e_2'),
+      (n) => n > 0,
+    );
+    // Let the pollers run a few more rounds: a second publish would show up as a second tap.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await taps('standard:msg_e2e_2')).toBe(1);
+    expect(await applied('standard:msg_e2e_2')).toBe(1);
+  });
+
+  it('rejects a forged signature with 401 and a reason code, and stores nothing', async () => {
+    const body = JSON.stringify({ type: 'invoice.paid' });
+    const other = `whsec_${Buffer.from('another-secret-entirely-32bytes!').toString('base64')}`;
+
+    const res = await post('/webhooks/standard', signed('msg_forged', body, other));
+
+    expect(res.status).toBe(401);
+    const answer = (await res.json()) as { error: string; message: string };
+    expect(answer.error).toBe('signature_mismatch');
+    const stored = await ddb.send(
+      new GetItemCommand({
+        TableName: runtime.resources.deliveriesTable,
+        Key: { pk: { S: 'DELIVERY#standard#msg_forged' } },
+        ConsistentRead: true,
+      }),
+    );
+    expect(stored.Item).toBeUndefined();
+  });
+
+  it('answers 404 for an unknown provider and for other routes, as API Gateway does', async () => {
+    const unknown = await post('/webhooks/nope', signed('msg_x', '{}'));
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { error: string }).error).toBe('unknown_provider');
+
+    const elsewhere = await fetch(`${runtime.url}/somewhere`);
+    expect(elsewhere.status).toBe(404);
+    expect(await elsewhere.json()).toEqual({ message: 'Not Found' });
+  });
+
+  it('turns 200 concurrent copies of one delivery into one publish and one effect', async () => {
+    const body = JSON.stringify({ type: 'customer.created', data: { id: 'cus_1' } });
+    const init = signed('msg_e2e_race', body);
+
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, () => post('/webhooks/standard', init)),
+    );
+    const statuses = answers.map((r) => r.status);
+    await Promise.all(answers.map((r) => r.arrayBuffer()));
+
+    expect(statuses.filter((s) => s === 202)).toHaveLength(1);
+    expect(statuses.every((s) => s === 202 || s === 200 || s === 409)).toBe(true);
+    expect(
+      await eventually(
+        () => applied('standard:msg_e2e_race'),
+        (n) => n > 0,
+      ),
+    ).toBe(1);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await taps('standard:msg_e2e_race')).toBe(1);
+    expect(await applied('standard:msg_e2e_race')).toBe(1);
+  });
+
+  it('writes local.json with the endpoints, names and queue URLs', () => {
+    const file = JSON.parse(readFileSync(join(dataDir, 'local.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+
+    expect(file).toMatchObject({
+      api: runtime.url,
+      dynamodb: runtime.endpoints.dynamodb,
+      sqs: runtime.endpoints.sqs,
+      sns: runtime.endpoints.sns,
+      region: LOCAL_REGION,
+      deliveriesTable: 'e2e-deliveries',
+      topicArn: runtime.resources.topicArn,
+    });
+    expect(Object.keys(file.queues as object)).toEqual(['example', 'tap']);
+  });
+
+  it('keeps state across a restart: a delivery seen before is still a duplicate', async () => {
+    const body = JSON.stringify({ type: 'invoice.paid', data: { id: 'in_3' } });
+    expect((await post('/webhooks/standard', signed('msg_e2e_restart', body))).status).toBe(202);
+    await eventually(
+      () => applied('standard:msg_e2e_restart'),
+      (n) => n > 0,
+    );
+
+    await runtime.stop();
+    ddb.destroy();
+    runtime = await start();
+    ddb = new DynamoDBClient({
+      endpoint: runtime.endpoints.dynamodb,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
+
+    const again = await post('/webhooks/standard', signed('msg_e2e_restart', body));
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual({ id: 'standard:msg_e2e_restart', duplicate: true });
+    expect(await applied('standard:msg_e2e_restart')).toBe(1);
+  });
+});
+
+describe('npm start (the real command)', () => {
+  it('starts, prints the endpoint and the generated secret, writes local.json and stops cleanly on SIGTERM', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'hookonce-start-'));
+    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'infra/local/main.ts')], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, PORT: '0', HOOKONCE_DATA_DIR: dataDir, HOOKONCE_SECRET_STANDARD: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    try {
+      await eventually(
+        async () => out,
+        (o) => o.includes('ready in') || child.exitCode !== null,
+        60,
+      );
+      expect(out).toContain('ready in');
+      const local = JSON.parse(readFileSync(join(dataDir, 'local.json'), 'utf8')) as {
+        api: string;
+      };
+      const secrets = JSON.parse(readFileSync(join(dataDir, 'secrets.json'), 'utf8')) as {
+        standard: string;
+      };
+      expect(out).toContain(`POST ${local.api}/webhooks/standard`);
+      expect(out).toContain(secrets.standard);
+
+      const body = JSON.stringify({ type: 'ping' });
+      const res = await fetch(
+        `${local.api}/webhooks/standard`,
+        signed('msg_cli_1', body, secrets.standard),
+      );
+      expect(res.status).toBe(202);
+    } finally {
+      child.kill('SIGTERM');
+      const [code] = await once(child, 'exit');
+      expect(code).toBe(0);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
