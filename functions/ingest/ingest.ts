@@ -102,6 +102,14 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
     log.warn('rejected', { reason: verdict.code, status: verdict.status });
     return problem(verdict.status, verdict.code, verdict.message);
   }
+  if (verdict.kind === 'reply') {
+    log.info('answered without publishing', { status: verdict.statusCode });
+    return {
+      statusCode: verdict.statusCode,
+      headers: { 'content-type': verdict.contentType },
+      body: verdict.body,
+    };
+  }
 
   const id = eventId(provider.name, verdict.deliveryId);
   const dlog = log.child({ deliveryId: verdict.deliveryId, eventType: verdict.eventType });

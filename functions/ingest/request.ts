@@ -13,6 +13,8 @@ export function toIngestRequest(event: APIGatewayProxyEventV2, context: Context)
     headers,
     rawBody: Buffer.from(body, event.isBase64Encoded ? 'base64' : 'utf8'),
     rawQueryString: event.rawQueryString ?? '',
+    rawPath: event.rawPath ?? '',
+    domainName: event.requestContext?.domainName ?? headers.host ?? '',
     invocationId: context.awsRequestId,
     remainingTimeMs: context.getRemainingTimeInMillis(),
   };

@@ -10,6 +10,8 @@ import { type Provider, reject400, reject401, type Verdict } from './types.ts';
  */
 const PREFIX = 'whsec_';
 const SIGNATURE_BYTES = 32;
+/** The base64 of a 32-byte HMAC-SHA256, padded as the spec and its libraries write it. */
+const V1_SIGNATURE = /^[A-Za-z0-9+/]{43}=$/;
 const KEPT_HEADERS = ['webhook-id', 'webhook-timestamp', 'content-type', 'user-agent'];
 
 export function decodeStandardSecret(secret: string): Buffer {
@@ -80,13 +82,15 @@ export function standardWebhooks(options: {
       for (const part of signatureHeader.split(' ')) {
         const comma = part.indexOf(',');
         if (comma < 0 || part.slice(0, comma) !== 'v1') continue;
-        const decoded = Buffer.from(part.slice(comma + 1), 'base64');
-        if (decoded.length > 0) candidates.push(decoded);
+        // Node's base64 decoder skips what it cannot read: check the form first, so a
+        // truncated or garbled signature is called malformed, not a wrong secret.
+        const encoded = part.slice(comma + 1);
+        if (V1_SIGNATURE.test(encoded)) candidates.push(Buffer.from(encoded, 'base64'));
       }
       if (candidates.length === 0) {
         return reject401(
           'malformed_signature',
-          'webhook-signature holds no "v1,<base64>" signature',
+          'webhook-signature holds no "v1,<base64 of 32 bytes>" signature',
         );
       }
 

@@ -3,7 +3,12 @@ export interface WebhookRequest {
   /** Header names lower-cased, as API Gateway HTTP APIs deliver them. */
   readonly headers: Readonly<Record<string, string | undefined>>;
   readonly rawBody: Buffer;
+  /** The query string exactly as received, without the `?`. */
   readonly rawQueryString: string;
+  /** The request path as received, e.g. `/webhooks/twilio`. */
+  readonly rawPath: string;
+  /** The host the provider called (API Gateway's domain name, or the local server's). */
+  readonly domainName: string;
 }
 
 /** Reason codes of a 401. Never carries the expected signature. */
@@ -27,6 +32,13 @@ export type Verdict =
       readonly eventType: string;
       /** Headers worth keeping with the delivery: never a signature or a secret. */
       readonly keptHeaders: Readonly<Record<string, string>>;
+    }
+  | {
+      /** Answered at once, neither stored nor published (e.g. Slack's url_verification challenge). */
+      readonly kind: 'reply';
+      readonly statusCode: number;
+      readonly contentType: string;
+      readonly body: string;
     }
   | {
       readonly kind: 'reject';
