@@ -12,8 +12,9 @@ import { buildProviders } from '../providers/registry.ts';
 import { INGEST_CLIENT_CONFIG } from '../shared/aws.ts';
 import { systemClock } from '../shared/clock.ts';
 import type { Env } from '../shared/env.ts';
+import { ConfigError } from '../shared/errors.ts';
 import { createLogger, errorFields } from '../shared/log.ts';
-import { envSecrets } from '../shared/secrets.ts';
+import { envSecrets, secretEnvKey } from '../shared/secrets.ts';
 import { secretsManagerSecrets } from '../shared/secrets-manager.ts';
 import { readIngestConfig } from './config.ts';
 import { type IngestDeps, ingest } from './ingest.ts';
@@ -40,8 +41,16 @@ export function createIngestHandler(env: Env, overrides: Partial<IngestDeps> = {
   } else if (!secrets) {
     const local = envSecrets(env, names);
     // Local secrets are known now: a malformed one fails the cold start, not the first webhook.
-    for (const provider of providers.values())
-      provider.checkSecrets(local.all.get(provider.name) ?? []);
+    for (const provider of providers.values()) {
+      try {
+        provider.checkSecrets(local.all.get(provider.name) ?? []);
+      } catch (error) {
+        // Say which variable to fix; the verifier's message never repeats the secret.
+        throw new ConfigError(`${secretEnvKey(provider.name)}: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+    }
     secrets = local;
   }
   const log = overrides.log ?? createLogger({ service: 'hookonce-ingest' });

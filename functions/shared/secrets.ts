@@ -13,7 +13,13 @@ export const secretEnvKey = (provider: string): string =>
 export function parseSecretList(raw: string): string[] {
   const trimmed = raw.trim();
   if (trimmed.startsWith('[')) {
-    const list: unknown = JSON.parse(trimmed);
+    let list: unknown;
+    try {
+      list = JSON.parse(trimmed);
+    } catch {
+      // Not chained: V8's message quotes the text it failed on, that is the secrets.
+      throw new ConfigError('a secret list that starts with "[" must be a JSON array of strings');
+    }
     if (!Array.isArray(list) || !list.every((s) => typeof s === 'string')) {
       throw new ConfigError('a secret list must be a JSON array of strings');
     }
@@ -37,7 +43,12 @@ export function envSecrets(
   for (const provider of providers) {
     const key = secretEnvKey(provider);
     const raw = env[key];
-    const list = raw ? parseSecretList(raw) : [];
+    let list: string[];
+    try {
+      list = raw ? parseSecretList(raw) : [];
+    } catch (error) {
+      throw new ConfigError(`${key}: ${(error as Error).message}`, { cause: error });
+    }
     if (list.length === 0)
       throw new ConfigError(`no secret for provider "${provider}": set ${key}`);
     secrets.set(provider, list);

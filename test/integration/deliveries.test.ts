@@ -1,0 +1,275 @@
+import { createHash } from 'node:crypto';
+import { QueryCommand } from '@aws-sdk/client-dynamodb';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  DeliveryStore,
+  deliveryPk,
+  type NewDelivery,
+  PENDING_INDEX,
+  pendingShard,
+} from '../../functions/deliveries/store.ts';
+import { toEpochSeconds } from '../../functions/shared/clock.ts';
+import { DELIVERIES_TABLE } from '../../infra/tables.ts';
+import { backends, testDeclaration, useDynamo } from '../support/backends.ts';
+
+const T0 = Date.UTC(2100, 0, 1);
+const RETENTION_SECONDS = 7 * 24 * 3600;
+const SHARDS = 16;
+
+let sequence = 0;
+function newDelivery(body = '{"type":"invoice.paid","data":{"id":"in_1"}}'): NewDelivery {
+  sequence += 1;
+  const deliveryId = `msg_store_${sequence}`;
+  return {
+    provider: 'standard',
+    deliveryId,
+    eventType: 'invoice.paid',
+    payload: Buffer.from(body),
+    payloadSha256: createHash('sha256').update(body).digest('hex'),
+    contentType: 'application/json',
+    headers: { 'webhook-id': deliveryId, 'content-type': 'application/json' },
+  };
+}
+
+describe.each(backends)('Class: DeliveryStore (on %s)', (kind) => {
+  const db = useDynamo(kind, testDeclaration('it-deliveries'));
+  let store: DeliveryStore;
+
+  /** The delivery keys in one shard of the sparse pending index. */
+  const pendingIn = async (shard: string): Promise<string[]> => {
+    const out = await db.client.send(
+      new QueryCommand({
+        TableName: db.deliveriesTable,
+        IndexName: PENDING_INDEX,
+        KeyConditionExpression: '#shard = :shard',
+        ExpressionAttributeNames: { '#shard': DELIVERIES_TABLE.pendingIndex.partitionKey },
+        ExpressionAttributeValues: { ':shard': { S: shard } },
+      }),
+    );
+    return (out.Items ?? []).map((item) => item.pk?.S ?? '');
+  };
+
+  beforeAll(() => {
+    store = new DeliveryStore({
+      client: db.client,
+      tableName: db.deliveriesTable,
+      pendingShards: SHARDS,
+      retentionSeconds: RETENTION_SECONDS,
+    });
+  });
+
+  describe('Method: claim', () => {
+    it('creates a RECEIVED record with its lease, one attempt and expiresAt, listed in the pending index', async () => {
+      // Prepare
+      const delivery = newDelivery();
+      const lease = { owner: 'invocation-a', until: T0 + 10_000 };
+
+      // Act
+      const result = await store.claim(delivery, lease, T0);
+
+      // Assess
+      expect(result.claimed).toBe(true);
+      const stored = await store.get(delivery);
+      expect(stored).toMatchObject({
+        provider: 'standard',
+        deliveryId: delivery.deliveryId,
+        eventType: 'invoice.paid',
+        status: 'RECEIVED',
+        payloadSha256: delivery.payloadSha256,
+        contentType: 'application/json',
+        headers: delivery.headers,
+        receivedAt: T0,
+        leaseOwner: 'invocation-a',
+        leaseUntil: T0 + 10_000,
+        attempts: 1,
+        expiresAt: toEpochSeconds(T0) + RETENTION_SECONDS,
+      });
+      expect(Buffer.from(stored?.payload ?? []).toString()).toBe(
+        Buffer.from(delivery.payload).toString(),
+      );
+      expect(await pendingIn(pendingShard(delivery, SHARDS))).toContain(deliveryPk(delivery));
+    });
+
+    it('returns the existing record, unchanged, to a second claim of the same id', async () => {
+      // Prepare
+      const delivery = newDelivery();
+      await store.claim(delivery, { owner: 'invocation-a', until: T0 + 10_000 }, T0);
+
+      // Act
+      const second = await store.claim(
+        delivery,
+        { owner: 'invocation-b', until: T0 + 20_000 },
+        T0 + 1_000,
+      );
+
+      // Assess
+      expect(second.claimed).toBe(false);
+      if (second.claimed) return;
+      expect(second.existing).toMatchObject({
+        deliveryId: delivery.deliveryId,
+        status: 'RECEIVED',
+        leaseOwner: 'invocation-a',
+        leaseUntil: T0 + 10_000,
+        receivedAt: T0,
+        attempts: 1,
+        payloadSha256: delivery.payloadSha256,
+      });
+      expect((await store.get(delivery))?.leaseOwner).toBe('invocation-a');
+    });
+
+    it('keeps a record until its expiresAt second and lets it be claimed again after it', async () => {
+      // Prepare
+      const delivery = newDelivery();
+      await store.claim(delivery, { owner: 'invocation-a', until: T0 + 10_000 }, T0);
+      const expiresAtMs = (toEpochSeconds(T0) + RETENTION_SECONDS) * 1000;
+
+      // Act
+      const atExpiry = await store.claim(
+        delivery,
+        { owner: 'invocation-b', until: expiresAtMs + 10_000 },
+        expiresAtMs,
+      );
+      const after = await store.claim(
+        delivery,
+        { owner: 'invocation-c', until: expiresAtMs + 11_000 },
+        expiresAtMs + 1_000,
+      );
+
+      // Assess
+      expect(atExpiry.claimed).toBe(false);
+      expect(after.claimed).toBe(true);
+      expect(await store.get(delivery)).toMatchObject({
+        leaseOwner: 'invocation-c',
+        receivedAt: expiresAtMs + 1_000,
+        attempts: 1,
+        expiresAt: toEpochSeconds(expiresAtMs + 1_000) + RETENTION_SECONDS,
+      });
+    });
+
+    it('lets exactly one of 200 concurrent claims of one id win', async () => {
+      // Prepare
+      const delivery = newDelivery();
+
+      // Act
+      const results = await Promise.all(
+        Array.from({ length: 200 }, (_, i) =>
+          store.claim(delivery, { owner: `invocation-${i}`, until: T0 + 10_000 }, T0),
+        ),
+      );
+
+      // Assess
+      const winners = results.flatMap((r, i) => (r.claimed ? [`invocation-${i}`] : []));
+      expect(winners).toHaveLength(1);
+      for (const r of results) {
+        if (!r.claimed) expect(r.existing.leaseOwner).toBe(winners[0]);
+      }
+      expect((await store.get(delivery))?.leaseOwner).toBe(winners[0]);
+    });
+  });
+
+  describe('Method: takeOver', () => {
+    it('fails while the lease is live, and succeeds with a new owner and one more attempt once it has lapsed', async () => {
+      // Prepare
+      const delivery = newDelivery();
+      await store.claim(delivery, { owner: 'invocation-a', until: T0 + 5_000 }, T0);
+      const next = { owner: 'invocation-b', until: T0 + 15_000 };
+
+      // Act
+      const whileLive = await store.takeOver(delivery, next, T0 + 4_999);
+      const atTheEdge = await store.takeOver(delivery, next, T0 + 5_000);
+      const lapsed = await store.takeOver(delivery, next, T0 + 5_001);
+
+      // Assess
+      expect(whileLive).toBeUndefined();
+      expect(atTheEdge).toBeUndefined();
+      expect(lapsed).toMatchObject({
+        status: 'RECEIVED',
+        leaseOwner: 'invocation-b',
+        leaseUntil: T0 + 15_000,
+        attempts: 2,
+        receivedAt: T0,
+      });
+      expect(await store.get(delivery)).toMatchObject({
+        leaseOwner: 'invocation-b',
+        attempts: 2,
+      });
+    });
+
+    it('never takes over a PUBLISHED delivery', async () => {
+      // Prepare
+      const delivery = newDelivery();
+      await store.claim(delivery, { owner: 'invocation-a', until: T0 + 5_000 }, T0);
+      await store.markPublished(delivery, 'invocation-a', T0 + 1_000);
+
+      // Act
+      const taken = await store.takeOver(
+        delivery,
+        { owner: 'invocation-b', until: T0 + 20_000 },
+        T0 + 10_000,
+      );
+
+      // Assess
+      expect(taken).toBeUndefined();
+      expect((await store.get(delivery))?.status).toBe('PUBLISHED');
+    });
+  });
+
+  describe('Method: markPublished', () => {
+    it('succeeds only for the lease owner, and takes the delivery out of the pending index', async () => {
+      // Prepare
+      const delivery = newDelivery();
+      await store.claim(delivery, { owner: 'invocation-a', until: T0 + 5_000 }, T0);
+      const shard = pendingShard(delivery, SHARDS);
+
+      // Act
+      const byStranger = await store.markPublished(delivery, 'invocation-b', T0 + 1_000);
+      const pendingAfterStranger = await pendingIn(shard);
+      const byOwner = await store.markPublished(delivery, 'invocation-a', T0 + 2_000);
+
+      // Assess
+      expect(byStranger).toBe(false);
+      expect(pendingAfterStranger).toContain(deliveryPk(delivery));
+      expect(byOwner).toBe(true);
+      const stored = await store.get(delivery);
+      expect(stored).toMatchObject({ status: 'PUBLISHED', publishedAt: T0 + 2_000 });
+      expect(stored?.leaseUntil).toBeUndefined();
+      expect(await pendingIn(shard)).not.toContain(deliveryPk(delivery));
+    });
+
+    it('fails for an owner whose lease was taken over', async () => {
+      // Prepare
+      const delivery = newDelivery();
+      await store.claim(delivery, { owner: 'invocation-a', until: T0 + 5_000 }, T0);
+      await store.takeOver(delivery, { owner: 'invocation-b', until: T0 + 20_000 }, T0 + 6_000);
+
+      // Act
+      const late = await store.markPublished(delivery, 'invocation-a', T0 + 7_000);
+
+      // Assess
+      expect(late).toBe(false);
+      expect((await store.get(delivery))?.status).toBe('RECEIVED');
+    });
+  });
+
+  describe('Method: release', () => {
+    it('sets the lease to 0 for its owner only, so a take-over succeeds at once', async () => {
+      // Prepare
+      const delivery = newDelivery();
+      await store.claim(delivery, { owner: 'invocation-a', until: T0 + 30_000 }, T0);
+
+      // Act
+      const byStranger = await store.release(delivery, 'invocation-b');
+      const byOwner = await store.release(delivery, 'invocation-a');
+      const taken = await store.takeOver(
+        delivery,
+        { owner: 'invocation-b', until: T0 + 40_000 },
+        T0 + 1,
+      );
+
+      // Assess
+      expect(byStranger).toBe(false);
+      expect(byOwner).toBe(true);
+      expect(taken).toMatchObject({ leaseOwner: 'invocation-b', attempts: 2 });
+    });
+  });
+});

@@ -1,0 +1,321 @@
+import { createHash } from 'node:crypto';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DeliveryStore, type NewDelivery } from '../../functions/deliveries/store.ts';
+import type { HookonceEvent } from '../../functions/fanout/envelope.ts';
+import { ingestEnvironment } from '../../functions/ingest/config.ts';
+import { createIngestHandler, type IngestHandler } from '../../functions/ingest/wiring.ts';
+import type { Clock } from '../../functions/shared/clock.ts';
+import { createLogger } from '../../functions/shared/log.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/emulators.ts';
+import {
+  backends,
+  drainQueue,
+  OTHER_SECRET,
+  signStandard,
+  TEST_SECRET,
+  testDeclaration,
+  useDynamo,
+  useMessaging,
+} from '../support/backends.ts';
+import { lambdaContext, webhookEvent } from '../support/events.ts';
+
+const T0 = Date.UTC(2100, 0, 1);
+const RETENTION_SECONDS = 7 * 24 * 3600;
+const clock: Clock = { now: () => T0 };
+const silent = createLogger({}, 'error', () => undefined);
+
+const declaration = testDeclaration('it-ingest');
+
+/** The variables the SDK clients the handler builds read their endpoint, region and credentials from. */
+const AWS_VARIABLES = [
+  'AWS_ENDPOINT_URL',
+  'AWS_ENDPOINT_URL_DYNAMODB',
+  'AWS_ENDPOINT_URL_SNS',
+  'AWS_REGION',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_PROFILE',
+] as const;
+
+let sequence = 0;
+const newDeliveryId = (): string => {
+  sequence += 1;
+  return `msg_ingest_${sequence}`;
+};
+let invocation = 0;
+const nextContext = () => {
+  invocation += 1;
+  return lambdaContext(`invocation-${invocation}`, 10_000);
+};
+
+const sha256 = (body: string): string => createHash('sha256').update(body).digest('hex');
+const bodyOf = (eventType: string, id: string): string =>
+  JSON.stringify({ type: eventType, data: { id, amount: 4200 } });
+const answer = (response: APIGatewayProxyStructuredResultV2): unknown =>
+  JSON.parse(response.body ?? '');
+
+const messaging = useMessaging(declaration);
+
+describe.each(backends)('Function: createIngestHandler (on %s and fauxqs)', (kind) => {
+  const db = useDynamo(kind, declaration);
+  const saved = new Map<string, string | undefined>();
+  let handler: IngestHandler;
+  let store: DeliveryStore;
+
+  const post = (options: {
+    id: string;
+    body: string;
+    secret?: string;
+    at?: number;
+    base64?: boolean;
+  }) =>
+    handler(
+      webhookEvent({
+        provider: 'standard',
+        headers: signStandard({
+          id: options.id,
+          at: options.at ?? T0,
+          body: options.body,
+          secret: options.secret,
+        }),
+        body: options.body,
+        base64: options.base64,
+      }),
+      nextContext(),
+    ) as Promise<APIGatewayProxyStructuredResultV2>;
+
+  const published = async (): Promise<HookonceEvent[]> => {
+    const queue = messaging.subscribers.all;
+    if (!queue) throw new Error('no queue for subscriber "all"');
+    const bodies = await drainQueue(messaging.sqs, queue.queueUrl);
+    return bodies.map((b) => JSON.parse(b) as HookonceEvent);
+  };
+
+  const stored = (deliveryId: string) => store.get({ provider: 'standard', deliveryId });
+
+  beforeAll(() => {
+    for (const key of AWS_VARIABLES) saved.set(key, process.env[key]);
+    for (const key of ['AWS_ENDPOINT_URL', 'AWS_SESSION_TOKEN', 'AWS_PROFILE']) {
+      delete process.env[key];
+    }
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = db.emulator.endpoint;
+    process.env.AWS_ENDPOINT_URL_SNS = messaging.emulator.endpoint;
+    process.env.AWS_REGION = LOCAL_REGION;
+    process.env.AWS_ACCESS_KEY_ID = LOCAL_CREDENTIALS.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = LOCAL_CREDENTIALS.secretAccessKey;
+
+    const env = {
+      ...ingestEnvironment({
+        tableName: db.deliveriesTable,
+        topicArn: messaging.topicArn,
+        providers: { ...declaration.providers },
+        retentionSeconds: RETENTION_SECONDS,
+        pendingShards: declaration.pendingShards,
+      }),
+      HOOKONCE_SECRET_STANDARD: TEST_SECRET,
+    };
+    handler = createIngestHandler(env, { clock, log: silent });
+    store = new DeliveryStore({
+      client: db.client,
+      tableName: db.deliveriesTable,
+      pendingShards: declaration.pendingShards,
+      retentionSeconds: RETENTION_SECONDS,
+    });
+  });
+
+  afterAll(() => {
+    for (const [key, value] of saved) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  });
+
+  afterEach(async () => {
+    await published();
+  });
+
+  it('answers a new delivery 202, stores it PUBLISHED and publishes its envelope once', async () => {
+    // Prepare
+    const id = newDeliveryId();
+    const body = bodyOf('invoice.paid', id);
+
+    // Act
+    const response = await post({ id, body });
+
+    // Assess
+    expect(response.statusCode).toBe(202);
+    expect(answer(response)).toEqual({ id: `standard:${id}`, duplicate: false });
+    expect(await published()).toEqual([
+      {
+        specversion: '1.0',
+        id: `standard:${id}`,
+        source: 'hookonce/standard',
+        type: 'standard.invoice.paid',
+        time: new Date(T0).toISOString(),
+        datacontenttype: 'application/json',
+        data: JSON.parse(body),
+        provider: 'standard',
+        deliveryid: id,
+      },
+    ]);
+    expect(await stored(id)).toMatchObject({
+      status: 'PUBLISHED',
+      payloadSha256: sha256(body),
+      publishedAt: T0,
+      attempts: 1,
+    });
+  });
+
+  it('answers the same delivery again 200 duplicate, and publishes nothing new', async () => {
+    // Prepare
+    const id = newDeliveryId();
+    const body = bodyOf('invoice.paid', id);
+    await post({ id, body });
+    await published();
+
+    // Act: the provider's retry signs again, with a later timestamp.
+    const again = await post({ id, body, at: T0 + 60_000 });
+
+    // Assess
+    expect(again.statusCode).toBe(200);
+    expect(answer(again)).toEqual({ id: `standard:${id}`, duplicate: true });
+    expect(await published()).toEqual([]);
+  });
+
+  it('answers the same id with another body 409 payload_mismatch, and keeps the first', async () => {
+    // Prepare
+    const id = newDeliveryId();
+    const first = bodyOf('invoice.paid', id);
+    await post({ id, body: first });
+    await published();
+
+    // Act
+    const response = await post({ id, body: bodyOf('invoice.voided', id) });
+
+    // Assess
+    expect(response.statusCode).toBe(409);
+    expect(answer(response)).toMatchObject({ error: 'payload_mismatch' });
+    expect(await published()).toEqual([]);
+    expect((await stored(id))?.payloadSha256).toBe(sha256(first));
+  });
+
+  it('answers a forged signature 401, and stores and publishes nothing', async () => {
+    // Prepare
+    const id = newDeliveryId();
+
+    // Act
+    const response = await post({ id, body: bodyOf('invoice.paid', id), secret: OTHER_SECRET });
+
+    // Assess
+    expect(response.statusCode).toBe(401);
+    expect(answer(response)).toMatchObject({ error: 'signature_mismatch' });
+    expect(await stored(id)).toBeUndefined();
+    expect(await published()).toEqual([]);
+  });
+
+  it('verifies a base64-encoded body on its decoded bytes', async () => {
+    // Prepare
+    const id = newDeliveryId();
+    const body = bodyOf('invoice.paid', id);
+
+    // Act
+    const response = await post({ id, body, base64: true });
+
+    // Assess
+    expect(response.statusCode).toBe(202);
+    const events = await published();
+    expect(events).toHaveLength(1);
+    expect(events[0]?.data).toEqual(JSON.parse(body));
+    expect((await stored(id))?.payloadSha256).toBe(sha256(body));
+  });
+
+  it('takes over a RECEIVED delivery whose lease has lapsed, publishes it and answers 202', async () => {
+    // Prepare: an earlier invocation claimed it, then died before publishing.
+    const id = newDeliveryId();
+    const body = bodyOf('invoice.paid', id);
+    const delivery: NewDelivery = {
+      provider: 'standard',
+      deliveryId: id,
+      eventType: 'invoice.paid',
+      payload: Buffer.from(body),
+      payloadSha256: sha256(body),
+      contentType: 'application/json',
+      headers: {},
+    };
+    await store.claim(delivery, { owner: 'crashed', until: T0 - 1_000 }, T0 - 5_000);
+
+    // Act
+    const context = nextContext();
+    const response = (await handler(
+      webhookEvent({
+        provider: 'standard',
+        headers: signStandard({ id, at: T0, body }),
+        body,
+      }),
+      context,
+    )) as APIGatewayProxyStructuredResultV2;
+
+    // Assess
+    expect(response.statusCode).toBe(202);
+    expect(answer(response)).toEqual({ id: `standard:${id}`, duplicate: false });
+    const events = await published();
+    expect(events).toHaveLength(1);
+    // The envelope is the one the first attempt would have sent: it keeps the first receivedAt.
+    expect(events[0]).toMatchObject({
+      id: `standard:${id}`,
+      time: new Date(T0 - 5_000).toISOString(),
+    });
+    expect(await stored(id)).toMatchObject({
+      status: 'PUBLISHED',
+      attempts: 2,
+      leaseOwner: context.awsRequestId,
+    });
+  });
+
+  it('answers 409 in_progress with Retry-After while another invocation holds a live lease', async () => {
+    // Prepare
+    const id = newDeliveryId();
+    const body = bodyOf('invoice.paid', id);
+    await store.claim(
+      {
+        provider: 'standard',
+        deliveryId: id,
+        eventType: 'invoice.paid',
+        payload: Buffer.from(body),
+        payloadSha256: sha256(body),
+        headers: {},
+      },
+      { owner: 'elsewhere', until: T0 + 4_500 },
+      T0 - 500,
+    );
+
+    // Act
+    const response = await post({ id, body });
+
+    // Assess
+    expect(response.statusCode).toBe(409);
+    expect(answer(response)).toMatchObject({ error: 'in_progress' });
+    expect(response.headers?.['retry-after']).toBe('5');
+    expect(await published()).toEqual([]);
+    expect((await stored(id))?.leaseOwner).toBe('elsewhere');
+  });
+
+  it('turns 50 concurrent copies of one delivery into one 202 and one published message', async () => {
+    // Prepare
+    const id = newDeliveryId();
+    const body = bodyOf('customer.created', id);
+
+    // Act
+    const responses = await Promise.all(Array.from({ length: 50 }, () => post({ id, body })));
+
+    // Assess
+    const statuses = responses.map((r) => r.statusCode);
+    expect(statuses.filter((s) => s === 202)).toHaveLength(1);
+    expect(statuses.filter((s) => s !== 202 && s !== 200 && s !== 409)).toEqual([]);
+    const events = await published();
+    expect(events.map((e) => e.id)).toEqual([`standard:${id}`]);
+    expect((await stored(id))?.status).toBe('PUBLISHED');
+  });
+});

@@ -1,0 +1,280 @@
+import { Webhook } from 'standardwebhooks';
+import { describe, expect, it, vi } from 'vitest';
+import type {
+  ClaimResult,
+  DeliveryRecord,
+  Lease,
+  NewDelivery,
+} from '../../functions/deliveries/store.ts';
+import { type IngestDeps, type IngestRequest, ingest } from '../../functions/ingest/ingest.ts';
+import type { HttpResponse } from '../../functions/ingest/responses.ts';
+import { standardWebhooks } from '../../functions/providers/standard-webhooks.ts';
+import { DependencyError } from '../../functions/shared/errors.ts';
+import { createLogger } from '../../functions/shared/log.ts';
+import { OTHER_SECRET, signStandard, TEST_SECRET } from '../support/backends.ts';
+
+const NOW = Date.UTC(2100, 0, 1);
+const MAX_BODY_BYTES = 1024;
+const BODY = JSON.stringify({ type: 'invoice.paid', data: { id: 'in_1' } });
+const INVOCATION = 'invocation-1';
+
+/** Text that must never reach a provider: internals of a failure. */
+const INTERNALS = 'connect ECONNREFUSED 10.0.0.7:443 arn:aws:dynamodb:eu-west-1:123456789012';
+
+function request(
+  options: { body?: string; provider?: string; secret?: string } = {},
+): IngestRequest {
+  const body = options.body ?? BODY;
+  return {
+    provider: options.provider ?? 'standard',
+    headers: signStandard({ id: 'msg_1', at: NOW, body, secret: options.secret }),
+    rawBody: Buffer.from(body),
+    rawQueryString: '',
+    rawPath: `/webhooks/${options.provider ?? 'standard'}`,
+    domainName: 'hooks.example.com',
+    invocationId: INVOCATION,
+    remainingTimeMs: 10_000,
+  };
+}
+
+const recordOf = (delivery: NewDelivery, lease: Lease, now: number): DeliveryRecord => ({
+  ...delivery,
+  status: 'RECEIVED',
+  receivedAt: now,
+  leaseOwner: lease.owner,
+  leaseUntil: lease.until,
+  attempts: 1,
+  expiresAt: Math.floor(now / 1000) + 3600,
+});
+
+/** The core's ports, stubbed: every call succeeds unless a test says otherwise. */
+function stubs() {
+  const logLines: string[] = [];
+  const deliveries = {
+    claim: vi.fn(
+      async (delivery: NewDelivery, lease: Lease, now: number): Promise<ClaimResult> => ({
+        claimed: true,
+        record: recordOf(delivery, lease, now),
+      }),
+    ),
+    takeOver: vi.fn(async (): Promise<DeliveryRecord | undefined> => undefined),
+    markPublished: vi.fn(async () => true),
+    release: vi.fn(async () => true),
+  };
+  const publisher = { publish: vi.fn(async () => undefined) };
+  const secrets = { get: vi.fn(async (): Promise<readonly string[]> => [TEST_SECRET]) };
+  const deps: IngestDeps = {
+    providers: new Map([
+      [
+        'standard',
+        standardWebhooks({ name: 'standard', maxBodyBytes: MAX_BODY_BYTES, toleranceSeconds: 300 }),
+      ],
+    ]),
+    secrets,
+    deliveries,
+    publisher,
+    clock: { now: () => NOW },
+    log: createLogger({}, 'debug', (line) => logLines.push(line)),
+  };
+  return { deps, deliveries, publisher, secrets, logLines };
+}
+
+/** Every error answer is `{"error", "message"}` and says nothing of secrets, signatures or internals. */
+function expectProblem(response: HttpResponse, status: number, code: string): void {
+  expect(response.statusCode).toBe(status);
+  expect(response.headers?.['content-type']).toBe('application/json');
+  const body = JSON.parse(response.body) as Record<string, unknown>;
+  expect(Object.keys(body).sort()).toEqual(['error', 'message']);
+  expect(body.error).toBe(code);
+  expect(typeof body.message).toBe('string');
+  const expectedSignature = new Webhook(TEST_SECRET).sign('msg_1', new Date(NOW), BODY).slice(3);
+  for (const secretText of [
+    TEST_SECRET,
+    TEST_SECRET.slice('whsec_'.length),
+    OTHER_SECRET.slice('whsec_'.length),
+    expectedSignature,
+    INTERNALS,
+    '    at ',
+  ]) {
+    expect(response.body).not.toContain(secretText);
+  }
+}
+
+describe('Module: ingest', () => {
+  describe('Function: ingest (error paths, stubbed ports)', () => {
+    it('answers 404 unknown_provider for a provider that is not declared, touching nothing', async () => {
+      // Prepare
+      const { deps, deliveries, secrets } = stubs();
+
+      // Act
+      const response = await ingest(request({ provider: 'nope' }), deps);
+
+      // Assess
+      expectProblem(response, 404, 'unknown_provider');
+      expect(secrets.get).not.toHaveBeenCalled();
+      expect(deliveries.claim).not.toHaveBeenCalled();
+    });
+
+    it('answers 413 for a body over the provider’s maxBodyBytes, and accepts one of exactly that size', async () => {
+      // Prepare
+      const { deps, deliveries } = stubs();
+      const skeleton = JSON.stringify({ type: 'invoice.paid', pad: '' });
+      const exact = JSON.stringify({
+        type: 'invoice.paid',
+        pad: 'x'.repeat(MAX_BODY_BYTES - skeleton.length),
+      });
+      const over = JSON.stringify({
+        type: 'invoice.paid',
+        pad: 'x'.repeat(MAX_BODY_BYTES - skeleton.length + 1),
+      });
+
+      // Act
+      const tooLarge = await ingest(request({ body: over }), deps);
+      const justFits = await ingest(request({ body: exact }), deps);
+
+      // Assess
+      expect(Buffer.byteLength(exact)).toBe(MAX_BODY_BYTES);
+      expectProblem(tooLarge, 413, 'payload_too_large');
+      expect(justFits.statusCode).toBe(202);
+      expect(deliveries.claim).toHaveBeenCalledTimes(1);
+    });
+
+    it('answers 503 with Retry-After when the secrets cannot be read, and verifies nothing', async () => {
+      // Prepare
+      const { deps, secrets, deliveries, logLines } = stubs();
+      secrets.get.mockRejectedValue(
+        new DependencyError('secretsmanager', 'reading the secret failed', {
+          cause: new Error(INTERNALS),
+        }),
+      );
+
+      // Act
+      const response = await ingest(request(), deps);
+
+      // Assess
+      expectProblem(response, 503, 'dependency_unavailable');
+      expect(response.headers?.['retry-after']).toBe('2');
+      expect(deliveries.claim).not.toHaveBeenCalled();
+      expect(logLines.join('\n')).not.toContain(TEST_SECRET);
+    });
+
+    it('answers 401 for a forged signature without the signature it expected', async () => {
+      // Prepare
+      const { deps, deliveries } = stubs();
+
+      // Act
+      const response = await ingest(request({ secret: OTHER_SECRET }), deps);
+
+      // Assess
+      expectProblem(response, 401, 'signature_mismatch');
+      expect(deliveries.claim).not.toHaveBeenCalled();
+    });
+
+    it('answers 503 dependency_unavailable with retry-after when DynamoDB fails the claim, and publishes nothing', async () => {
+      // Prepare
+      const { deps, deliveries, publisher } = stubs();
+      deliveries.claim.mockRejectedValue(
+        new DependencyError('dynamodb', 'DynamoDB claim failed', { cause: new Error(INTERNALS) }),
+      );
+
+      // Act
+      const response = await ingest(request(), deps);
+
+      // Assess
+      expectProblem(response, 503, 'dependency_unavailable');
+      expect(response.headers?.['retry-after']).toBe('2');
+      expect(publisher.publish).not.toHaveBeenCalled();
+      expect(deliveries.release).not.toHaveBeenCalled();
+    });
+
+    it('answers 503 and gives the lease back when SNS fails after a successful claim', async () => {
+      // Prepare
+      const { deps, deliveries, publisher } = stubs();
+      publisher.publish.mockRejectedValue(
+        new DependencyError('sns', 'SNS publish failed', { cause: new Error(INTERNALS) }),
+      );
+
+      // Act
+      const response = await ingest(request(), deps);
+
+      // Assess
+      expectProblem(response, 503, 'dependency_unavailable');
+      expect(response.headers?.['retry-after']).toBe('2');
+      expect(deliveries.release).toHaveBeenCalledTimes(1);
+      expect(deliveries.release).toHaveBeenCalledWith(
+        expect.objectContaining({ provider: 'standard', deliveryId: 'msg_1' }),
+        INVOCATION,
+      );
+      expect(deliveries.markPublished).not.toHaveBeenCalled();
+    });
+
+    it('still answers 503 when giving the lease back fails too', async () => {
+      // Prepare
+      const { deps, deliveries } = stubs();
+      deliveries.markPublished.mockRejectedValue(
+        new DependencyError('dynamodb', 'DynamoDB mark published failed'),
+      );
+      deliveries.release.mockRejectedValue(
+        new DependencyError('dynamodb', 'DynamoDB release failed'),
+      );
+
+      // Act
+      const response = await ingest(request(), deps);
+
+      // Assess
+      expectProblem(response, 503, 'dependency_unavailable');
+      expect(deliveries.release).toHaveBeenCalledWith(expect.anything(), INVOCATION);
+    });
+
+    it('answers 202 when markPublished finds its lease lost: the event was published', async () => {
+      // Prepare
+      const { deps, deliveries, publisher, logLines } = stubs();
+      deliveries.markPublished.mockResolvedValue(false);
+
+      // Act
+      const response = await ingest(request(), deps);
+
+      // Assess
+      expect(response.statusCode).toBe(202);
+      expect(JSON.parse(response.body)).toEqual({ id: 'standard:msg_1', duplicate: false });
+      expect(publisher.publish).toHaveBeenCalledTimes(1);
+      expect(logLines.some((l) => l.includes('lease lost before marking published'))).toBe(true);
+    });
+
+    it('answers 409 in_progress with retry-after when another invocation wins the take-over race', async () => {
+      // Prepare
+      const { deps, deliveries, publisher } = stubs();
+      deliveries.claim.mockImplementation(async (delivery, _lease, now) => ({
+        claimed: false,
+        existing: recordOf(delivery, { owner: 'crashed', until: now - 1 }, now - 10_000),
+      }));
+      deliveries.takeOver.mockResolvedValue(undefined);
+
+      // Act
+      const response = await ingest(request(), deps);
+
+      // Assess
+      expectProblem(response, 409, 'in_progress');
+      // This invocation's own lease (10 s left, 0.5 s margin) is the best guess of the winner's.
+      expect(response.headers?.['retry-after']).toBe('10');
+      expect(publisher.publish).not.toHaveBeenCalled();
+    });
+
+    it.each([
+      ['the claim', 'claim'],
+      ['the publish', 'publish'],
+    ] as const)('lets an unexpected error in %s propagate', async (_, where) => {
+      // Prepare
+      const { deps, deliveries, publisher } = stubs();
+      const bug = new TypeError('a bug, not an outage');
+      if (where === 'claim') deliveries.claim.mockRejectedValue(bug);
+      else publisher.publish.mockRejectedValue(bug);
+
+      // Act
+      const answering = ingest(request(), deps);
+
+      // Assess
+      await expect(answering).rejects.toBe(bug);
+    });
+  });
+});

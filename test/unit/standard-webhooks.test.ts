@@ -1,0 +1,423 @@
+import fc from 'fast-check';
+import { Webhook } from 'standardwebhooks';
+import { describe, expect, it } from 'vitest';
+import { parseJson } from '../../functions/fanout/envelope.ts';
+import { standardWebhooks } from '../../functions/providers/standard-webhooks.ts';
+import type { Verdict } from '../../functions/providers/types.ts';
+import { ConfigError } from '../../functions/shared/errors.ts';
+import { OTHER_SECRET, signStandard, standardSecret, TEST_SECRET } from '../support/backends.ts';
+
+const NOW = Date.UTC(2100, 0, 1);
+const SEED = 20_261_123;
+const provider = standardWebhooks({
+  name: 'standard',
+  maxBodyBytes: 200 * 1024,
+  toleranceSeconds: 300,
+});
+const BODY = JSON.stringify({ type: 'invoice.paid', data: { id: 'in_1', amount: 4200 } });
+
+function inspect(
+  headers: Record<string, string | undefined>,
+  body: string | Buffer,
+  options: { secrets?: readonly string[]; now?: number } = {},
+): Verdict {
+  const rawBody = typeof body === 'string' ? Buffer.from(body) : body;
+  return provider.inspect(
+    {
+      headers,
+      rawBody,
+      rawQueryString: '',
+      rawPath: '/webhooks/standard',
+      domainName: 'hooks.example.com',
+    },
+    {
+      secrets: options.secrets ?? [TEST_SECRET],
+      now: options.now ?? NOW,
+      json: () => parseJson(rawBody),
+    },
+  );
+}
+
+function thrownBy(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected an error, none was thrown');
+}
+
+/** The oracle's signature alone, without its `v1,`. */
+const expectedSignature = (id: string, at: number, body: string, secret = TEST_SECRET): string =>
+  new Webhook(secret).sign(id, new Date(at), body).slice('v1,'.length);
+
+/** A signed delivery whose webhook-signature header is replaced by `signature`. */
+const withSignature = (signature: string | undefined, id = 'msg_1', body = BODY) => ({
+  ...signStandard({ id, at: NOW, body }),
+  'webhook-signature': signature,
+});
+
+describe('Class: StandardWebhooksProvider', () => {
+  describe('Method: inspect', () => {
+    it('accepts a delivery signed by the Standard Webhooks library, named by webhook-id and the body’s type', () => {
+      // Prepare
+      const headers = signStandard({ id: 'msg_1', at: NOW, body: BODY });
+
+      // Act
+      const verdict = inspect(headers, BODY);
+
+      // Assess
+      expect(verdict).toEqual({
+        kind: 'accept',
+        deliveryId: 'msg_1',
+        eventType: 'invoice.paid',
+        keptHeaders: {
+          'webhook-id': 'msg_1',
+          'webhook-timestamp': String(NOW / 1000),
+          'content-type': 'application/json',
+        },
+      });
+    });
+
+    it.each([
+      ['no type', '{"data":{"id":"in_1"}}'],
+      ['a type that is no string', '{"type":42}'],
+      ['an array', '[1,2,3]'],
+      ['null', 'null'],
+    ])('names the event "webhook" when the body has %s', (_, body) => {
+      // Prepare
+      const headers = signStandard({ id: 'msg_2', at: NOW, body });
+
+      // Act
+      const verdict = inspect(headers, body);
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'accept', deliveryId: 'msg_2', eventType: 'webhook' });
+    });
+
+    it.each([
+      ['the new secret', TEST_SECRET],
+      ['the old secret', OTHER_SECRET],
+    ])('accepts a delivery signed with %s while two secrets are active (rotation)', (_, signer) => {
+      // Prepare
+      const headers = signStandard({ id: 'msg_3', at: NOW, body: BODY, secret: signer });
+
+      // Act
+      const verdict = inspect(headers, BODY, { secrets: [TEST_SECRET, OTHER_SECRET] });
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'accept', deliveryId: 'msg_3' });
+    });
+
+    it('accepts a header with several v1 signatures when only one of them matches, wherever it is', () => {
+      // Prepare
+      const stranger = standardSecret('a-third-secret-that-nobody-holds');
+      const good = expectedSignature('msg_4', NOW, BODY);
+      const bad1 = expectedSignature('msg_4', NOW, BODY, OTHER_SECRET);
+      const bad2 = expectedSignature('msg_4', NOW, BODY, stranger);
+
+      // Act
+      const verdicts = [
+        `v1,${good} v1,${bad1} v1,${bad2}`,
+        `v1,${bad1} v1,${good} v1,${bad2}`,
+        `v1,${bad1} v1,${bad2} v1,${good}`,
+      ].map((signature) => inspect(withSignature(signature, 'msg_4'), BODY));
+
+      // Assess
+      for (const verdict of verdicts) expect(verdict).toMatchObject({ kind: 'accept' });
+    });
+
+    it('ignores signatures of versions it does not know', () => {
+      // Prepare
+      const good = expectedSignature('msg_5', NOW, BODY);
+
+      // Act
+      const besideV1 = inspect(withSignature(`v2,${good} v1a,${good} v1,${good}`, 'msg_5'), BODY);
+      const alone = inspect(withSignature(`v2,${good} v1a,${good}`, 'msg_5'), BODY);
+
+      // Assess
+      expect(besideV1).toMatchObject({ kind: 'accept' });
+      expect(alone).toMatchObject({ kind: 'reject', status: 401, code: 'malformed_signature' });
+    });
+
+    it('calls a header mismatched, not malformed, when one of its signatures is well formed', () => {
+      // Prepare
+      const forged = expectedSignature('msg_1', NOW, BODY, OTHER_SECRET);
+
+      // Act
+      const verdict = inspect(withSignature(`v1,garbage v1,${forged}`), BODY);
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'reject', status: 401, code: 'signature_mismatch' });
+    });
+
+    it('rejects a signature made with another secret as signature_mismatch', () => {
+      // Prepare
+      const headers = signStandard({ id: 'msg_6', at: NOW, body: BODY, secret: OTHER_SECRET });
+
+      // Act
+      const verdict = inspect(headers, BODY);
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'reject', status: 401, code: 'signature_mismatch' });
+    });
+
+    it('rejects a body changed by one byte as signature_mismatch', () => {
+      // Prepare
+      const headers = signStandard({ id: 'msg_7', at: NOW, body: BODY });
+      const changed = Buffer.from(BODY);
+      changed[changed.indexOf('4200')] = '5'.charCodeAt(0);
+
+      // Act
+      const verdict = inspect(headers, changed);
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'reject', status: 401, code: 'signature_mismatch' });
+    });
+
+    const good = expectedSignature('msg_1', NOW, BODY);
+    it.each([
+      ['a truncated signature', `v1,${good.slice(0, 30)}`],
+      ['a signature missing its last character', `v1,${good.slice(0, -1)}`],
+      ['base64 of 31 bytes', `v1,${Buffer.alloc(31, 7).toString('base64')}`],
+      ['base64 of 33 bytes', `v1,${Buffer.alloc(33, 7).toString('base64')}`],
+      [
+        'base64 of 64 bytes',
+        `v1,${Buffer.concat([Buffer.from(good, 'base64'), Buffer.from(good, 'base64')]).toString('base64')}`,
+      ],
+      ['garbage', 'v1,this-is-not:base64!'],
+      ['base64url instead of base64', `v1,${Buffer.from(good, 'base64').toString('base64url')}x`],
+      ['an empty signature', 'v1,'],
+      ['padding only', 'v1,===='],
+      ['no version', good],
+    ])('rejects %s as malformed_signature', (_, signature) => {
+      // Act
+      const verdict = inspect(withSignature(signature), BODY);
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'reject', status: 401, code: 'malformed_signature' });
+    });
+
+    it('rejects a missing webhook-signature with 401 missing_signature', () => {
+      // Act
+      const verdict = inspect(withSignature(undefined), BODY);
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'reject', status: 401, code: 'missing_signature' });
+    });
+
+    it('rejects a missing webhook-id with 400 missing_delivery_id', () => {
+      // Prepare
+      const headers = {
+        ...signStandard({ id: 'msg_8', at: NOW, body: BODY }),
+        'webhook-id': undefined,
+      };
+
+      // Act
+      const verdict = inspect(headers, BODY);
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'reject', status: 400, code: 'missing_delivery_id' });
+    });
+
+    it('rejects a missing webhook-timestamp with 401 missing_timestamp', () => {
+      // Prepare
+      const headers = {
+        ...signStandard({ id: 'msg_9', at: NOW, body: BODY }),
+        'webhook-timestamp': undefined,
+      };
+
+      // Act
+      const verdict = inspect(headers, BODY);
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'reject', status: 401, code: 'missing_timestamp' });
+    });
+
+    it.each(['soon', '4102444800.5', '-4102444800', '4.1e9', ' 4102444800', '0x10'])(
+      'rejects the webhook-timestamp "%s" with 401 malformed_timestamp',
+      (timestamp) => {
+        // Prepare
+        const headers = {
+          ...signStandard({ id: 'msg_10', at: NOW, body: BODY }),
+          'webhook-timestamp': timestamp,
+        };
+
+        // Act
+        const verdict = inspect(headers, BODY);
+
+        // Assess
+        expect(verdict).toMatchObject({ kind: 'reject', status: 401, code: 'malformed_timestamp' });
+      },
+    );
+
+    it.each([
+      ['exactly 300 s old', -300, { kind: 'accept' }],
+      ['301 s old', -301, { kind: 'reject', status: 401, code: 'timestamp_too_old' }],
+      ['exactly 300 s ahead', 300, { kind: 'accept' }],
+      ['301 s ahead', 301, { kind: 'reject', status: 401, code: 'timestamp_too_new' }],
+      ['an hour old', -3600, { kind: 'reject', status: 401, code: 'timestamp_too_old' }],
+    ])('judges a signature %s by the injected clock', (_, offsetSeconds, expected) => {
+      // Prepare
+      const headers = signStandard({ id: 'msg_11', at: NOW + offsetSeconds * 1000, body: BODY });
+
+      // Act
+      const verdict = inspect(headers, BODY);
+
+      // Assess
+      expect(verdict).toMatchObject(expected);
+    });
+
+    it('rejects a validly signed body that is not JSON with 400 malformed_body', () => {
+      // Prepare
+      const body = 'amount=4200&currency=eur';
+      const headers = signStandard({ id: 'msg_12', at: NOW, body });
+
+      // Act
+      const verdict = inspect(headers, body);
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'reject', status: 400, code: 'malformed_body' });
+    });
+
+    it('checks the signature before it parses the body', () => {
+      // Prepare
+      const headers = signStandard({ id: 'msg_13', at: NOW, body: BODY, secret: OTHER_SECRET });
+      let parsed = false;
+
+      // Act
+      provider.inspect(
+        {
+          headers,
+          rawBody: Buffer.from(BODY),
+          rawQueryString: '',
+          rawPath: '/webhooks/standard',
+          domainName: 'hooks.example.com',
+        },
+        {
+          secrets: [TEST_SECRET],
+          now: NOW,
+          json: () => {
+            parsed = true;
+            return JSON.parse(BODY);
+          },
+        },
+      );
+
+      // Assess
+      expect(parsed).toBe(false);
+    });
+
+    it('never puts the expected signature or the secret in a rejection', () => {
+      // Prepare
+      const expected = expectedSignature('msg_1', NOW, BODY);
+      const forged = signStandard({ id: 'msg_1', at: NOW, body: BODY, secret: OTHER_SECRET });
+      const cases: Verdict[] = [
+        inspect(forged, BODY),
+        inspect(withSignature(`v1,${expected.slice(0, 20)}`), BODY),
+        inspect(withSignature(`v1,${expected}`), `${BODY} `),
+        inspect(signStandard({ id: 'msg_1', at: NOW - 301_000, body: BODY }), BODY),
+      ];
+
+      // Assess
+      for (const verdict of cases) {
+        expect(verdict.kind).toBe('reject');
+        const text = JSON.stringify(verdict);
+        expect(text).not.toContain(expected);
+        expect(text).not.toContain(TEST_SECRET.slice('whsec_'.length));
+      }
+    });
+
+    it('accepts what the oracle signs, for any JSON body, id and timestamp within tolerance', () => {
+      fc.assert(
+        fc.property(
+          fc.json(),
+          fc.stringMatching(/^[A-Za-z0-9_.:-]{1,64}$/),
+          fc.integer({ min: 1_000_000_000, max: 4_000_000_000 }),
+          fc.integer({ min: 0, max: 999 }),
+          fc.integer({ min: -300, max: 300 }),
+          (body, id, nowSeconds, nowMillis, offset) => {
+            // Prepare
+            const headers = signStandard({ id, at: (nowSeconds + offset) * 1000, body });
+
+            // Act
+            const verdict = inspect(headers, body, { now: nowSeconds * 1000 + nowMillis });
+
+            // Assess
+            expect(verdict).toMatchObject({ kind: 'accept', deliveryId: id });
+          },
+        ),
+        { seed: SEED, numRuns: 300 },
+      );
+    });
+
+    it('rejects any single-byte change of a signed body', () => {
+      fc.assert(
+        fc.property(
+          fc.json(),
+          fc.nat(),
+          fc.integer({ min: 1, max: 255 }),
+          (body, position, flip) => {
+            // Prepare
+            const headers = signStandard({ id: 'msg_prop', at: NOW, body });
+            const changed = Buffer.from(body);
+            const i = position % changed.length;
+            changed[i] = (changed[i] ?? 0) ^ flip;
+
+            // Act
+            const verdict = inspect(headers, changed);
+
+            // Assess
+            expect(verdict).toMatchObject({ kind: 'reject', code: 'signature_mismatch' });
+          },
+        ),
+        { seed: SEED, numRuns: 300 },
+      );
+    });
+  });
+
+  describe('Method: checkSecrets', () => {
+    it('accepts whsec_ secrets and bare base64 keys', () => {
+      // Act
+      const check = () =>
+        provider.checkSecrets([TEST_SECRET, OTHER_SECRET, Buffer.from('bare').toString('base64')]);
+
+      // Assess
+      expect(check).not.toThrow();
+    });
+
+    it.each([
+      ['"whsec_" alone', 'whsec_'],
+      ['a space inside', 'whsec_c2VjcmV0 c2VjcmV0'],
+      ['characters outside base64', 'whsec_not*base64!'],
+      ['too much padding', 'whsec_c2VjcmV0==='],
+      ['an empty string', ''],
+    ])('rejects a secret with %s with a ConfigError', (_, secret) => {
+      // Act
+      const check = () => provider.checkSecrets([TEST_SECRET, secret]);
+
+      // Assess
+      expect(check).toThrow(ConfigError);
+    });
+
+    it('never repeats the malformed secret in its error', () => {
+      // Prepare
+      const secret = 'whsec_ab*cd-leaked?';
+
+      // Act
+      const error = thrownBy(() => provider.checkSecrets([secret]));
+
+      // Assess
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(String(error)).not.toContain('ab*cd-leaked');
+    });
+
+    it('rejects an empty list of secrets', () => {
+      // Act
+      const check = () => provider.checkSecrets([]);
+
+      // Assess
+      expect(check).toThrow(ConfigError);
+    });
+  });
+});
