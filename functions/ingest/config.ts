@@ -43,12 +43,21 @@ export function readIngestConfig(env: Env): IngestConfig {
   if (Object.keys(providers).length === 0)
     throw new ConfigError(`${INGEST_ENV.providers} lists no provider`);
   const rawIds = env[INGEST_ENV.secretIds];
+  const pendingShards = optionalIntEnv(env, INGEST_ENV.pendingShards, 16);
+  if (pendingShards < 1) throw new ConfigError(`${INGEST_ENV.pendingShards} must be at least 1`);
+  for (const [name, p] of Object.entries(providers)) {
+    if (!Number.isInteger(p.maxBodyBytes) || p.maxBodyBytes <= 0) {
+      throw new ConfigError(
+        `${INGEST_ENV.providers}: provider "${name}" has no valid maxBodyBytes`,
+      );
+    }
+  }
   return {
     tableName: requireEnv(env, INGEST_ENV.table),
     topicArn: requireEnv(env, INGEST_ENV.topicArn),
     providers,
     retentionSeconds: optionalIntEnv(env, INGEST_ENV.retentionSeconds, 7 * 24 * 3600),
-    pendingShards: optionalIntEnv(env, INGEST_ENV.pendingShards, 16),
+    pendingShards,
     secretIds: rawIds ? jsonEnv<Record<string, string>>(env, INGEST_ENV.secretIds) : undefined,
   };
 }

@@ -30,6 +30,18 @@ export const DEFAULT_LEASE: LeasePolicy = { marginMs: 500, floorMs: 2_000, ceili
 /** Seconds a provider is asked to wait after a 503. */
 export const OUTAGE_RETRY_AFTER_SECONDS = 2;
 
+/** Far under DynamoDB's 2,048-byte key limit, which also holds the prefix and the provider name. */
+export const MAX_DELIVERY_ID_BYTES = 1024;
+
+function isUsableDeliveryId(id: string): boolean {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  return (
+    id.length > 0 &&
+    Buffer.byteLength(id) <= MAX_DELIVERY_ID_BYTES &&
+    !/[\u0000-\u001f\u007f]/.test(id)
+  );
+}
+
 /** Room left under SNS's limit for the message attributes. */
 const MAX_ENVELOPE_BYTES = SNS_MAX_MESSAGE_BYTES - 1024;
 
@@ -111,6 +123,15 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
     };
   }
 
+  if (!isUsableDeliveryId(verdict.deliveryId)) {
+    log.warn('rejected', { reason: 'malformed_delivery_id', status: 400 });
+    return problem(
+      400,
+      'malformed_delivery_id',
+      `the delivery id must be 1 to ${MAX_DELIVERY_ID_BYTES} bytes of printable text`,
+    );
+  }
+
   const id = eventId(provider.name, verdict.deliveryId);
   const dlog = log.child({ deliveryId: verdict.deliveryId, eventType: verdict.eventType });
   const delivery: NewDelivery = {
@@ -175,7 +196,7 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
     const taken = await deps.deliveries.takeOver(delivery, lease, now);
     if (!taken) {
       dlog.info('in progress elsewhere', { outcome: 'in_progress' });
-      return inProgress(lease.until - now);
+      return inProgress(1_000); // lost the race for it just now: the winner is at work
     }
     holder = taken;
     // The stored record keeps its first receivedAt, so the envelope is the one a first attempt would have sent.

@@ -1,4 +1,5 @@
 import type { ResolvedProvider } from '../shared/declaration.ts';
+import { ConfigError } from '../shared/errors.ts';
 import { standardWebhooks } from './standard-webhooks.ts';
 import type { Provider } from './types.ts';
 
@@ -19,6 +20,10 @@ export function buildProviders(
           }),
         );
         break;
+      default:
+        throw new ConfigError(
+          `provider "${name}": unknown scheme "${(p as { scheme: string }).scheme}"`,
+        );
     }
   }
   return providers;

@@ -22,7 +22,7 @@ export type SignatureFailure =
   | 'timestamp_too_new';
 
 /** Reason codes of a 400. */
-export type InputFailure = 'missing_delivery_id' | 'malformed_body';
+export type InputFailure = 'missing_delivery_id' | 'malformed_delivery_id' | 'malformed_body';
 
 export type Verdict =
   | {

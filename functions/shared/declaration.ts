@@ -1,3 +1,5 @@
+import { ConfigError } from './errors.ts';
+
 /**
  * The declaration: one typed description of providers and subscribers that both
  * the CDK app and the local runtime turn into resources (DESIGN.md §6).
@@ -74,53 +76,63 @@ export const DEFAULT_MAX_RECEIVE_COUNT = 5;
 
 const NAME = /^[a-z][a-z0-9-]{0,31}$/;
 
+/** Records a problem unless `value` is a whole number in [min, max]. */
+function checkInt(problems: string[], what: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    problems.push(`${what} must be a whole number between ${min} and ${max}, got ${value}`);
+  }
+}
+
 /** Checks a declaration and fills defaults; throws one error listing every problem found. */
 export function resolveDeclaration(declaration: HookonceDeclaration): ResolvedDeclaration {
   const problems: string[] = [];
-  const providerNames = Object.keys(declaration.providers);
-  if (providerNames.length === 0) problems.push('declare at least one provider');
-  for (const name of providerNames) {
-    if (!NAME.test(name)) {
-      problems.push(`provider "${name}": names are lower-case letters, digits and dashes`);
-    }
-  }
+  const name = declaration.name ?? 'hookonce';
+  if (!NAME.test(name)) problems.push(`name "${name}": lower-case letters, digits and dashes`);
+  if (Object.keys(declaration.providers).length === 0)
+    problems.push('declare at least one provider');
+
   const providers: Record<string, ResolvedProvider> = {};
-  for (const [name, p] of Object.entries(declaration.providers)) {
-    const maxBodyBytes = p.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-    if (
-      !Number.isInteger(maxBodyBytes) ||
-      maxBodyBytes <= 0 ||
-      maxBodyBytes > DEFAULT_MAX_BODY_BYTES
-    ) {
-      problems.push(
-        `provider "${name}": maxBodyBytes must be between 1 and ${DEFAULT_MAX_BODY_BYTES}`,
-      );
+  for (const [provider, p] of Object.entries(declaration.providers)) {
+    if (!NAME.test(provider)) {
+      problems.push(`provider "${provider}": names are lower-case letters, digits and dashes`);
     }
     if (p.scheme !== 'standard-webhooks') {
-      problems.push(`provider "${name}": unknown scheme "${(p as { scheme: string }).scheme}"`);
+      problems.push(`provider "${provider}": unknown scheme "${(p as { scheme: string }).scheme}"`);
     }
-    providers[name] = {
+    const resolved = {
       ...p,
-      maxBodyBytes,
+      maxBodyBytes: p.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
       toleranceSeconds: p.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS,
     };
+    checkInt(
+      problems,
+      `provider "${provider}": maxBodyBytes`,
+      resolved.maxBodyBytes,
+      1,
+      DEFAULT_MAX_BODY_BYTES,
+    );
+    checkInt(
+      problems,
+      `provider "${provider}": toleranceSeconds`,
+      resolved.toleranceSeconds,
+      1,
+      3600,
+    );
+    providers[provider] = resolved;
   }
+
   const subscribers: Record<string, ResolvedSubscriber> = {};
-  for (const [name, s] of Object.entries(declaration.subscribers)) {
-    if (!NAME.test(name)) {
-      problems.push(`subscriber "${name}": names are lower-case letters, digits and dashes`);
-    }
+  for (const [subscriber, s] of Object.entries(declaration.subscribers)) {
+    const what = `subscriber "${subscriber}"`;
+    if (!NAME.test(subscriber))
+      problems.push(`${what}: names are lower-case letters, digits and dashes`);
     for (const provider of s.filter?.providers ?? []) {
       if (!(provider in declaration.providers)) {
-        problems.push(`subscriber "${name}": filter names unknown provider "${provider}"`);
+        problems.push(`${what}: filter names unknown provider "${provider}"`);
       }
     }
     const timeoutSeconds = s.consumer.timeoutSeconds ?? DEFAULT_CONSUMER_TIMEOUT_SECONDS;
-    const batchSize = s.batchSize ?? DEFAULT_BATCH_SIZE;
-    if (batchSize < 1 || batchSize > 10) {
-      problems.push(`subscriber "${name}": batchSize must be between 1 and 10`);
-    }
-    subscribers[name] = {
+    const resolved: ResolvedSubscriber = {
       filter: s.filter ?? {},
       consumer: {
         entry: s.consumer.entry,
@@ -128,21 +140,33 @@ export function resolveDeclaration(declaration: HookonceDeclaration): ResolvedDe
         timeoutSeconds,
         memorySize: s.consumer.memorySize ?? 256,
       },
-      batchSize,
+      batchSize: s.batchSize ?? DEFAULT_BATCH_SIZE,
       maxReceiveCount: s.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT,
       visibilityTimeoutSeconds: s.visibilityTimeoutSeconds ?? timeoutSeconds * 6,
     };
+    checkInt(problems, `${what}: batchSize`, resolved.batchSize, 1, 10);
+    checkInt(problems, `${what}: maxReceiveCount`, resolved.maxReceiveCount, 1, 1000);
+    checkInt(problems, `${what}: consumer.timeoutSeconds`, timeoutSeconds, 1, 900);
+    checkInt(problems, `${what}: consumer.memorySize`, resolved.consumer.memorySize, 128, 10240);
+    // SQS caps the visibility timeout at 12 hours; AWS wants it at least the function timeout.
+    checkInt(
+      problems,
+      `${what}: visibilityTimeoutSeconds`,
+      resolved.visibilityTimeoutSeconds,
+      timeoutSeconds,
+      43200,
+    );
+    subscribers[subscriber] = resolved;
   }
+
+  const retentionDays = declaration.retentionDays ?? DEFAULT_RETENTION_DAYS;
+  const pendingShards = declaration.pendingShards ?? DEFAULT_PENDING_SHARDS;
+  checkInt(problems, 'retentionDays', retentionDays, 1, 365);
+  checkInt(problems, 'pendingShards', pendingShards, 1, 1000);
   if (problems.length > 0) {
-    throw new Error(`invalid hookonce declaration:\n  - ${problems.join('\n  - ')}`);
+    throw new ConfigError(`invalid hookonce declaration:\n  - ${problems.join('\n  - ')}`);
   }
-  return {
-    name: declaration.name ?? 'hookonce',
-    providers,
-    subscribers,
-    retentionDays: declaration.retentionDays ?? DEFAULT_RETENTION_DAYS,
-    pendingShards: declaration.pendingShards ?? DEFAULT_PENDING_SHARDS,
-  };
+  return { name, providers, subscribers, retentionDays, pendingShards };
 }
 
 export type ResolvedProvider = ProviderDeclaration & {

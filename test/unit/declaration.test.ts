@@ -118,13 +118,15 @@ describe('Module: declaration', () => {
         'provider "Stripe": names are lower-case letters, digits and dashes',
       );
       expect(message).toContain(
-        `provider "big": maxBodyBytes must be between 1 and ${DEFAULT_MAX_BODY_BYTES}`,
+        `provider "big": maxBodyBytes must be a whole number between 1 and ${DEFAULT_MAX_BODY_BYTES}`,
       );
       expect(message).toContain(
         'subscriber "team_a": names are lower-case letters, digits and dashes',
       );
       expect(message).toContain('subscriber "ledger": filter names unknown provider "github"');
-      expect(message).toContain('subscriber "ledger": batchSize must be between 1 and 10');
+      expect(message).toContain(
+        'subscriber "ledger": batchSize must be a whole number between 1 and 10',
+      );
       expect(message.split('\n  - ')).toHaveLength(6);
     });
 
@@ -152,7 +154,9 @@ describe('Module: declaration', () => {
       });
 
       // Assess
-      expect(message).toContain('provider "standard": maxBodyBytes must be between 1 and');
+      expect(message).toContain(
+        'provider "standard": maxBodyBytes must be a whole number between 1 and',
+      );
     });
 
     it.each([1, DEFAULT_MAX_BODY_BYTES])('accepts maxBodyBytes %s', (maxBodyBytes) => {
@@ -171,7 +175,9 @@ describe('Module: declaration', () => {
       const message = problemsOf({ ...minimal, subscribers: { billing: { consumer, batchSize } } });
 
       // Assess
-      expect(message).toContain('subscriber "billing": batchSize must be between 1 and 10');
+      expect(message).toContain(
+        'subscriber "billing": batchSize must be a whole number between 1 and 10',
+      );
     });
 
     it('rejects an unknown scheme and a declaration without providers', () => {

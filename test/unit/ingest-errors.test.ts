@@ -255,8 +255,8 @@ describe('Module: ingest', () => {
 
       // Assess
       expectProblem(response, 409, 'in_progress');
-      // This invocation's own lease (10 s left, 0.5 s margin) is the best guess of the winner's.
-      expect(response.headers?.['retry-after']).toBe('10');
+      // The winner took it over a moment ago and is publishing: a short wait is enough.
+      expect(response.headers?.['retry-after']).toBe('1');
       expect(publisher.publish).not.toHaveBeenCalled();
     });
 
@@ -275,6 +275,20 @@ describe('Module: ingest', () => {
 
       // Assess
       await expect(answering).rejects.toBe(bug);
+    });
+    it('answers 400 malformed_delivery_id for a signed id DynamoDB could not key, and stores nothing', async () => {
+      // Prepare: correctly signed, but the id is longer than any provider sends.
+      const { deps, deliveries, publisher } = stubs();
+      const id = 'x'.repeat(1025);
+      const req = { ...request(), headers: signStandard({ id, at: NOW, body: BODY }) };
+
+      // Act
+      const response = await ingest(req, deps);
+
+      // Assess
+      expectProblem(response, 400, 'malformed_delivery_id');
+      expect(deliveries.claim).not.toHaveBeenCalled();
+      expect(publisher.publish).not.toHaveBeenCalled();
     });
   });
 });
