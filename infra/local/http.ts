@@ -131,6 +131,10 @@ export function toEvent(
     if (name === 'cookie' || !values) continue;
     headers[name] = values.join(',');
   }
+  // API Gateway adds these; URL-signing schemes (Twilio) rebuild the public URL from them.
+  headers['x-forwarded-for'] = req.socket.remoteAddress ?? '127.0.0.1';
+  headers['x-forwarded-port'] = String(req.socket.localPort ?? '');
+  headers['x-forwarded-proto'] = 'http';
   const cookies = req.headers.cookie?.split(/;\s*/).filter(Boolean);
   const query: Record<string, string> = {};
   for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
