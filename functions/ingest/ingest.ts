@@ -33,12 +33,12 @@ export const OUTAGE_RETRY_AFTER_SECONDS = 2;
 /** Far under DynamoDB's 2,048-byte key limit, which also holds the prefix and the provider name. */
 export const MAX_DELIVERY_ID_BYTES = 1024;
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+
 function isUsableDeliveryId(id: string): boolean {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
   return (
-    id.length > 0 &&
-    Buffer.byteLength(id) <= MAX_DELIVERY_ID_BYTES &&
-    !/[\u0000-\u001f\u007f]/.test(id)
+    id.length > 0 && Buffer.byteLength(id) <= MAX_DELIVERY_ID_BYTES && !CONTROL_CHARACTER.test(id)
   );
 }
 

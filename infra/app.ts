@@ -1,0 +1,11 @@
+import { App } from 'aws-cdk-lib';
+import { declaration } from './hookonce.config.ts';
+import { HookonceStack } from './stack.ts';
+
+// `cdk synth` / `cdk deploy`. The account and region come from the CLI's
+// profile when there is one; unset, the stack stays environment-agnostic.
+const app = new App();
+new HookonceStack(app, 'Hookonce', {
+  declaration,
+  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+});

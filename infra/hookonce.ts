@@ -1,0 +1,392 @@
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { HttpApi, HttpMethod, PayloadFormatVersion } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { AttributeType, ProjectionType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import {
+  LogLevel,
+  NodejsFunction,
+  type NodejsFunctionProps,
+  OutputFormat,
+} from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { type CfnSecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { type CfnSubscription, Topic } from 'aws-cdk-lib/aws-sns';
+import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { CONSUMER_ENV, consumerEnvironment } from '../functions/consumers/config.ts';
+import { INGEST_ENV, ingestEnvironment } from '../functions/ingest/config.ts';
+import {
+  type HookonceDeclaration,
+  type ResolvedDeclaration,
+  resolveDeclaration,
+  toFilterPolicy,
+} from '../functions/shared/declaration.ts';
+import { CONSUMER_TABLE, DELIVERIES_TABLE } from './tables.ts';
+
+/** The repository root: entries in the declaration are relative to it. */
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The ingest handler, relative to the project root. */
+export const INGEST_ENTRY = 'functions/ingest/handler.ts';
+
+/** How long a subscriber's DLQ keeps a parked message: the SQS maximum. */
+const DLQ_RETENTION = Duration.days(14);
+
+/**
+ * What the ingest function does to the deliveries table (functions/deliveries/store.ts):
+ * the conditional claim, the take-over and PUBLISHED updates, the consistent read
+ * of a conflicting record. Nothing else: no scan, no delete, no batch.
+ */
+const INGEST_TABLE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem'];
+
+/**
+ * esbuild makes ESM, and CommonJS dependencies bundled into it still call
+ * `require` (for Node built-ins): give them one.
+ */
+const REQUIRE_SHIM =
+  "import { createRequire as __hookonceCreateRequire } from 'node:module'; const require = __hookonceCreateRequire(import.meta.url);";
+
+export interface HookonceProps {
+  /** Providers and subscribers: the single source of truth (DESIGN.md §6). */
+  readonly declaration: HookonceDeclaration;
+  /**
+   * The folder the declaration's entry paths are relative to, and where
+   * package-lock.json lives.
+   * @default the repository root of this file
+   */
+  readonly projectRoot?: string;
+  /**
+   * What happens to the stateful resources (both tables and the provider
+   * secrets) when they leave the stack.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Memory of the ingest function in MB (CPU grows with it).
+   * @default 256
+   */
+  readonly ingestMemorySize?: number;
+  /**
+   * How long the functions' logs are kept (their log groups leave with the stack).
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
+}
+
+/** The queue pair of one subscriber. */
+export interface SubscriberQueues {
+  readonly queue: Queue;
+  readonly deadLetterQueue: Queue;
+}
+
+/** An entry of the declaration as an absolute path; it must lie inside the project. */
+function entryPath(projectRoot: string, entry: string): string {
+  const path = resolve(projectRoot, entry);
+  const inside = relative(projectRoot, path);
+  if (inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) {
+    throw new Error(`function entry "${entry}" must lie inside ${projectRoot}`);
+  }
+  return path;
+}
+
+/**
+ * What resolveDeclaration() cannot check: every consumer entry lies inside the
+ * project. Checked before anything is built (or bundled).
+ */
+function checkEntries(declaration: ResolvedDeclaration, projectRoot: string): void {
+  const problems: string[] = [];
+  for (const [name, s] of Object.entries(declaration.subscribers)) {
+    try {
+      entryPath(projectRoot, s.consumer.entry);
+    } catch (error) {
+      problems.push(`subscriber "${name}": ${(error as Error).message}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new Error(`hookonce declaration cannot be deployed:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+/**
+ * A variable that names a resource comes with the grant to use it; a plain
+ * setting comes with `null`.
+ */
+type Bindings = Readonly<Record<string, ((grantee: IGrantable) => unknown) | null>>;
+
+/**
+ * Sets a function's environment and, for each variable naming a resource, the
+ * grant that lets the function use that resource: in one call, so a handler
+ * never gets a name it may not use (aws-solutions-constructs does the same).
+ * Every variable must be listed, so one added to ingestEnvironment() or
+ * consumerEnvironment() without its grant fails the synth.
+ */
+function bind(fn: NodejsFunction, environment: Record<string, string>, bindings: Bindings): void {
+  const unbound = Object.keys(environment).filter((key) => !(key in bindings));
+  const unknown = Object.keys(bindings).filter((key) => !(key in environment));
+  if (unbound.length > 0 || unknown.length > 0) {
+    throw new Error(
+      `${fn.node.path}: environment and grants disagree (no grant: ${unbound.join(', ') || '-'}; ` +
+        `no variable: ${unknown.join(', ') || '-'})`,
+    );
+  }
+  for (const [key, value] of Object.entries(environment)) {
+    fn.addEnvironment(key, value);
+    bindings[key]?.(fn);
+  }
+}
+
+/**
+ * hookonce on AWS: the HTTP API and ingest function, the deliveries and
+ * consumer-state tables, the SNS topic, and per subscriber a queue, its DLQ
+ * and a consumer function (DESIGN.md §1). The same declaration drives the
+ * local runtime (infra/local), which builds the same resources on emulators.
+ */
+export class Hookonce extends Construct {
+  /** The declaration with its defaults filled in. */
+  public readonly declaration: ResolvedDeclaration;
+  public readonly api: HttpApi;
+  public readonly topic: Topic;
+  public readonly deliveriesTable: TableV2;
+  public readonly consumerTable: TableV2;
+  /** One secret per provider, holding the JSON list of its active signing secrets. */
+  public readonly secrets: Readonly<Record<string, Secret>>;
+  public readonly ingestFunction: NodejsFunction;
+  /** By subscriber name. */
+  public readonly queues: Readonly<Record<string, SubscriberQueues>>;
+  /** By subscriber name. */
+  public readonly consumerFunctions: Readonly<Record<string, NodejsFunction>>;
+
+  private readonly projectRoot: string;
+  private readonly logRetention: RetentionDays;
+
+  public constructor(scope: Construct, id: string, props: HookonceProps) {
+    super(scope, id);
+    const declaration = resolveDeclaration(props.declaration);
+    this.declaration = declaration;
+    this.projectRoot = props.projectRoot ?? REPO_ROOT;
+    this.logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
+    checkEntries(declaration, this.projectRoot);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const retentionSeconds = declaration.retentionDays * 24 * 3600;
+
+    // The tables (DESIGN.md §3), keyed as infra/tables.ts says, like the local ones
+    // (infra/local/resources.ts). TableV2 so that replicas can be added later.
+    const idx = DELIVERIES_TABLE.pendingIndex;
+    this.deliveriesTable = new TableV2(this, 'Deliveries', {
+      partitionKey: { name: DELIVERIES_TABLE.partitionKey, type: AttributeType.STRING },
+      timeToLiveAttribute: DELIVERIES_TABLE.ttlAttribute,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // Sparse: only RECEIVED deliveries carry pendingShard, so the sweeper queries
+      // what is left to publish; sharded so no single GSI partition runs hot.
+      globalSecondaryIndexes: [
+        {
+          indexName: idx.name,
+          partitionKey: { name: idx.partitionKey, type: AttributeType.STRING },
+          sortKey: { name: idx.sortKey, type: AttributeType.NUMBER },
+          projectionType: ProjectionType.KEYS_ONLY,
+        },
+      ],
+      removalPolicy,
+    });
+    this.consumerTable = new TableV2(this, 'ConsumerState', {
+      partitionKey: { name: CONSUMER_TABLE.partitionKey, type: AttributeType.STRING },
+      timeToLiveAttribute: CONSUMER_TABLE.ttlAttribute,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy,
+    });
+
+    this.topic = new Topic(this, 'Events', {
+      displayName: `${declaration.name} events`,
+      enforceSSL: true,
+    });
+
+    const secrets: Record<string, Secret> = {};
+    for (const provider of Object.keys(declaration.providers)) {
+      const secret = new Secret(this, `Secret-${provider}`, {
+        description:
+          `${declaration.name}: the active signing secrets of webhook provider "${provider}", ` +
+          'as a JSON list of strings, e.g. ["whsec_..."]; list two while rotating.',
+        removalPolicy,
+      });
+      // The template holds no secret: the secret starts as the empty list (every
+      // delivery is answered 401 until it is filled), and the operator puts the real
+      // value once after the first deploy:
+      //   aws secretsmanager put-secret-value --secret-id <SecretArn output> \
+      //     --secret-string '["whsec_..."]'
+      // CloudFormation writes SecretString when the secret is created and when this
+      // value changes in the template, so leave '[]' as it is. The ingest function
+      // re-reads the secret within SECRET_MAX_AGE_SECONDS (5 minutes).
+      const cfn = secret.node.defaultChild as CfnSecret;
+      cfn.generateSecretString = undefined;
+      cfn.secretString = '[]';
+      secrets[provider] = secret;
+    }
+    this.secrets = secrets;
+
+    this.ingestFunction = this.nodejsFunction('Ingest', {
+      description: `${declaration.name}: POST /webhooks/{provider}`,
+      entry: INGEST_ENTRY,
+      handler: 'handler',
+      timeout: Duration.seconds(10),
+      memorySize: props.ingestMemorySize ?? 256,
+    });
+    const secretIds = Object.fromEntries(
+      Object.entries(secrets).map(([provider, secret]) => [provider, secret.secretArn]),
+    );
+    bind(
+      this.ingestFunction,
+      ingestEnvironment({
+        tableName: this.deliveriesTable.tableName,
+        topicArn: this.topic.topicArn,
+        providers: { ...declaration.providers },
+        retentionSeconds,
+        pendingShards: declaration.pendingShards,
+        secretIds,
+      }),
+      {
+        [INGEST_ENV.table]: (fn) => this.deliveriesTable.grant(fn, ...INGEST_TABLE_ACTIONS),
+        [INGEST_ENV.topicArn]: (fn) => this.topic.grantPublish(fn),
+        // Its own providers' secrets only, and only to read their value.
+        [INGEST_ENV.secretIds]: (fn) =>
+          Grant.addToPrincipal({
+            grantee: fn,
+            actions: ['secretsmanager:GetSecretValue'],
+            resourceArns: Object.values(secrets).map((s) => s.secretArn),
+          }),
+        [INGEST_ENV.providers]: null,
+        [INGEST_ENV.retentionSeconds]: null,
+        [INGEST_ENV.pendingShards]: null,
+      },
+    );
+
+    this.api = new HttpApi(this, 'Api', {
+      description: `${declaration.name}: webhook ingestion`,
+    });
+    this.api.addRoutes({
+      path: '/webhooks/{provider}',
+      methods: [HttpMethod.POST],
+      integration: new HttpLambdaIntegration('Ingest', this.ingestFunction, {
+        payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
+      }),
+    });
+
+    const queues: Record<string, SubscriberQueues> = {};
+    const consumers: Record<string, NodejsFunction> = {};
+    for (const [name, subscriber] of Object.entries(declaration.subscribers)) {
+      const scope = new Construct(this, `Subscriber-${name}`);
+      const { consumer } = subscriber;
+
+      const deadLetterQueue = new Queue(scope, 'DeadLetterQueue', {
+        retentionPeriod: DLQ_RETENTION,
+        encryption: QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+      });
+      const queue = new Queue(scope, 'Queue', {
+        visibilityTimeout: Duration.seconds(subscriber.visibilityTimeoutSeconds),
+        deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: subscriber.maxReceiveCount },
+        encryption: QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+      });
+      queues[name] = { queue, deadLetterQueue };
+
+      // SqsSubscription also writes the queue policy that lets the topic send. The
+      // filter policy is set as the exact JSON of toFilterPolicy(), which the local
+      // runtime uses too, rather than rebuilt through the L2 filter classes.
+      const subscription = this.topic.addSubscription(
+        new SqsSubscription(queue, { rawMessageDelivery: true }),
+      );
+      const filterPolicy = toFilterPolicy(subscriber.filter);
+      if (filterPolicy) {
+        const cfn = subscription.node.defaultChild as CfnSubscription;
+        cfn.filterPolicy = filterPolicy;
+        cfn.filterPolicyScope = 'MessageAttributes';
+      }
+
+      const fn = this.nodejsFunction('Consumer', {
+        description: `${declaration.name}: consumer of subscriber "${name}"`,
+        entry: consumer.entry,
+        handler: consumer.handler,
+        timeout: Duration.seconds(consumer.timeoutSeconds),
+        memorySize: consumer.memorySize,
+        scope,
+      });
+      bind(
+        fn,
+        consumerEnvironment({
+          tableName: this.consumerTable.tableName,
+          subscriber: name,
+          retentionSeconds,
+        }),
+        {
+          // The guard's claims and the consumer's own effects live in this table.
+          [CONSUMER_ENV.table]: (grantee) => this.consumerTable.grantReadWriteData(grantee),
+          [CONSUMER_ENV.subscriber]: null,
+          [CONSUMER_ENV.retentionSeconds]: null,
+        },
+      );
+      fn.addEventSource(
+        new SqsEventSource(queue, {
+          batchSize: subscriber.batchSize,
+          reportBatchItemFailures: true,
+        }),
+      );
+      consumers[name] = fn;
+    }
+    this.queues = queues;
+    this.consumerFunctions = consumers;
+  }
+
+  /** The URL a provider posts its webhooks to. */
+  public endpointUrl(provider: string): string {
+    if (!(provider in this.declaration.providers)) {
+      throw new Error(`no provider named "${provider}" is declared`);
+    }
+    return `${this.api.apiEndpoint}/webhooks/${provider}`;
+  }
+
+  /** A function as every hookonce function is built: Node.js 24 on arm64, one lean ESM bundle. */
+  private nodejsFunction(
+    id: string,
+    props: Pick<
+      NodejsFunctionProps,
+      'description' | 'entry' | 'handler' | 'timeout' | 'memorySize'
+    > & { entry: string; scope?: Construct },
+  ): NodejsFunction {
+    const scope = props.scope ?? this;
+    return new NodejsFunction(scope, id, {
+      description: props.description,
+      entry: entryPath(this.projectRoot, props.entry),
+      handler: props.handler,
+      timeout: props.timeout,
+      memorySize: props.memorySize,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      projectRoot: this.projectRoot,
+      depsLockFilePath: join(this.projectRoot, 'package-lock.json'),
+      // The SDK v3 clients reuse connections on their own; no variable needed.
+      awsSdkConnectionReuse: false,
+      logGroup: new LogGroup(scope, `${id}Logs`, {
+        retention: this.logRetention,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node24',
+        minify: true,
+        sourceMap: false,
+        // Bundle everything, the AWS SDK included: one file, pinned versions, and
+        // tree-shaking keeps only the clients a function uses.
+        externalModules: [],
+        mainFields: ['module', 'main'],
+        banner: REQUIRE_SHIM,
+        logLevel: LogLevel.WARNING,
+      },
+    });
+  }
+}

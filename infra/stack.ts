@@ -1,0 +1,52 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { Hookonce, type HookonceProps } from './hookonce.ts';
+
+export interface HookonceStackProps extends StackProps, HookonceProps {}
+
+/** `PaymentsTeam` from `payments-team`: output ids are alphanumeric. */
+const pascal = (name: string): string =>
+  name
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+
+/**
+ * The deployable stack: one Hookonce, and the outputs an operator needs (where
+ * each provider posts, where to put its secret, what to watch).
+ */
+export class HookonceStack extends Stack {
+  public readonly hookonce: Hookonce;
+
+  public constructor(scope: Construct, id: string, props: HookonceStackProps) {
+    super(scope, id, props);
+    const hookonce = new Hookonce(this, 'Hookonce', props);
+    this.hookonce = hookonce;
+
+    for (const [provider, secret] of Object.entries(hookonce.secrets)) {
+      const key = pascal(provider);
+      new CfnOutput(this, `${key}EndpointUrl`, {
+        description: `Where provider "${provider}" posts its webhooks`,
+        value: hookonce.endpointUrl(provider),
+      });
+      new CfnOutput(this, `${key}SecretArn`, {
+        description: `Secret of provider "${provider}": put its signing secrets here as a JSON list`,
+        value: secret.secretArn,
+      });
+    }
+    new CfnOutput(this, 'TopicArn', { value: hookonce.topic.topicArn });
+    new CfnOutput(this, 'DeliveriesTableName', { value: hookonce.deliveriesTable.tableName });
+    new CfnOutput(this, 'ConsumerTableName', { value: hookonce.consumerTable.tableName });
+    for (const [subscriber, { queue, deadLetterQueue }] of Object.entries(hookonce.queues)) {
+      const key = pascal(subscriber);
+      new CfnOutput(this, `${key}QueueUrl`, {
+        description: `Queue of subscriber "${subscriber}"`,
+        value: queue.queueUrl,
+      });
+      new CfnOutput(this, `${key}DeadLetterQueueUrl`, {
+        description: `DLQ of subscriber "${subscriber}": messages its consumer failed on`,
+        value: deadLetterQueue.queueUrl,
+      });
+    }
+  }
+}
