@@ -27,13 +27,11 @@ import {
   resolveDeclaration,
   toFilterPolicy,
 } from '../functions/shared/declaration.ts';
+import { INGEST_FUNCTION } from './functions.ts';
 import { CONSUMER_TABLE, DELIVERIES_TABLE } from './tables.ts';
 
 /** The repository root: entries in the declaration are relative to it. */
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-
-/** The ingest handler, relative to the project root. */
-export const INGEST_ENTRY = 'functions/ingest/handler.ts';
 
 /** How long a subscriber's DLQ keeps a parked message: the SQS maximum. */
 const DLQ_RETENTION = Duration.days(14);
@@ -231,10 +229,10 @@ export class Hookonce extends Construct {
 
     this.ingestFunction = this.nodejsFunction('Ingest', {
       description: `${declaration.name}: POST /webhooks/{provider}`,
-      entry: INGEST_ENTRY,
-      handler: 'handler',
-      timeout: Duration.seconds(10),
-      memorySize: props.ingestMemorySize ?? 256,
+      entry: INGEST_FUNCTION.entry,
+      handler: INGEST_FUNCTION.handler,
+      timeout: Duration.seconds(INGEST_FUNCTION.timeoutSeconds),
+      memorySize: props.ingestMemorySize ?? INGEST_FUNCTION.memorySize,
     });
     const secretIds = Object.fromEntries(
       Object.entries(secrets).map(([provider, secret]) => [provider, secret.secretArn]),

@@ -13,6 +13,7 @@ import {
   resolveDeclaration,
 } from '../../functions/shared/declaration.ts';
 import type { Env } from '../../functions/shared/env.ts';
+import { INGEST_FUNCTION } from '../functions.ts';
 import { declaration as defaultDeclaration } from '../hookonce.config.ts';
 import { localNames } from '../names.ts';
 import { type ProviderSecret, resolveSecrets } from './dev-secrets.ts';
@@ -33,9 +34,6 @@ import { ensureMessaging, ensureTables, type LocalResources } from './resources.
 import { Sandbox } from './sandbox.ts';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const INGEST_ENTRY = 'functions/ingest/handler.ts';
-export const INGEST_TIMEOUT_SECONDS = 10;
-export const INGEST_MEMORY_SIZE = 256;
 
 export interface LocalOptions {
   /** @default the repository's infra/hookonce.config.ts */
@@ -150,8 +148,8 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
 
     const ingest = new Sandbox({
       name: 'ingest',
-      entry: join(root, INGEST_ENTRY),
-      handler: 'handler',
+      entry: join(root, INGEST_FUNCTION.entry),
+      handler: INGEST_FUNCTION.handler,
       env: {
         ...awsEnv,
         AWS_LAMBDA_FUNCTION_NAME: `${declaration.name}-ingest`,
@@ -164,8 +162,8 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
         }),
         ...Object.fromEntries(Object.values(secrets).map((s) => [s.envKey, s.value])),
       },
-      timeoutSeconds: INGEST_TIMEOUT_SECONDS,
-      memorySize: INGEST_MEMORY_SIZE,
+      timeoutSeconds: INGEST_FUNCTION.timeoutSeconds,
+      memorySize: INGEST_FUNCTION.memorySize,
       region: LOCAL_REGION,
       output: print,
     });

@@ -1,0 +1,12 @@
+/**
+ * The shape of the functions hookonce runs, shared by the CDK construct and
+ * the local runtime so both run the same code with the same limits.
+ */
+export const INGEST_FUNCTION = {
+  /** Relative to the project root. */
+  entry: 'functions/ingest/handler.ts',
+  handler: 'handler',
+  /** GitHub gives up on a webhook after 10 s; the SDK timeouts keep us well inside it. */
+  timeoutSeconds: 10,
+  memorySize: 256,
+} as const;
