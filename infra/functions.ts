@@ -10,3 +10,11 @@ export const INGEST_FUNCTION = {
   timeoutSeconds: 10,
   memorySize: 256,
 } as const;
+
+export const SWEEPER_FUNCTION = {
+  entry: 'functions/sweeper/handler.ts',
+  handler: 'handler',
+  /** One bounded run per minute; it stops taking work before this runs out. */
+  timeoutSeconds: 60,
+  memorySize: 256,
+} as const;

@@ -4,6 +4,8 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { HttpApi, HttpMethod, PayloadFormatVersion } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AttributeType, ProjectionType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -14,6 +16,7 @@ import {
   OutputFormat,
 } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
 import { type CfnSecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { type CfnSubscription, Topic } from 'aws-cdk-lib/aws-sns';
 import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -27,7 +30,14 @@ import {
   resolveDeclaration,
   toFilterPolicy,
 } from '../functions/shared/declaration.ts';
-import { INGEST_FUNCTION } from './functions.ts';
+import {
+  DEFAULT_SWEEP_GRACE_SECONDS,
+  DEFAULT_SWEEP_MAX_PER_RUN,
+  SWEEP_INTERVAL_SECONDS,
+  SWEEPER_ENV,
+  sweeperEnvironment,
+} from '../functions/sweeper/config.ts';
+import { INGEST_FUNCTION, SWEEPER_FUNCTION } from './functions.ts';
 import { CONSUMER_TABLE, DELIVERIES_TABLE } from './tables.ts';
 
 /** The repository root: entries in the declaration are relative to it. */
@@ -42,6 +52,9 @@ const DLQ_RETENTION = Duration.days(14);
  * of a conflicting record. Nothing else: no scan, no delete, no batch.
  */
 const INGEST_TABLE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem'];
+
+/** The sweeper queries the pending index and takes deliveries over (UpdateItem); nothing else. */
+const SWEEPER_TABLE_ACTIONS = ['dynamodb:Query', 'dynamodb:UpdateItem'];
 
 /**
  * esbuild makes ESM, and CommonJS dependencies bundled into it still call
@@ -152,6 +165,10 @@ export class Hookonce extends Construct {
   public readonly topic: Topic;
   public readonly deliveriesTable: TableV2;
   public readonly consumerTable: TableV2;
+  /** Payloads too large to travel inline. */
+  public readonly payloadBucket: Bucket;
+  /** Publishes deliveries that were stored but never published; runs every minute. */
+  public readonly sweeperFunction: NodejsFunction;
   /** One secret per provider, holding the JSON list of its active signing secrets. */
   public readonly secrets: Readonly<Record<string, Secret>>;
   public readonly ingestFunction: NodejsFunction;
@@ -197,6 +214,17 @@ export class Hookonce extends Construct {
       timeToLiveAttribute: CONSUMER_TABLE.ttlAttribute,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy,
+    });
+
+    // Bodies too large for an item or an SNS message (DESIGN.md §3). Objects live
+    // one day longer than the dedup window that can still refer to them.
+    this.payloadBucket = new Bucket(this, 'Payloads', {
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      lifecycleRules: [{ expiration: Duration.days(declaration.retentionDays + 1) }],
+      removalPolicy,
+      autoDeleteObjects: false,
     });
 
     this.topic = new Topic(this, 'Events', {
@@ -245,6 +273,7 @@ export class Hookonce extends Construct {
         providers: { ...declaration.providers },
         retentionSeconds,
         pendingShards: declaration.pendingShards,
+        payloadBucket: this.payloadBucket.bucketName,
         secretIds,
       }),
       {
@@ -260,8 +289,43 @@ export class Hookonce extends Construct {
         [INGEST_ENV.providers]: null,
         [INGEST_ENV.retentionSeconds]: null,
         [INGEST_ENV.pendingShards]: null,
+        // It writes large bodies; it never reads or deletes them.
+        [INGEST_ENV.payloadBucket]: (fn) => this.payloadBucket.grantPut(fn),
       },
     );
+
+    this.sweeperFunction = this.nodejsFunction('Sweeper', {
+      description: `${declaration.name}: publishes deliveries stored but never published`,
+      entry: SWEEPER_FUNCTION.entry,
+      handler: SWEEPER_FUNCTION.handler,
+      timeout: Duration.seconds(SWEEPER_FUNCTION.timeoutSeconds),
+      memorySize: SWEEPER_FUNCTION.memorySize,
+    });
+    bind(
+      this.sweeperFunction,
+      sweeperEnvironment({
+        tableName: this.deliveriesTable.tableName,
+        topicArn: this.topic.topicArn,
+        pendingShards: declaration.pendingShards,
+        retentionSeconds,
+        graceSeconds: DEFAULT_SWEEP_GRACE_SECONDS,
+        maxPerRun: DEFAULT_SWEEP_MAX_PER_RUN,
+      }),
+      {
+        // It queries the pending index and takes deliveries over; it never creates one.
+        [SWEEPER_ENV.table]: (fn) => this.deliveriesTable.grant(fn, ...SWEEPER_TABLE_ACTIONS),
+        [SWEEPER_ENV.topicArn]: (fn) => this.topic.grantPublish(fn),
+        [SWEEPER_ENV.pendingShards]: null,
+        [SWEEPER_ENV.retentionSeconds]: null,
+        [SWEEPER_ENV.graceSeconds]: null,
+        [SWEEPER_ENV.maxPerRun]: null,
+      },
+    );
+    new Rule(this, 'SweepSchedule', {
+      description: `${declaration.name}: run the sweeper`,
+      schedule: Schedule.rate(Duration.seconds(SWEEP_INTERVAL_SECONDS)),
+      targets: [new LambdaFunction(this.sweeperFunction, { retryAttempts: 0 })],
+    });
 
     this.api = new HttpApi(this, 'Api', {
       description: `${declaration.name}: webhook ingestion`,
@@ -320,12 +384,15 @@ export class Hookonce extends Construct {
           tableName: this.consumerTable.tableName,
           subscriber: name,
           retentionSeconds,
+          payloadBucket: this.payloadBucket.bucketName,
         }),
         {
           // The guard's claims and the consumer's own effects live in this table.
           [CONSUMER_ENV.table]: (grantee) => this.consumerTable.grantReadWriteData(grantee),
           [CONSUMER_ENV.subscriber]: null,
           [CONSUMER_ENV.retentionSeconds]: null,
+          // To read payloads that were too large for the envelope (`dataref`).
+          [CONSUMER_ENV.payloadBucket]: (grantee) => this.payloadBucket.grantRead(grantee),
         },
       );
       fn.addEventSource(

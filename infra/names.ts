@@ -7,6 +7,7 @@ export function localNames(declaration: ResolvedDeclaration) {
     deliveriesTable: `${p}-deliveries`,
     consumerTable: `${p}-consumer-state`,
     topic: `${p}-events`,
+    payloadBucket: `${p}-payloads`,
     queue: (subscriber: string) => `${p}-${subscriber}`,
     dlq: (subscriber: string) => `${p}-${subscriber}-dlq`,
   };

@@ -5,12 +5,15 @@ export const CONSUMER_ENV = {
   table: 'HOOKONCE_CONSUMER_TABLE',
   subscriber: 'HOOKONCE_SUBSCRIBER',
   retentionSeconds: 'HOOKONCE_CLAIM_RETENTION_SECONDS',
+  payloadBucket: 'HOOKONCE_PAYLOAD_BUCKET',
 } as const;
 
 export interface ConsumerConfig {
   tableName: string;
   subscriber: string;
   retentionSeconds: number;
+  /** Where payloads too large for the envelope are; consumers may read it. */
+  payloadBucket: string;
 }
 
 export function consumerEnvironment(config: ConsumerConfig): Record<string, string> {
@@ -18,6 +21,7 @@ export function consumerEnvironment(config: ConsumerConfig): Record<string, stri
     [CONSUMER_ENV.table]: config.tableName,
     [CONSUMER_ENV.subscriber]: config.subscriber,
     [CONSUMER_ENV.retentionSeconds]: String(config.retentionSeconds),
+    [CONSUMER_ENV.payloadBucket]: config.payloadBucket,
   };
 }
 
@@ -26,5 +30,6 @@ export function readConsumerConfig(env: Env): ConsumerConfig {
     tableName: requireEnv(env, CONSUMER_ENV.table),
     subscriber: requireEnv(env, CONSUMER_ENV.subscriber),
     retentionSeconds: optionalIntEnv(env, CONSUMER_ENV.retentionSeconds, 7 * 24 * 3600),
+    payloadBucket: requireEnv(env, CONSUMER_ENV.payloadBucket),
   };
 }

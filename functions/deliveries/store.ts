@@ -3,6 +3,7 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { toEpochSeconds } from '../shared/clock.ts';
@@ -29,7 +30,10 @@ export interface DeliveryKey {
 
 export interface NewDelivery extends DeliveryKey {
   readonly eventType: string;
-  readonly payload: Uint8Array;
+  /** The raw body, when it is small enough to live in the item. */
+  readonly payload?: Uint8Array;
+  /** Where the raw body lives when it was too large for the item (an S3 URI). */
+  readonly payloadRef?: string;
   readonly payloadSha256: string;
   readonly contentType?: string;
   readonly headers: Readonly<Record<string, string>>;
@@ -62,6 +66,12 @@ export const PENDING_INDEX = 'pending';
 
 export const deliveryPk = (key: DeliveryKey): string =>
   `DELIVERY#${key.provider}#${key.deliveryId}`;
+
+/** The inverse of deliveryPk: provider names hold no `#`, delivery ids may. */
+export function parseDeliveryPk(pk: string): DeliveryKey | undefined {
+  const match = /^DELIVERY#([^#]+)#(.+)$/s.exec(pk);
+  return match?.[1] && match[2] ? { provider: match[1], deliveryId: match[2] } : undefined;
+}
 
 /** `PENDING#<n>`: spreads the sparse index over shards so no GSI partition runs hot (DESIGN.md §3). */
 export function pendingShard(key: DeliveryKey, shards: number): string {
@@ -224,6 +234,34 @@ export class DeliveryStore {
     }
   }
 
+  /**
+   * The deliveries of one shard of the sparse pending index whose lease ended
+   * before `before` (epoch ms), oldest first. The index is eventually
+   * consistent: a key found here may already be PUBLISHED, which the take-over
+   * condition then refuses.
+   */
+  async pending(shard: number, before: number, limit: number): Promise<DeliveryKey[]> {
+    const out = await dynamo('query pending', () =>
+      this.#client.send(
+        new QueryCommand({
+          TableName: this.#table,
+          IndexName: PENDING_INDEX,
+          KeyConditionExpression: 'pendingShard = :shard AND leaseUntil < :before',
+          ExpressionAttributeValues: { ':shard': S(`PENDING#${shard}`), ':before': N(before) },
+          Limit: limit,
+        }),
+      ),
+    );
+    return (out.Items ?? []).flatMap((item) => {
+      const key = parseDeliveryPk(str(item, 'pk') ?? '');
+      return key ? [key] : [];
+    });
+  }
+
+  get shards(): number {
+    return this.#shards;
+  }
+
   async get(key: DeliveryKey): Promise<DeliveryRecord | undefined> {
     const out = await dynamo('read', () =>
       this.#client.send(
@@ -244,13 +282,14 @@ export class DeliveryStore {
       deliveryId: S(record.deliveryId),
       eventType: S(record.eventType),
       status: S(record.status),
-      payload: B(record.payload),
       payloadSha256: S(record.payloadSha256),
       headers: M(record.headers),
       receivedAt: N(record.receivedAt),
       attempts: N(record.attempts),
       expiresAt: N(record.expiresAt),
     };
+    if (record.payload !== undefined) item.payload = B(record.payload);
+    if (record.payloadRef !== undefined) item.payloadRef = S(record.payloadRef);
     if (record.contentType !== undefined) item.contentType = S(record.contentType);
     if (record.leaseOwner !== undefined) item.leaseOwner = S(record.leaseOwner);
     if (record.status === 'RECEIVED' && record.leaseUntil !== undefined) {
@@ -267,7 +306,8 @@ export function fromItem(item: Item): DeliveryRecord {
     deliveryId: str(item, 'deliveryId') ?? '',
     eventType: str(item, 'eventType') ?? '',
     status: (str(item, 'status') ?? 'RECEIVED') as DeliveryStatus,
-    payload: bytes(item, 'payload') ?? new Uint8Array(),
+    payload: bytes(item, 'payload'),
+    payloadRef: str(item, 'payloadRef'),
     payloadSha256: str(item, 'payloadSha256') ?? '',
     contentType: str(item, 'contentType'),
     headers: strMap(item, 'headers'),

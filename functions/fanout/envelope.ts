@@ -41,7 +41,10 @@ export function parseJson(payload: Uint8Array): unknown {
   }
 }
 
-/** `parsed` is the body parsed with parseJson (pass it when already at hand; `undefined` means not JSON). */
+/**
+ * `parsed` is the body parsed with parseJson (pass it when already at hand;
+ * `undefined` means not JSON). A payload kept in S3 travels as `dataref` only.
+ */
 export function buildEnvelope(record: DeliveryRecord, parsed: unknown): HookonceEvent {
   const base = {
     specversion: '1.0' as const,
@@ -52,10 +55,14 @@ export function buildEnvelope(record: DeliveryRecord, parsed: unknown): Hookonce
     provider: record.provider,
     deliveryid: record.deliveryId,
   };
+  const contentType = record.contentType ?? 'application/octet-stream';
+  if (record.payloadRef !== undefined || record.payload === undefined) {
+    // Too large to carry: subscribers fetch it from `dataref` (see consumers/payload.ts).
+    return { ...base, datacontenttype: contentType, dataref: record.payloadRef };
+  }
   if (parsed !== undefined) {
     return { ...base, datacontenttype: 'application/json', data: parsed };
   }
-  const contentType = record.contentType ?? 'application/octet-stream';
   try {
     return { ...base, datacontenttype: contentType, data: utf8.decode(record.payload) };
   } catch {

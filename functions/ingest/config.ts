@@ -14,6 +14,7 @@ export const INGEST_ENV = {
   retentionSeconds: 'HOOKONCE_RETENTION_SECONDS',
   pendingShards: 'HOOKONCE_PENDING_SHARDS',
   secretIds: 'HOOKONCE_SECRET_IDS',
+  payloadBucket: 'HOOKONCE_PAYLOAD_BUCKET',
 } as const;
 
 export interface IngestConfig {
@@ -22,6 +23,8 @@ export interface IngestConfig {
   providers: Record<string, ResolvedProvider>;
   retentionSeconds: number;
   pendingShards: number;
+  /** The bucket large bodies go to. */
+  payloadBucket: string;
   /** Secrets Manager ids by provider; absent locally, where secrets come from HOOKONCE_SECRET_<PROVIDER>. */
   secretIds?: Record<string, string>;
 }
@@ -33,6 +36,7 @@ export function ingestEnvironment(config: IngestConfig): Record<string, string> 
     [INGEST_ENV.providers]: JSON.stringify(config.providers),
     [INGEST_ENV.retentionSeconds]: String(config.retentionSeconds),
     [INGEST_ENV.pendingShards]: String(config.pendingShards),
+    [INGEST_ENV.payloadBucket]: config.payloadBucket,
   };
   if (config.secretIds) env[INGEST_ENV.secretIds] = JSON.stringify(config.secretIds);
   return env;
@@ -58,6 +62,7 @@ export function readIngestConfig(env: Env): IngestConfig {
     providers,
     retentionSeconds: optionalIntEnv(env, INGEST_ENV.retentionSeconds, 7 * 24 * 3600),
     pendingShards,
+    payloadBucket: requireEnv(env, INGEST_ENV.payloadBucket),
     secretIds: rawIds ? jsonEnv<Record<string, string>>(env, INGEST_ENV.secretIds) : undefined,
   };
 }

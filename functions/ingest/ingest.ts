@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
+import type { PayloadStore } from '../deliveries/payloads.ts';
 import type { DeliveryRecord, DeliveryStore, Lease, NewDelivery } from '../deliveries/store.ts';
-import { buildEnvelope, eventId, parseJson } from '../fanout/envelope.ts';
+import { buildEnvelope, eventId, type HookonceEvent, parseJson } from '../fanout/envelope.ts';
 import { type EventPublisher, SNS_MAX_MESSAGE_BYTES } from '../fanout/publisher.ts';
 import type { Provider, WebhookRequest } from '../providers/types.ts';
 import type { Clock } from '../shared/clock.ts';
@@ -57,8 +58,26 @@ export interface IngestDeps {
   readonly publisher: EventPublisher;
   readonly clock: Clock;
   readonly log: Logger;
+  /** Where bodies too large to carry inline go. */
+  readonly payloads: PayloadStore;
   readonly lease?: LeasePolicy;
+  /** Bodies above this go to the payload store. @default DEFAULT_INLINE_PAYLOAD_BYTES */
+  readonly inlinePayloadBytes?: number;
 }
+
+/**
+ * Bodies above this are kept in S3 rather than in the item: well under
+ * DynamoDB's 400 KB item limit and SNS's 256 KiB message limit.
+ */
+export const DEFAULT_INLINE_PAYLOAD_BYTES = 96 * 1024;
+
+const fresh = (delivery: NewDelivery, now: number): DeliveryRecord => ({
+  ...delivery,
+  status: 'RECEIVED',
+  receivedAt: now,
+  attempts: 1,
+  expiresAt: 0,
+});
 
 export function leaseFor(request: IngestRequest, now: number, policy: LeasePolicy): Lease {
   const span = Math.min(
@@ -134,7 +153,7 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
 
   const id = eventId(provider.name, verdict.deliveryId);
   const dlog = log.child({ deliveryId: verdict.deliveryId, eventType: verdict.eventType });
-  const delivery: NewDelivery = {
+  const inline: NewDelivery = {
     provider: provider.name,
     deliveryId: verdict.deliveryId,
     eventType: verdict.eventType,
@@ -144,32 +163,39 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
     headers: verdict.keptHeaders,
   };
   const lease = leaseFor(request, now, deps.lease ?? DEFAULT_LEASE);
+  const inlineLimit = deps.inlinePayloadBytes ?? DEFAULT_INLINE_PAYLOAD_BYTES;
 
   // The envelope of a new delivery is built once: checked for size, then published as is.
-  const fresh: DeliveryRecord = {
-    ...delivery,
-    status: 'RECEIVED',
-    receivedAt: now,
-    attempts: 1,
-    expiresAt: 0,
-  };
-  const envelope = buildEnvelope(fresh, json());
-  const message = JSON.stringify(envelope);
-  if (Buffer.byteLength(message) > MAX_ENVELOPE_BYTES) {
-    dlog.warn('rejected', {
-      reason: 'payload_too_large',
-      envelopeBytes: Buffer.byteLength(message),
-    });
-    return problem(413, 'payload_too_large', 'the event is too large to publish');
+  let delivery = inline;
+  let envelope: HookonceEvent | undefined;
+  let message = '';
+  if (request.rawBody.length <= inlineLimit) {
+    envelope = buildEnvelope(fresh(inline, now), json());
+    message = JSON.stringify(envelope);
+    if (Buffer.byteLength(message) > MAX_ENVELOPE_BYTES) envelope = undefined;
   }
 
   let holder: DeliveryRecord | undefined;
   try {
+    if (!envelope) {
+      // Too large to carry: the body goes to S3 first, so a stored delivery always has its payload.
+      const payloadRef = await deps.payloads.put(
+        inline,
+        inline.payloadSha256,
+        request.rawBody,
+        inline.contentType,
+      );
+      delivery = { ...inline, payload: undefined, payloadRef };
+      envelope = buildEnvelope(fresh(delivery, now), undefined);
+      message = JSON.stringify(envelope);
+      dlog.info('payload offloaded', { bytes: request.rawBody.length });
+    }
+    const published = envelope;
     const claim = await deps.deliveries.claim(delivery, lease, now);
     if (claim.claimed) {
       holder = claim.record;
       await publishAndMark(holder, lease.owner, deps, () =>
-        deps.publisher.publish(envelope, message),
+        deps.publisher.publish(published, message),
       );
       dlog.info('accepted', { outcome: 'published' });
       return accepted(id);

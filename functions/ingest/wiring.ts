@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import middy from '@middy/core';
 import type {
@@ -6,10 +7,11 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
+import { S3PayloadStore } from '../deliveries/payloads.ts';
 import { DeliveryStore } from '../deliveries/store.ts';
 import { SnsPublisher } from '../fanout/publisher.ts';
 import { buildProviders } from '../providers/registry.ts';
-import { INGEST_CLIENT_CONFIG } from '../shared/aws.ts';
+import { INGEST_CLIENT_CONFIG, INGEST_S3_CLIENT_CONFIG, s3PathStyle } from '../shared/aws.ts';
 import { systemClock } from '../shared/clock.ts';
 import type { Env } from '../shared/env.ts';
 import { ConfigError } from '../shared/errors.ts';
@@ -68,9 +70,16 @@ export function createIngestHandler(env: Env, overrides: Partial<IngestDeps> = {
     publisher:
       overrides.publisher ??
       new SnsPublisher({ client: new SNSClient(INGEST_CLIENT_CONFIG), topicArn: config.topicArn }),
+    payloads:
+      overrides.payloads ??
+      new S3PayloadStore({
+        client: new S3Client({ ...INGEST_S3_CLIENT_CONFIG, forcePathStyle: s3PathStyle(env) }),
+        bucket: config.payloadBucket,
+      }),
     clock: overrides.clock ?? systemClock,
     log,
     lease: overrides.lease,
+    inlinePayloadBytes: overrides.inlinePayloadBytes,
   };
 
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()

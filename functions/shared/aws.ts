@@ -5,7 +5,13 @@
  */
 export const INGEST_CLIENT_CONFIG = {
   maxAttempts: 2,
-  requestHandler: { connectionTimeout: 500, requestTimeout: 1_500 },
+  requestHandler: { connectionTimeout: 300, requestTimeout: 1_000 },
+} as const;
+
+/** Uploading a body of a few MB takes longer than a key-value write. */
+export const INGEST_S3_CLIENT_CONFIG = {
+  maxAttempts: 2,
+  requestHandler: { connectionTimeout: 300, requestTimeout: 3_000 },
 } as const;
 
 /** Consumers run in the background and can afford to wait longer. */
@@ -13,3 +19,12 @@ export const BACKGROUND_CLIENT_CONFIG = {
   maxAttempts: 3,
   requestHandler: { connectionTimeout: 1_000, requestTimeout: 5_000 },
 } as const;
+
+/**
+ * Set by the local runtime only: the S3 emulator serves buckets by path
+ * (`http://host/bucket/key`), not as subdomains.
+ */
+export const S3_PATH_STYLE_ENV = 'HOOKONCE_S3_PATH_STYLE';
+
+export const s3PathStyle = (env: Readonly<Record<string, string | undefined>>): boolean =>
+  env[S3_PATH_STYLE_ENV] === 'true';

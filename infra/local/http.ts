@@ -7,6 +7,9 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 /** API Gateway's own limit on a request body. */
 export const API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
+/** Lambda's limit on a synchronous invocation's payload: the whole event, as JSON. */
+export const LAMBDA_MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
+
 export const ROUTE_KEY = 'POST /webhooks/{provider}';
 const ROUTE = /^\/webhooks\/([^/]+)\/?$/;
 
@@ -81,9 +84,14 @@ async function handle(req: IncomingMessage, res: ServerResponse, invoke: Invoke)
     return send(res, 404, { message: 'Not Found' });
   }
   const body = await readBody(req, API_GATEWAY_MAX_BODY_BYTES);
-  if (body === undefined) return send(res, 413, { message: 'Request Entity Too Large' });
+  if (body === undefined) return send(res, 413, { message: 'Request Too Large' });
 
   const event = toEvent(req, url, decodeURIComponent(match[1]), body);
+  // A body API Gateway takes can still be too large for Lambda once it sits in the
+  // event (base64 makes binary bodies 4/3 larger): AWS refuses those too.
+  if (Buffer.byteLength(JSON.stringify(event)) > LAMBDA_MAX_PAYLOAD_BYTES) {
+    return send(res, 413, { message: 'Request Too Large' });
+  }
   let result: APIGatewayProxyStructuredResultV2;
   try {
     result = await invoke(event);

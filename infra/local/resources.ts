@@ -6,6 +6,7 @@ import {
   ResourceInUseException,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   CreateTopicCommand,
   ListSubscriptionsByTopicCommand,
@@ -34,7 +35,23 @@ export interface LocalResources {
   readonly deliveriesTable: string;
   readonly consumerTable: string;
   readonly topicArn: string;
+  readonly payloadBucket: string;
   readonly subscribers: Readonly<Record<string, SubscriberQueues>>;
+}
+
+/** The bucket large bodies go to; created unless it exists. */
+export async function ensureBucket(
+  s3: S3Client,
+  declaration: ResolvedDeclaration,
+): Promise<string> {
+  const name = localNames(declaration).payloadBucket;
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: name }));
+  } catch (error) {
+    const code = (error as Error).name;
+    if (code !== 'BucketAlreadyOwnedByYou' && code !== 'BucketAlreadyExists') throw error;
+  }
+  return name;
 }
 
 const DLQ_RETENTION_SECONDS = String(14 * 24 * 3600);

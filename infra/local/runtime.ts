@@ -1,19 +1,29 @@
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyStructuredResultV2, SQSBatchResponse } from 'aws-lambda';
 import { consumerEnvironment } from '../../functions/consumers/config.ts';
 import { ingestEnvironment } from '../../functions/ingest/config.ts';
+import { S3_PATH_STYLE_ENV } from '../../functions/shared/aws.ts';
 import {
   type HookonceDeclaration,
   type ResolvedDeclaration,
   resolveDeclaration,
 } from '../../functions/shared/declaration.ts';
 import type { Env } from '../../functions/shared/env.ts';
-import { INGEST_FUNCTION } from '../functions.ts';
+import {
+  DEFAULT_SWEEP_GRACE_SECONDS,
+  DEFAULT_SWEEP_MAX_PER_RUN,
+  SWEEP_INTERVAL_SECONDS,
+  sweeperEnvironment,
+} from '../../functions/sweeper/config.ts';
+import type { SweepReport } from '../../functions/sweeper/sweeper.ts';
+import { INGEST_FUNCTION, SWEEPER_FUNCTION } from '../functions.ts';
 import { declaration as defaultDeclaration } from '../hookonce.config.ts';
 import { localNames } from '../names.ts';
 import { type ProviderSecret, resolveSecrets } from './dev-secrets.ts';
@@ -30,10 +40,27 @@ import {
 import { formatFunctionLine } from './format.ts';
 import { type HttpGateway, startHttpGateway } from './http.ts';
 import { type Poller, startPoller } from './poller.ts';
-import { ensureMessaging, ensureTables, type LocalResources } from './resources.ts';
+import { ensureBucket, ensureMessaging, ensureTables, type LocalResources } from './resources.ts';
 import { Sandbox } from './sandbox.ts';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+const clockTime = () => new Date().toTimeString().slice(0, 8);
+
+/** What EventBridge hands a scheduled Lambda. */
+function scheduledEvent(region: string) {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: '000000000000',
+    time: new Date().toISOString(),
+    region,
+    resources: [],
+    detail: {},
+  };
+}
 
 export interface LocalOptions {
   /** @default the repository's infra/hookonce.config.ts */
@@ -55,6 +82,10 @@ export interface LocalOptions {
   color?: boolean;
   /** Long-poll wait of the consumer pollers. @default 1 */
   pollWaitSeconds?: number;
+  /** @default SWEEP_INTERVAL_SECONDS (60) */
+  sweepIntervalSeconds?: number;
+  /** How long after its lease ended a delivery is left to the provider's retry. @default 30 */
+  sweepGraceSeconds?: number;
 }
 
 export interface LocalEndpoints {
@@ -75,6 +106,8 @@ export interface LocalRuntime {
   readonly secrets: Readonly<Record<string, ProviderSecret>>;
   /** Path of local.json, when there is a data folder. */
   readonly endpointsFile?: string;
+  /** Runs the sweeper once now (it also runs on its schedule). */
+  sweep(): Promise<SweepReport>;
   stop(): Promise<void>;
 }
 
@@ -110,10 +143,9 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
     const ddb = new DynamoDBClient({ ...clientConfig, endpoint: dynamo.endpoint });
     const sns = new SNSClient({ ...clientConfig, endpoint: fauxqs.endpoint });
     const sqs = new SQSClient({ ...clientConfig, endpoint: fauxqs.endpoint });
+    const s3 = new S3Client({ ...clientConfig, endpoint: fauxqs.endpoint, forcePathStyle: true });
     cleanup.push(async () => {
-      ddb.destroy();
-      sns.destroy();
-      sqs.destroy();
+      for (const client of [ddb, sns, sqs, s3]) client.destroy();
     });
 
     await ensureTables(ddb, declaration);
@@ -122,6 +154,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
     const resources: LocalResources = {
       deliveriesTable: names.deliveriesTable,
       consumerTable: names.consumerTable,
+      payloadBucket: await ensureBucket(s3, declaration),
       ...messaging,
     };
     const secrets = resolveSecrets(
@@ -141,6 +174,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
       AWS_ENDPOINT_URL_SNS: fauxqs.endpoint,
       AWS_ENDPOINT_URL_SQS: fauxqs.endpoint,
       AWS_ENDPOINT_URL_S3: fauxqs.endpoint,
+      [S3_PATH_STYLE_ENV]: 'true',
       HOOKONCE_LOG_LEVEL: process.env.HOOKONCE_LOG_LEVEL ?? 'info',
     };
     const print = (fn: string, line: string) => output(formatFunctionLine(fn, line, color));
@@ -159,6 +193,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
           providers: { ...declaration.providers },
           retentionSeconds,
           pendingShards: declaration.pendingShards,
+          payloadBucket: resources.payloadBucket,
         }),
         ...Object.fromEntries(Object.values(secrets).map((s) => [s.envKey, s.value])),
       },
@@ -181,6 +216,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
             tableName: resources.consumerTable,
             subscriber: name,
             retentionSeconds,
+            payloadBucket: resources.payloadBucket,
           }),
         },
         timeoutSeconds: s.consumer.timeoutSeconds,
@@ -192,11 +228,37 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
       return { name, subscriber: s, sandbox };
     });
 
-    await Promise.all([ingest.ready(), ...consumers.map((c) => c.sandbox.ready())]).catch(
-      (error: Error) => {
-        throw new Error(`a function failed to start: ${error.message}`, { cause: error });
+    const sweeper = new Sandbox({
+      name: 'sweeper',
+      entry: join(root, SWEEPER_FUNCTION.entry),
+      handler: SWEEPER_FUNCTION.handler,
+      env: {
+        ...awsEnv,
+        AWS_LAMBDA_FUNCTION_NAME: `${declaration.name}-sweeper`,
+        ...sweeperEnvironment({
+          tableName: resources.deliveriesTable,
+          topicArn: resources.topicArn,
+          pendingShards: declaration.pendingShards,
+          retentionSeconds,
+          graceSeconds: options.sweepGraceSeconds ?? DEFAULT_SWEEP_GRACE_SECONDS,
+          maxPerRun: DEFAULT_SWEEP_MAX_PER_RUN,
+        }),
       },
-    );
+      timeoutSeconds: SWEEPER_FUNCTION.timeoutSeconds,
+      memorySize: SWEEPER_FUNCTION.memorySize,
+      region: LOCAL_REGION,
+      output: print,
+    });
+    cleanup.push(() => sweeper.stop());
+    const sweep = () => sweeper.invoke<SweepReport>(scheduledEvent(LOCAL_REGION));
+
+    await Promise.all([
+      ingest.ready(),
+      sweeper.ready(),
+      ...consumers.map((c) => c.sandbox.ready()),
+    ]).catch((error: Error) => {
+      throw new Error(`a function failed to start: ${error.message}`, { cause: error });
+    });
 
     const gateway: HttpGateway = await startHttpGateway({
       port: options.port ?? 3000,
@@ -204,7 +266,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
       invoke: (event) => ingest.invoke<APIGatewayProxyStructuredResultV2>(event),
       onRequest: (r) =>
         output(
-          `${new Date().toTimeString().slice(0, 8)} ${'http'.padEnd(10)} ${r.method} ${r.path} → ${r.status} (${r.ms} ms)`,
+          `${clockTime()} ${'http'.padEnd(10)} ${r.method} ${r.path} → ${r.status} (${r.ms} ms)`,
         ),
     });
     cleanup.push(() => gateway.stop());
@@ -223,7 +285,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
         onBatch: (b) => {
           if (b.error || b.failed > 0) {
             output(
-              `${new Date().toTimeString().slice(0, 8)} ${name.padEnd(10)} batch of ${b.size}: ${b.failed} to retry${b.error ? ` (${b.error})` : ''}`,
+              `${clockTime()} ${name.padEnd(10)} batch of ${b.size}: ${b.failed} to retry${b.error ? ` (${b.error})` : ''}`,
             );
           }
         },
@@ -231,6 +293,26 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
     });
     cleanup.push(async () => {
       await Promise.all(pollers.map((p) => p.stop()));
+    });
+
+    // The sweeper on its schedule, as EventBridge runs it on AWS (never two runs at once).
+    let sweeping: Promise<unknown> | undefined;
+    const timer = setInterval(
+      () => {
+        sweeping ??= sweep()
+          .catch((error: Error) =>
+            output(`${clockTime()} ${'sweeper'.padEnd(10)} run failed: ${error.message}`),
+          )
+          .finally(() => {
+            sweeping = undefined;
+          });
+      },
+      (options.sweepIntervalSeconds ?? SWEEP_INTERVAL_SECONDS) * 1000,
+    );
+    timer.unref();
+    cleanup.push(async () => {
+      clearInterval(timer);
+      await sweeping;
     });
 
     const endpoints: LocalEndpoints = {
@@ -274,6 +356,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
       resources,
       secrets,
       endpointsFile,
+      sweep,
       stop,
     };
   } catch (error) {

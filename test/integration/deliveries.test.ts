@@ -85,7 +85,7 @@ describe.each(backends)('Class: DeliveryStore (on %s)', (kind) => {
         expiresAt: toEpochSeconds(T0) + RETENTION_SECONDS,
       });
       expect(Buffer.from(stored?.payload ?? []).toString()).toBe(
-        Buffer.from(delivery.payload).toString(),
+        Buffer.from(delivery.payload ?? []).toString(),
       );
       expect(await pendingIn(pendingShard(delivery, SHARDS))).toContain(deliveryPk(delivery));
     });

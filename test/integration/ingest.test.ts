@@ -5,6 +5,7 @@ import { DeliveryStore, type NewDelivery } from '../../functions/deliveries/stor
 import type { HookonceEvent } from '../../functions/fanout/envelope.ts';
 import { ingestEnvironment } from '../../functions/ingest/config.ts';
 import { createIngestHandler, type IngestHandler } from '../../functions/ingest/wiring.ts';
+import { S3_PATH_STYLE_ENV } from '../../functions/shared/aws.ts';
 import type { Clock } from '../../functions/shared/clock.ts';
 import { createLogger } from '../../functions/shared/log.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/emulators.ts';
@@ -32,6 +33,7 @@ const AWS_VARIABLES = [
   'AWS_ENDPOINT_URL',
   'AWS_ENDPOINT_URL_DYNAMODB',
   'AWS_ENDPOINT_URL_SNS',
+  'AWS_ENDPOINT_URL_S3',
   'AWS_REGION',
   'AWS_ACCESS_KEY_ID',
   'AWS_SECRET_ACCESS_KEY',
@@ -102,6 +104,7 @@ describe.each(backends)('Function: createIngestHandler (on %s and fauxqs)', (kin
     }
     process.env.AWS_ENDPOINT_URL_DYNAMODB = db.emulator.endpoint;
     process.env.AWS_ENDPOINT_URL_SNS = messaging.emulator.endpoint;
+    process.env.AWS_ENDPOINT_URL_S3 = messaging.emulator.endpoint;
     process.env.AWS_REGION = LOCAL_REGION;
     process.env.AWS_ACCESS_KEY_ID = LOCAL_CREDENTIALS.accessKeyId;
     process.env.AWS_SECRET_ACCESS_KEY = LOCAL_CREDENTIALS.secretAccessKey;
@@ -113,8 +116,10 @@ describe.each(backends)('Function: createIngestHandler (on %s and fauxqs)', (kin
         providers: { ...declaration.providers },
         retentionSeconds: RETENTION_SECONDS,
         pendingShards: declaration.pendingShards,
+        payloadBucket: messaging.payloadBucket,
       }),
       HOOKONCE_SECRET_STANDARD: TEST_SECRET,
+      [S3_PATH_STYLE_ENV]: 'true',
     };
     handler = createIngestHandler(env, { clock, log: silent });
     store = new DeliveryStore({

@@ -46,7 +46,7 @@ function record(provider: string, deliveryId: string, eventType: string): Delive
   };
 }
 
-const envelopeOf = (r: DeliveryRecord) => buildEnvelope(r, parseJson(r.payload));
+const envelopeOf = (r: DeliveryRecord) => buildEnvelope(r, r.payload && parseJson(r.payload));
 
 describe('Class: SnsPublisher (on fauxqs)', () => {
   const messaging = useMessaging(declaration);

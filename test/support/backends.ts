@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Webhook } from 'standardwebhooks';
@@ -19,7 +20,12 @@ import {
   startDynamoDbLocal,
   startFauxqs,
 } from '../../infra/local/emulators.ts';
-import { ensureMessaging, ensureTables, type LocalResources } from '../../infra/local/resources.ts';
+import {
+  ensureBucket,
+  ensureMessaging,
+  ensureTables,
+  type LocalResources,
+} from '../../infra/local/resources.ts';
 import { localNames } from '../../infra/names.ts';
 
 /**
@@ -44,6 +50,9 @@ export const snsClientFor = (emulator: Emulator): SNSClient =>
   new SNSClient(localClientConfig(emulator.endpoint));
 export const sqsClientFor = (emulator: Emulator): SQSClient =>
   new SQSClient(localClientConfig(emulator.endpoint));
+/** fauxqs serves buckets by path, not as subdomains. */
+export const s3ClientFor = (emulator: Emulator): S3Client =>
+  new S3Client({ ...localClientConfig(emulator.endpoint), forcePathStyle: true });
 
 export const startDynamo = (kind: DynamoKind): Promise<DynamoEmulator> =>
   kind === 'dynamodb-local' ? startDynamoDbLocal() : startDynalite();
@@ -101,7 +110,9 @@ export interface MessagingBackend {
   readonly emulator: Emulator;
   readonly sns: SNSClient;
   readonly sqs: SQSClient;
+  readonly s3: S3Client;
   readonly topicArn: string;
+  readonly payloadBucket: string;
   readonly subscribers: LocalResources['subscribers'];
 }
 
@@ -115,6 +126,8 @@ export function useMessaging(declaration: ResolvedDeclaration): MessagingBackend
     backend.emulator = await startFauxqs();
     backend.sns = snsClientFor(backend.emulator);
     backend.sqs = sqsClientFor(backend.emulator);
+    backend.s3 = s3ClientFor(backend.emulator);
+    backend.payloadBucket = await ensureBucket(backend.s3, declaration);
     const made = await ensureMessaging(backend.sns, backend.sqs, declaration);
     backend.topicArn = made.topicArn;
     backend.subscribers = made.subscribers;
@@ -122,6 +135,7 @@ export function useMessaging(declaration: ResolvedDeclaration): MessagingBackend
   afterAll(async () => {
     backend.sns?.destroy();
     backend.sqs?.destroy();
+    backend.s3?.destroy();
     await backend.emulator?.stop();
   });
   return backend;

@@ -20,7 +20,7 @@ function record(payload: Uint8Array, contentType?: string): DeliveryRecord {
   };
 }
 
-const envelopeOf = (r: DeliveryRecord) => buildEnvelope(r, parseJson(r.payload));
+const envelopeOf = (r: DeliveryRecord) => buildEnvelope(r, r.payload && parseJson(r.payload));
 
 describe('Module: envelope', () => {
   describe('Function: buildEnvelope', () => {

@@ -62,6 +62,10 @@ function stubs() {
     release: vi.fn(async () => true),
   };
   const publisher = { publish: vi.fn(async () => undefined) };
+  const payloads = {
+    put: vi.fn(async (): Promise<string> => 's3://payloads/key'),
+    get: vi.fn(async (): Promise<Uint8Array> => new Uint8Array()),
+  };
   const secrets = { get: vi.fn(async (): Promise<readonly string[]> => [TEST_SECRET]) };
   const deps: IngestDeps = {
     providers: new Map([
@@ -73,10 +77,11 @@ function stubs() {
     secrets,
     deliveries,
     publisher,
+    payloads,
     clock: { now: () => NOW },
     log: createLogger({}, 'debug', (line) => logLines.push(line)),
   };
-  return { deps, deliveries, publisher, secrets, logLines };
+  return { deps, deliveries, publisher, payloads, secrets, logLines };
 }
 
 /** Every error answer is `{"error", "message"}` and says nothing of secrets, signatures or internals. */

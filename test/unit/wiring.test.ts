@@ -27,6 +27,7 @@ const validEnv: Env = {
     providers: { ...declaration.providers },
     retentionSeconds: 3600,
     pendingShards: 16,
+    payloadBucket: 'hookonce-payloads',
   }),
   HOOKONCE_SECRET_STANDARD: TEST_SECRET,
   HOOKONCE_SECRET_MY_SHOP: TEST_SECRET,

@@ -1,0 +1,47 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SNSClient } from '@aws-sdk/client-sns';
+import type { Context, ScheduledEvent } from 'aws-lambda';
+import { DeliveryStore } from '../deliveries/store.ts';
+import { SnsPublisher } from '../fanout/publisher.ts';
+import { BACKGROUND_CLIENT_CONFIG } from '../shared/aws.ts';
+import { systemClock } from '../shared/clock.ts';
+import type { Env } from '../shared/env.ts';
+import { createLogger } from '../shared/log.ts';
+import { readSweeperConfig } from './config.ts';
+import { type SweepDeps, type SweepReport, sweep } from './sweeper.ts';
+
+export type SweeperHandler = (
+  event: ScheduledEvent | undefined,
+  context: Context,
+) => Promise<SweepReport>;
+
+/** Config once at cold start; each scheduled invocation is one bounded sweep. */
+export function createSweeperHandler(env: Env, overrides: Partial<SweepDeps> = {}): SweeperHandler {
+  const config = readSweeperConfig(env);
+  const deps: SweepDeps = {
+    deliveries:
+      overrides.deliveries ??
+      new DeliveryStore({
+        client: new DynamoDBClient(BACKGROUND_CLIENT_CONFIG),
+        tableName: config.tableName,
+        pendingShards: config.pendingShards,
+        retentionSeconds: config.retentionSeconds,
+      }),
+    publisher:
+      overrides.publisher ??
+      new SnsPublisher({
+        client: new SNSClient(BACKGROUND_CLIENT_CONFIG),
+        topicArn: config.topicArn,
+      }),
+    clock: overrides.clock ?? systemClock,
+    log: overrides.log ?? createLogger({ service: 'hookonce-sweeper' }),
+  };
+  return (_event, context) =>
+    sweep(deps, {
+      owner: `sweeper:${context.awsRequestId}`,
+      graceMs: config.graceSeconds * 1000,
+      maxPerRun: config.maxPerRun,
+      leaseMs: 30_000,
+      remainingTimeMs: () => context.getRemainingTimeInMillis(),
+    });
+}
