@@ -23,6 +23,7 @@ import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { CONSUMER_ENV, consumerEnvironment } from '../functions/consumers/config.ts';
+import { PAYLOAD_PREFIX } from '../functions/deliveries/payloads.ts';
 import { INGEST_ENV, ingestEnvironment } from '../functions/ingest/config.ts';
 import {
   type HookonceDeclaration,
@@ -290,7 +291,12 @@ export class Hookonce extends Construct {
         [INGEST_ENV.retentionSeconds]: null,
         [INGEST_ENV.pendingShards]: null,
         // It writes large bodies; it never reads or deletes them.
-        [INGEST_ENV.payloadBucket]: (fn) => this.payloadBucket.grantPut(fn),
+        [INGEST_ENV.payloadBucket]: (fn) =>
+          Grant.addToPrincipal({
+            grantee: fn,
+            actions: ['s3:PutObject'],
+            resourceArns: [this.payloadBucket.arnForObjects(`${PAYLOAD_PREFIX}*`)],
+          }),
       },
     );
 
@@ -392,7 +398,12 @@ export class Hookonce extends Construct {
           [CONSUMER_ENV.subscriber]: null,
           [CONSUMER_ENV.retentionSeconds]: null,
           // To read payloads that were too large for the envelope (`dataref`).
-          [CONSUMER_ENV.payloadBucket]: (grantee) => this.payloadBucket.grantRead(grantee),
+          [CONSUMER_ENV.payloadBucket]: (grantee) =>
+            Grant.addToPrincipal({
+              grantee,
+              actions: ['s3:GetObject'],
+              resourceArns: [this.payloadBucket.arnForObjects(`${PAYLOAD_PREFIX}*`)],
+            }),
         },
       );
       fn.addEventSource(

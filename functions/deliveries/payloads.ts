@@ -20,8 +20,11 @@ export interface PayloadStore {
   get(uri: string): Promise<Uint8Array>;
 }
 
+/** Every payload object's key starts with this: IAM grants are scoped to it. */
+export const PAYLOAD_PREFIX = 'payloads/';
+
 export const payloadObjectKey = (key: DeliveryKey, payloadSha256: string): string =>
-  `payloads/${key.provider}/${createHash('sha256').update(key.deliveryId).digest('hex')}/${payloadSha256}`;
+  `${PAYLOAD_PREFIX}${key.provider}/${createHash('sha256').update(key.deliveryId).digest('hex')}/${payloadSha256}`;
 
 export function parseS3Uri(uri: string): { bucket: string; key: string } {
   const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);

@@ -11,6 +11,7 @@ import {
   resolveDeclaration,
   toFilterPolicy,
 } from '../../functions/shared/declaration.ts';
+import { SWEEPER_ENV } from '../../functions/sweeper/config.ts';
 import { declaration as defaultDeclaration } from '../../infra/hookonce.config.ts';
 import { Hookonce } from '../../infra/hookonce.ts';
 import { HookonceStack } from '../../infra/stack.ts';
@@ -112,7 +113,8 @@ describe('Stack: HookonceStack', () => {
 
   describe('functions', () => {
     it('runs every function on Node.js 24, arm64, from a bundled ESM handler', () => {
-      template.resourceCountIs('AWS::Lambda::Function', 3);
+      // ingest, sweeper, and the two consumers
+      template.resourceCountIs('AWS::Lambda::Function', 4);
       template.allResourcesProperties('AWS::Lambda::Function', {
         Runtime: 'nodejs24.x',
         Architectures: ['arm64'],
@@ -226,6 +228,63 @@ describe('Stack: HookonceStack', () => {
         ],
       });
       expect(table.Properties.GlobalSecondaryIndexes).toBeUndefined();
+    });
+  });
+
+  describe('payload bucket', () => {
+    it('encrypts, blocks public access, refuses plain HTTP and expires objects a day after the dedup window', () => {
+      template.hasResourceProperties('AWS::S3::Bucket', {
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [
+            { ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } },
+          ],
+        },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        LifecycleConfiguration: {
+          Rules: [{ ExpirationInDays: resolved.retentionDays + 1, Status: 'Enabled' }],
+        },
+      });
+      template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 's3:*',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ]),
+        },
+      });
+    });
+
+    it('tells the ingest function and every consumer its name', () => {
+      const bucketRef = { Ref: idOf(hookonce.payloadBucket) };
+      for (const fn of [hookonce.ingestFunction, ...Object.values(hookonce.consumerFunctions)]) {
+        const props = template.toJSON().Resources[idOf(fn)].Properties;
+        expect(props.Environment.Variables[INGEST_ENV.payloadBucket]).toEqual(bucketRef);
+      }
+    });
+  });
+
+  describe('sweeper', () => {
+    it('runs every minute, with the table, topic and sweep settings in its environment', () => {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: 'rate(1 minute)',
+        State: 'ENABLED',
+        Targets: [
+          Match.objectLike({ Arn: { 'Fn::GetAtt': [idOf(hookonce.sweeperFunction), 'Arn'] } }),
+        ],
+      });
+      const props = template.toJSON().Resources[idOf(hookonce.sweeperFunction)].Properties;
+      expect(Object.keys(props.Environment.Variables).sort()).toEqual(
+        Object.values(SWEEPER_ENV).sort(),
+      );
+      expect(props.Timeout).toBe(60);
     });
   });
 
@@ -368,8 +427,53 @@ describe('Stack: HookonceStack', () => {
       expect(secrets[0]?.Resource).toEqual(expect.arrayContaining(secretArns));
       expect(secrets[0]?.Resource).toHaveLength(secretArns.length);
 
-      expect(statements).toHaveLength(3);
+      expect(statements).toContainEqual({
+        Effect: 'Allow',
+        Action: 's3:PutObject',
+        Resource: {
+          'Fn::Join': [
+            '',
+            [{ 'Fn::GetAtt': [idOf(hookonce.payloadBucket), 'Arn'] }, '/payloads/*'],
+          ],
+        },
+      });
+
+      expect(statements).toHaveLength(4);
       expect(JSON.stringify(statements)).not.toContain(idOf(hookonce.consumerTable));
+    });
+
+    it('lets the sweeper query the pending index, take deliveries over and publish, nothing more', () => {
+      const statements = statementsOf(hookonce.sweeperFunction);
+      const dynamo = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
+      expect(dynamo).toHaveLength(1);
+      expect(actionsOf(dynamo[0] as Statement).sort()).toEqual([
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+      ]);
+      expect(statements).toContainEqual({
+        Effect: 'Allow',
+        Action: 'sns:Publish',
+        Resource: { Ref: idOf(hookonce.topic) },
+      });
+      expect(statements).toHaveLength(2);
+    });
+
+    it('lets consumers read large payloads, and only read them', () => {
+      for (const fn of Object.values(hookonce.consumerFunctions)) {
+        const s3 = statementsOf(fn).filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')));
+        expect(s3).toEqual([
+          {
+            Effect: 'Allow',
+            Action: 's3:GetObject',
+            Resource: {
+              'Fn::Join': [
+                '',
+                [{ 'Fn::GetAtt': [idOf(hookonce.payloadBucket), 'Arn'] }, '/payloads/*'],
+              ],
+            },
+          },
+        ]);
+      }
     });
 
     it('lets each consumer use the consumer table and its own queue, not the deliveries table', () => {
@@ -444,7 +548,8 @@ describe('App: the default declaration', () => {
     const stack = new HookonceStack(app, 'Hookonce', { declaration: defaultDeclaration });
     const template = Template.fromStack(stack);
     const { providers, subscribers } = resolveDeclaration(defaultDeclaration);
-    template.resourceCountIs('AWS::Lambda::Function', 1 + Object.keys(subscribers).length);
+    // ingest and sweeper, and a consumer per subscriber
+    template.resourceCountIs('AWS::Lambda::Function', 2 + Object.keys(subscribers).length);
     template.resourceCountIs('AWS::SecretsManager::Secret', Object.keys(providers).length);
     template.resourceCountIs('AWS::SQS::Queue', 2 * Object.keys(subscribers).length);
     template.hasOutput('StandardEndpointUrl', {});
