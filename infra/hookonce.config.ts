@@ -2,13 +2,38 @@ import type { HookonceDeclaration } from '../functions/shared/declaration.ts';
 
 /**
  * The default declaration: what `npm start` serves and what `cdk deploy`
- * creates. Edit it to add providers and subscribers (see README, Configuration).
+ * creates. Edit it to add providers and subscribers (see README, Configuration,
+ * and docs/providers.md for what each provider sends).
  */
 export const declaration: HookonceDeclaration = {
   name: 'hookonce',
   providers: {
-    // Standard Webhooks: webhook-id / webhook-timestamp / webhook-signature, whsec_ secrets.
+    // Standard Webhooks: webhook-id / webhook-timestamp / webhook-signature; whsec_ secrets
+    // (v1 signatures) and whpk_ public keys (v1a signatures).
     standard: { scheme: 'standard-webhooks' },
+    // Stripe-Signature: t=…,v1=…; the event id and type from the body. Secret: whsec_…
+    stripe: { scheme: 'stripe' },
+    // X-Hub-Signature-256, X-GitHub-Delivery, X-GitHub-Event. Secret: the webhook's secret.
+    github: { scheme: 'github' },
+    // X-Shopify-Hmac-Sha256, X-Shopify-Event-Id, X-Shopify-Topic. Secret: the app's client secret.
+    shopify: { scheme: 'shopify' },
+    // X-Slack-Signature over v0:timestamp:body; event_id and event.type. Secret: the signing secret.
+    slack: { scheme: 'slack' },
+    // X-Twilio-Signature over the URL and the form parameters. Secret: the auth token.
+    // Behind a custom domain or proxy, add publicUrl: 'https://…/webhooks/twilio'.
+    twilio: { scheme: 'twilio' },
+    // Any HMAC signer; this one signs "<x-timestamp>.<body>" with HMAC-SHA256 in hex in
+    // x-signature, names the delivery in x-delivery-id and the event type in the body's "type".
+    hmac: {
+      scheme: 'hmac',
+      header: 'x-signature',
+      algorithm: 'sha256',
+      encoding: 'hex',
+      timestampHeader: 'x-timestamp',
+      signedContent: '{timestamp}.{body}',
+      deliveryId: { header: 'x-delivery-id' },
+      eventTypeField: 'type',
+    },
   },
   subscribers: {
     // Receives every event; its consumer counts each event's effect, once.

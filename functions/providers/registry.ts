@@ -1,30 +1,48 @@
-import type { ResolvedProvider } from '../shared/declaration.ts';
+import type { ResolvedProvider, ResolvedProviderOf, SchemeName } from '../shared/declaration.ts';
 import { ConfigError } from '../shared/errors.ts';
+import { github } from './github.ts';
+import { hmacProvider } from './hmac.ts';
+import { shopify } from './shopify.ts';
+import { slack } from './slack.ts';
 import { standardWebhooks } from './standard-webhooks.ts';
+import { stripe } from './stripe.ts';
+import { twilio } from './twilio.ts';
 import type { Provider } from './types.ts';
 
-/** Turns each declared provider into its verifier. Adding a provider is a file here, never a change to the core. */
+/** Builds one provider's verifier from its name and its resolved declaration. */
+export type ProviderFactory<S extends SchemeName> = (
+  options: { name: string } & Omit<ResolvedProviderOf<S>, 'scheme'>,
+) => Provider;
+
+/**
+ * Scheme → factory. Adding a provider is a file in this folder, its options in the
+ * declaration and one line here, never a change to the ingest core.
+ */
+export const FACTORIES: { readonly [S in SchemeName]: ProviderFactory<S> } = {
+  'standard-webhooks': standardWebhooks,
+  stripe,
+  github,
+  shopify,
+  slack,
+  twilio,
+  hmac: hmacProvider,
+};
+
+/** Turns each declared provider into its verifier. */
 export function buildProviders(
   declared: Readonly<Record<string, ResolvedProvider>>,
 ): Map<string, Provider> {
   const providers = new Map<string, Provider>();
   for (const [name, p] of Object.entries(declared)) {
-    switch (p.scheme) {
-      case 'standard-webhooks':
-        providers.set(
-          name,
-          standardWebhooks({
-            name,
-            maxBodyBytes: p.maxBodyBytes,
-            toleranceSeconds: p.toleranceSeconds,
-          }),
-        );
-        break;
-      default:
-        throw new ConfigError(
-          `provider "${name}": unknown scheme "${(p as { scheme: string }).scheme}"`,
-        );
+    const factory = Object.hasOwn(FACTORIES, p.scheme)
+      ? (FACTORIES[p.scheme] as ProviderFactory<SchemeName>)
+      : undefined;
+    if (!factory) {
+      throw new ConfigError(
+        `provider "${name}": unknown scheme "${(p as { scheme: string }).scheme}"; this build knows ${Object.keys(FACTORIES).join(', ')}`,
+      );
     }
+    providers.set(name, factory({ ...(p as ResolvedProviderOf<SchemeName>), name }));
   }
   return providers;
 }

@@ -1,26 +1,87 @@
-import { createHmac } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
 import { ConfigError } from '../shared/errors.ts';
-import { safeEqual } from './compare.ts';
+import { checkTimestamp, decodeBase64, hmac, isRecord, keepHeaders, matchesAny } from './common.ts';
 import { type Provider, reject400, reject401, type Verdict } from './types.ts';
 
 /**
- * Standard Webhooks, symmetric `v1` signatures:
- *   webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body"> [v1,<…> …]
- * Secrets are `whsec_<base64 key>`; several may be active while one is rotated out.
+ * Standard Webhooks (https://www.standardwebhooks.com), both signature kinds:
+ *   webhook-signature: v1,<base64 HMAC-SHA256> v1a,<base64 Ed25519> …
+ * over "id.timestamp.body". `v1` signatures verify with `whsec_<base64 key>` secrets,
+ * `v1a` signatures with `whpk_<base64 of the 32-byte Ed25519 public key>` keys. The
+ * active list may mix both while a sender moves from one to the other; a sender
+ * rotating its key lists a signature per key, and any one that verifies is enough.
  */
-const PREFIX = 'whsec_';
-const SIGNATURE_BYTES = 32;
-/** The base64 of a 32-byte HMAC-SHA256, padded as the spec and its libraries write it. */
-const V1_SIGNATURE = /^[A-Za-z0-9+/]{43}=$/;
+export const STANDARD_HEADERS = {
+  id: 'webhook-id',
+  timestamp: 'webhook-timestamp',
+  signature: 'webhook-signature',
+} as const;
+
+const SECRET_PREFIX = 'whsec_';
+const PUBLIC_KEY_PREFIX = 'whpk_';
+const PRIVATE_KEY_PREFIX = 'whsk_';
+const ED25519_KEY_BYTES = 32;
+/** A v1 signature is the base64 of a 32-byte HMAC-SHA256, a v1a one of a 64-byte Ed25519 signature. */
+const HMAC_BYTES = 32;
+const ED25519_SIGNATURE_BYTES = 64;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const KEPT_HEADERS = ['webhook-id', 'webhook-timestamp', 'content-type', 'user-agent'];
 
-export function decodeStandardSecret(secret: string): Buffer {
-  const encoded = secret.startsWith(PREFIX) ? secret.slice(PREFIX.length) : secret;
-  if (encoded.length === 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) {
-    throw new ConfigError('a Standard Webhooks secret is "whsec_" followed by base64');
+/** DER prefixes that turn a raw Ed25519 key into SPKI (public) or PKCS#8 (private) for node:crypto. */
+const SPKI_ED25519 = Buffer.from('302a300506032b6570032100', 'hex');
+const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+type VerifyingKey =
+  | { readonly kind: 'v1'; readonly key: Buffer }
+  | { readonly kind: 'v1a'; readonly key: KeyObject };
+
+function base64Body(secret: string, prefix: string, what: string): Buffer {
+  const encoded = secret.slice(prefix.length);
+  if (encoded.length === 0 || !BASE64.test(encoded)) {
+    throw new ConfigError(`${what} is "${prefix}" followed by base64`);
   }
   return Buffer.from(encoded, 'base64');
 }
+
+export function decodeStandardSecret(secret: string): Buffer {
+  const prefix = secret.startsWith(SECRET_PREFIX) ? SECRET_PREFIX : '';
+  return base64Body(secret, prefix, 'a Standard Webhooks secret');
+}
+
+/** A `whpk_` key as a node:crypto public key. */
+export function decodeStandardPublicKey(key: string): KeyObject {
+  const raw = base64Body(key, PUBLIC_KEY_PREFIX, 'a Standard Webhooks public key');
+  if (raw.length !== ED25519_KEY_BYTES) {
+    throw new ConfigError(
+      `a Standard Webhooks public key is "${PUBLIC_KEY_PREFIX}" and the base64 of a ${ED25519_KEY_BYTES}-byte Ed25519 key`,
+    );
+  }
+  try {
+    return createPublicKey({
+      key: Buffer.concat([SPKI_ED25519, raw]),
+      format: 'der',
+      type: 'spki',
+    });
+  } catch {
+    throw new ConfigError('a Standard Webhooks public key does not hold a usable Ed25519 key');
+  }
+}
+
+function parseVerifyingKey(secret: string): VerifyingKey {
+  if (secret.startsWith(PRIVATE_KEY_PREFIX)) {
+    throw new ConfigError(
+      `"${PRIVATE_KEY_PREFIX}" is the sender's private key: give hookonce the "${PUBLIC_KEY_PREFIX}" public key instead, and keep the private key with the sender`,
+    );
+  }
+  if (secret.startsWith(PUBLIC_KEY_PREFIX)) {
+    return { kind: 'v1a', key: decodeStandardPublicKey(secret) };
+  }
+  return { kind: 'v1', key: decodeStandardSecret(secret) };
+}
+
+/** The bytes a Standard Webhooks signature covers. */
+const signedContent = (id: string, timestamp: string, body: Uint8Array): Buffer =>
+  Buffer.concat([Buffer.from(`${id}.${timestamp}.`), body]);
 
 export function standardWebhooks(options: {
   name: string;
@@ -28,14 +89,22 @@ export function standardWebhooks(options: {
   toleranceSeconds: number;
 }): Provider {
   const { name, maxBodyBytes, toleranceSeconds } = options;
-  const keys = new Map<string, Buffer>();
-  const keyOf = (secret: string): Buffer => {
+  const keys = new Map<string, VerifyingKey>();
+  const keyOf = (secret: string): VerifyingKey => {
     let key = keys.get(secret);
     if (!key) {
-      key = decodeStandardSecret(secret);
+      key = parseVerifyingKey(secret);
       keys.set(secret, key);
     }
     return key;
+  };
+  /** Secrets were checked at cold start where they are known; one that fails later verifies nothing. */
+  const usableKey = (secret: string): VerifyingKey | undefined => {
+    try {
+      return keyOf(secret);
+    } catch {
+      return undefined;
+    }
   };
 
   return {
@@ -47,84 +116,115 @@ export function standardWebhooks(options: {
     },
     inspect(request, context): Verdict {
       const { headers, rawBody } = request;
-      const signatureHeader = headers['webhook-signature'];
+      const signatureHeader = headers[STANDARD_HEADERS.signature];
       if (!signatureHeader) {
         return reject401('missing_signature', 'the webhook-signature header is missing');
       }
-      const id = headers['webhook-id'];
+      const id = headers[STANDARD_HEADERS.id];
       if (!id) return reject400('missing_delivery_id', 'the webhook-id header is missing');
-      const timestampHeader = headers['webhook-timestamp'];
-      if (!timestampHeader) {
-        return reject401('missing_timestamp', 'the webhook-timestamp header is missing');
-      }
-      if (!/^\d{1,15}$/.test(timestampHeader)) {
-        return reject401(
-          'malformed_timestamp',
-          'webhook-timestamp must be whole seconds since the epoch',
-        );
-      }
-      const timestamp = Number(timestampHeader);
-      const nowSeconds = Math.floor(context.now / 1000);
-      if (timestamp < nowSeconds - toleranceSeconds) {
-        return reject401(
-          'timestamp_too_old',
-          `webhook-timestamp is more than ${toleranceSeconds} s in the past`,
-        );
-      }
-      if (timestamp > nowSeconds + toleranceSeconds) {
-        return reject401(
-          'timestamp_too_new',
-          `webhook-timestamp is more than ${toleranceSeconds} s in the future`,
-        );
-      }
+      const timestampHeader = headers[STANDARD_HEADERS.timestamp];
+      const stale = checkTimestamp(timestampHeader, {
+        what: 'webhook-timestamp',
+        nowMs: context.now,
+        toleranceSeconds,
+      });
+      if (stale) return stale;
+      const timestamp = timestampHeader ?? '';
 
-      const candidates: Buffer[] = [];
+      const v1: Buffer[] = [];
+      const v1a: Buffer[] = [];
       for (const part of signatureHeader.split(' ')) {
         const comma = part.indexOf(',');
-        if (comma < 0 || part.slice(0, comma) !== 'v1') continue;
-        // Node's base64 decoder skips what it cannot read: check the form first, so a
-        // truncated or garbled signature is called malformed, not a wrong secret.
+        if (comma < 0) continue;
+        const version = part.slice(0, comma);
+        // Only the canonical base64 of the right length counts: a truncated, garbled or
+        // re-padded signature is called malformed, not compared as something else.
         const encoded = part.slice(comma + 1);
-        if (V1_SIGNATURE.test(encoded)) candidates.push(Buffer.from(encoded, 'base64'));
+        if (version === 'v1') {
+          const signature = decodeBase64(encoded, HMAC_BYTES);
+          if (signature) v1.push(signature);
+        } else if (version === 'v1a') {
+          const signature = decodeBase64(encoded, ED25519_SIGNATURE_BYTES);
+          if (signature) v1a.push(signature);
+        }
       }
-      if (candidates.length === 0) {
+      if (v1.length === 0 && v1a.length === 0) {
         return reject401(
           'malformed_signature',
-          'webhook-signature holds no "v1,<base64 of 32 bytes>" signature',
+          'webhook-signature holds no "v1,<base64 of 32 bytes>" nor "v1a,<base64 of 64 bytes>" signature',
         );
       }
 
-      const signed = Buffer.concat([Buffer.from(`${id}.${timestampHeader}.`), rawBody]);
-      let matched = false;
+      const signed = signedContent(id, timestamp, rawBody);
+      const expectedV1: Buffer[] = [];
+      let verifiedV1a = false;
       for (const secret of context.secrets) {
-        const expected = createHmac('sha256', keyOf(secret)).update(signed).digest();
-        for (const candidate of candidates) {
-          // No early exit: every pair is compared so timing does not tell which secret matched.
-          if (candidate.length === SIGNATURE_BYTES && safeEqual(candidate, expected))
-            matched = true;
+        const key = usableKey(secret);
+        if (key?.kind === 'v1') {
+          if (v1.length > 0) expectedV1.push(hmac('sha256', key.key, signed));
+        } else if (key?.kind === 'v1a') {
+          for (const signature of v1a) {
+            if (verify(null, signed, key.key, signature)) verifiedV1a = true;
+          }
         }
       }
+      const matched = matchesAny(v1, expectedV1) || verifiedV1a;
       if (!matched) {
         return reject401(
           'signature_mismatch',
-          'no webhook-signature matches the body with any active secret',
+          'no webhook-signature matches the body with any active secret or public key',
         );
       }
 
       const body = context.json();
       if (body === undefined) return reject400('malformed_body', 'the body is not valid JSON');
-      const type =
-        body !== null &&
-        typeof body === 'object' &&
-        typeof (body as { type?: unknown }).type === 'string'
-          ? (body as { type: string }).type
-          : 'webhook';
-      const keptHeaders: Record<string, string> = {};
-      for (const h of KEPT_HEADERS) {
-        const v = headers[h];
-        if (v !== undefined) keptHeaders[h] = v;
-      }
-      return { kind: 'accept', deliveryId: id, eventType: type, keptHeaders };
+      const type = isRecord(body) && typeof body.type === 'string' ? body.type : 'webhook';
+      return {
+        kind: 'accept',
+        deliveryId: id,
+        eventType: type,
+        keptHeaders: keepHeaders(headers, KEPT_HEADERS),
+      };
     },
   };
+}
+
+/**
+ * Signs as a Standard Webhooks sender does, for the CLI: a `whsec_` secret (or bare
+ * base64 key) gives a `v1` signature, a `whsk_` private key (base64 of the 32-byte
+ * Ed25519 seed, or of the 64-byte seed and public key) a `v1a` one. Answers the
+ * value of the webhook-signature header.
+ */
+export function signStandardWebhook(options: {
+  secret: string;
+  id: string;
+  /** Whole seconds since the epoch. */
+  timestamp: number;
+  body: Uint8Array | string;
+}): string {
+  const { secret, id, timestamp } = options;
+  const body = typeof options.body === 'string' ? Buffer.from(options.body) : options.body;
+  const signed = signedContent(id, String(timestamp), body);
+  if (secret.startsWith(PRIVATE_KEY_PREFIX)) {
+    const raw = base64Body(secret, PRIVATE_KEY_PREFIX, 'a Standard Webhooks private key');
+    if (raw.length !== ED25519_KEY_BYTES && raw.length !== 2 * ED25519_KEY_BYTES) {
+      throw new ConfigError(
+        `a Standard Webhooks private key is "${PRIVATE_KEY_PREFIX}" and the base64 of a 32-byte Ed25519 seed (or 64 bytes: seed and public key)`,
+      );
+    }
+    const key = createPrivateKey({
+      key: Buffer.concat([PKCS8_ED25519, raw.subarray(0, ED25519_KEY_BYTES)]),
+      format: 'der',
+      type: 'pkcs8',
+    });
+    return `v1a,${sign(null, signed, key).toString('base64')}`;
+  }
+  if (secret.startsWith(PUBLIC_KEY_PREFIX)) {
+    throw new ConfigError(
+      `a "${PUBLIC_KEY_PREFIX}" public key cannot sign: use the "${PRIVATE_KEY_PREFIX}" private key it belongs to, or a "${SECRET_PREFIX}" secret`,
+    );
+  }
+  const key = decodeStandardSecret(secret);
+  if (key.length === 0) throw new ConfigError('a Standard Webhooks secret is empty');
+  return `v1,${hmac('sha256', key, signed).toString('base64')}`;
 }

@@ -5,14 +5,106 @@ import { ConfigError } from './errors.ts';
  * the CDK app and the local runtime turn into resources (DESIGN.md §6).
  */
 
-/** Standard Webhooks (https://www.standardwebhooks.com): `webhook-id`, `webhook-timestamp`, `webhook-signature`. */
+/**
+ * Standard Webhooks (https://www.standardwebhooks.com): `webhook-id`, `webhook-timestamp`,
+ * `webhook-signature`. Secrets are `whsec_` keys (symmetric `v1` signatures) and `whpk_`
+ * Ed25519 public keys (asymmetric `v1a` signatures), in any mix.
+ */
 export interface StandardWebhooksProvider {
   scheme: 'standard-webhooks';
-  /** Accepted clock skew, both directions. @default 300 */
+  /** Accepted clock skew of `webhook-timestamp`, both directions. @default 300 */
   toleranceSeconds?: number;
 }
 
-export type ProviderScheme = StandardWebhooksProvider;
+/** Stripe: `Stripe-Signature: t=…,v1=…`; the event's `id` and `type` from the body. Secret: `whsec_…`. */
+export interface StripeProvider {
+  scheme: 'stripe';
+  /** Accepted clock skew of the signature's `t=`, both directions. @default 300 */
+  toleranceSeconds?: number;
+}
+
+/** GitHub: `X-Hub-Signature-256`, `X-GitHub-Delivery`, `X-GitHub-Event`. Secret: the webhook's secret. */
+export interface GithubProvider {
+  scheme: 'github';
+}
+
+/** Shopify: `X-Shopify-Hmac-Sha256`, `X-Shopify-Event-Id` (else `X-Shopify-Webhook-Id`), `X-Shopify-Topic`. Secret: the app's client secret. */
+export interface ShopifyProvider {
+  scheme: 'shopify';
+}
+
+/** Slack Events API: `X-Slack-Signature` over `v0:timestamp:body`, `event_id`, `event.type`. Secret: the app's signing secret. */
+export interface SlackProvider {
+  scheme: 'slack';
+  /** Accepted clock skew of `X-Slack-Request-Timestamp`, both directions. @default 300 */
+  toleranceSeconds?: number;
+}
+
+/** Twilio: `X-Twilio-Signature` over the public URL and the form parameters; `I-Twilio-Idempotency-Token`. Secret: the auth token. */
+export interface TwilioProvider {
+  scheme: 'twilio';
+  /**
+   * The URL configured in Twilio, without its query string (the request's own query
+   * string is appended): set it when hookonce sits behind a custom domain or a proxy
+   * that changes the host or the path.
+   * @default the request's `<x-forwarded-proto>://<host><path>`
+   */
+  publicUrl?: string;
+  /** The event type of every Twilio delivery (the envelope type is `<provider>.<eventType>`). @default 'twilio' */
+  eventType?: string;
+}
+
+/** Where the generic HMAC scheme finds a delivery id. */
+export type HmacDeliveryId = { header: string } | { jsonField: string };
+
+/** Any HMAC signer: the header, the algorithm, the encoding and what is signed are declared. */
+export interface HmacProvider {
+  scheme: 'hmac';
+  /** The header that carries the signature, e.g. `x-signature`. */
+  header: string;
+  /** Text before the signature in the header, e.g. `sha256=`. @default '' */
+  prefix?: string;
+  algorithm: 'sha1' | 'sha256' | 'sha512';
+  encoding: 'hex' | 'base64';
+  /** The header that carries a signed timestamp (whole seconds); enables the replay window. @default none */
+  timestampHeader?: string;
+  /** Accepted clock skew of the timestamp, both directions; only with `timestampHeader`. @default 300 */
+  toleranceSeconds?: number;
+  /**
+   * What is signed: a template of `{body}` (the raw body, exactly once), `{timestamp}` (the
+   * timestamp header) and `{id}` (the delivery id header).
+   * @default '{timestamp}.{body}' with a timestampHeader, else '{body}'
+   */
+  signedContent?: string;
+  /**
+   * Where the delivery id is: a header, or a field of the JSON body (a dotted path).
+   * @default none: the SHA-256 of the body, so identical bodies count as one delivery (content-based dedup)
+   */
+  deliveryId?: HmacDeliveryId;
+  /** A field of the JSON body (a dotted path) that names the event type. @default none: every event is 'webhook' */
+  eventTypeField?: string;
+}
+
+export type ProviderScheme =
+  | StandardWebhooksProvider
+  | StripeProvider
+  | GithubProvider
+  | ShopifyProvider
+  | SlackProvider
+  | TwilioProvider
+  | HmacProvider;
+
+export type SchemeName = ProviderScheme['scheme'];
+
+export const SCHEMES: readonly SchemeName[] = [
+  'standard-webhooks',
+  'stripe',
+  'github',
+  'shopify',
+  'slack',
+  'twilio',
+  'hmac',
+];
 
 export type ProviderDeclaration = ProviderScheme & {
   /** Largest accepted body in bytes; bigger is answered 413. @default DEFAULT_MAX_BODY_BYTES */
@@ -65,8 +157,14 @@ export interface HookonceDeclaration {
   pendingShards?: number;
 }
 
-/** Under SNS's 256 KiB message limit once wrapped in the envelope. */
-export const DEFAULT_MAX_BODY_BYTES = 200 * 1024;
+/**
+ * The largest body AWS reliably lets through: API Gateway takes 10 MB, but
+ * Lambda's synchronous invocation payload is 6 MiB once the body sits inside
+ * the API Gateway event, and a binary body arrives base64-encoded (4/3 larger).
+ * 4 MiB × 4/3 ≈ 5.33 MiB leaves room for the headers and the rest of the event.
+ * Providers can only be configured lower.
+ */
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_TOLERANCE_SECONDS = 300;
 export const DEFAULT_RETENTION_DAYS = 7;
 export const DEFAULT_PENDING_SHARDS = 16;
@@ -96,29 +194,8 @@ export function resolveDeclaration(declaration: HookonceDeclaration): ResolvedDe
     if (!NAME.test(provider)) {
       problems.push(`provider "${provider}": names are lower-case letters, digits and dashes`);
     }
-    if (p.scheme !== 'standard-webhooks') {
-      problems.push(`provider "${provider}": unknown scheme "${(p as { scheme: string }).scheme}"`);
-    }
-    const resolved = {
-      ...p,
-      maxBodyBytes: p.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-      toleranceSeconds: p.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS,
-    };
-    checkInt(
-      problems,
-      `provider "${provider}": maxBodyBytes`,
-      resolved.maxBodyBytes,
-      1,
-      DEFAULT_MAX_BODY_BYTES,
-    );
-    checkInt(
-      problems,
-      `provider "${provider}": toleranceSeconds`,
-      resolved.toleranceSeconds,
-      1,
-      3600,
-    );
-    providers[provider] = resolved;
+    const resolved = resolveProvider(`provider "${provider}"`, p, problems);
+    if (resolved) providers[provider] = resolved;
   }
 
   const subscribers: Record<string, ResolvedSubscriber> = {};
@@ -169,10 +246,227 @@ export function resolveDeclaration(declaration: HookonceDeclaration): ResolvedDe
   return { name, providers, subscribers, retentionDays, pendingShards };
 }
 
-export type ResolvedProvider = ProviderDeclaration & {
+interface ResolvedCommon {
   maxBodyBytes: number;
-  toleranceSeconds: number;
+}
+
+/** A provider with every default filled in: JSON-serializable, it travels to the ingest function in HOOKONCE_PROVIDERS. */
+export type ResolvedProvider =
+  | (ResolvedCommon & { scheme: 'standard-webhooks'; toleranceSeconds: number })
+  | (ResolvedCommon & { scheme: 'stripe'; toleranceSeconds: number })
+  | (ResolvedCommon & { scheme: 'github' })
+  | (ResolvedCommon & { scheme: 'shopify' })
+  | (ResolvedCommon & { scheme: 'slack'; toleranceSeconds: number })
+  | (ResolvedCommon & { scheme: 'twilio'; publicUrl?: string; eventType: string })
+  | (ResolvedCommon & ResolvedHmac);
+
+/** The generic HMAC scheme resolved: header names lower-cased, the template and prefix filled in. */
+export interface ResolvedHmac {
+  scheme: 'hmac';
+  header: string;
+  prefix: string;
+  algorithm: HmacProvider['algorithm'];
+  encoding: HmacProvider['encoding'];
+  timestampHeader?: string;
+  toleranceSeconds?: number;
+  signedContent: string;
+  deliveryId?: HmacDeliveryId;
+  eventTypeField?: string;
+}
+
+export type ResolvedProviderOf<S extends SchemeName> = Extract<ResolvedProvider, { scheme: S }>;
+
+/** The options each scheme takes, beside `scheme` and `maxBodyBytes`: anything else is a typo. */
+const OPTIONS: Readonly<Record<SchemeName, readonly string[]>> = {
+  'standard-webhooks': ['toleranceSeconds'],
+  stripe: ['toleranceSeconds'],
+  github: [],
+  shopify: [],
+  slack: ['toleranceSeconds'],
+  twilio: ['publicUrl', 'eventType'],
+  hmac: [
+    'header',
+    'prefix',
+    'algorithm',
+    'encoding',
+    'timestampHeader',
+    'toleranceSeconds',
+    'signedContent',
+    'deliveryId',
+    'eventTypeField',
+  ],
 };
+
+/** An HTTP header name (RFC 9110 token). */
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
+/** A dotted path into a JSON body: `id`, `event.type`. */
+const JSON_PATH = /^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/;
+const EVENT_TYPE = /^[A-Za-z0-9_./:-]{1,128}$/;
+const PLACEHOLDER = /\{([^{}]*)\}/g;
+
+function resolveProvider(
+  what: string,
+  p: ProviderDeclaration,
+  problems: string[],
+): ResolvedProvider | undefined {
+  const scheme = (p as { scheme: unknown }).scheme;
+  if (typeof scheme !== 'string' || !(SCHEMES as readonly string[]).includes(scheme)) {
+    problems.push(
+      `${what}: unknown scheme "${String(scheme)}"; use one of ${SCHEMES.map((s) => `"${s}"`).join(', ')}`,
+    );
+    return undefined;
+  }
+  const allowed = OPTIONS[p.scheme];
+  for (const key of Object.keys(p)) {
+    if (key !== 'scheme' && key !== 'maxBodyBytes' && !allowed.includes(key)) {
+      problems.push(
+        `${what}: scheme "${p.scheme}" has no option "${key}"${allowed.length > 0 ? ` (it takes ${allowed.join(', ')})` : ''}`,
+      );
+    }
+  }
+  const maxBodyBytes = p.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  checkInt(problems, `${what}: maxBodyBytes`, maxBodyBytes, 1, DEFAULT_MAX_BODY_BYTES);
+  const tolerance = (value: number | undefined): number => {
+    const seconds = value ?? DEFAULT_TOLERANCE_SECONDS;
+    checkInt(problems, `${what}: toleranceSeconds`, seconds, 1, 3600);
+    return seconds;
+  };
+
+  switch (p.scheme) {
+    case 'standard-webhooks':
+    case 'stripe':
+    case 'slack':
+      return { scheme: p.scheme, maxBodyBytes, toleranceSeconds: tolerance(p.toleranceSeconds) };
+    case 'github':
+    case 'shopify':
+      return { scheme: p.scheme, maxBodyBytes };
+    case 'twilio': {
+      const eventType = p.eventType ?? 'twilio';
+      if (typeof eventType !== 'string' || !EVENT_TYPE.test(eventType)) {
+        problems.push(
+          `${what}: eventType must be 1 to 128 letters, digits and _ . / : -, got "${eventType}"`,
+        );
+      }
+      if (p.publicUrl !== undefined) checkPublicUrl(what, p.publicUrl, problems);
+      return {
+        scheme: 'twilio',
+        maxBodyBytes,
+        ...(p.publicUrl !== undefined ? { publicUrl: p.publicUrl } : {}),
+        eventType,
+      };
+    }
+    case 'hmac':
+      return { maxBodyBytes, ...resolveHmac(what, p, problems, tolerance) };
+  }
+}
+
+function checkPublicUrl(what: string, publicUrl: string, problems: string[]): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(publicUrl);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    problems.push(`${what}: publicUrl must be an http(s) URL, got "${publicUrl}"`);
+  } else if (publicUrl.includes('?') || publicUrl.includes('#')) {
+    problems.push(
+      `${what}: publicUrl must not hold a query string or fragment: the request's own query string is appended to it`,
+    );
+  }
+}
+
+function resolveHmac(
+  what: string,
+  p: HmacProvider,
+  problems: string[],
+  tolerance: (value: number | undefined) => number,
+): ResolvedHmac {
+  const header = (name: unknown, option: string): string | undefined => {
+    if (typeof name !== 'string' || !HEADER_NAME.test(name)) {
+      problems.push(`${what}: ${option} must be an HTTP header name, got "${String(name)}"`);
+      return undefined;
+    }
+    return name.toLowerCase();
+  };
+  const path = (value: unknown, option: string): string | undefined => {
+    if (typeof value !== 'string' || !JSON_PATH.test(value)) {
+      problems.push(
+        `${what}: ${option} must be a JSON field or a dotted path such as "event.type", got "${String(value)}"`,
+      );
+      return undefined;
+    }
+    return value;
+  };
+
+  const signatureHeader = header(p.header, 'header') ?? '';
+  if (!['sha1', 'sha256', 'sha512'].includes(p.algorithm)) {
+    problems.push(`${what}: algorithm must be "sha1", "sha256" or "sha512", got "${p.algorithm}"`);
+  }
+  if (!['hex', 'base64'].includes(p.encoding)) {
+    problems.push(`${what}: encoding must be "hex" or "base64", got "${p.encoding}"`);
+  }
+  const prefix = p.prefix ?? '';
+  if (typeof prefix !== 'string' || prefix.length > 64) {
+    problems.push(`${what}: prefix must be text of at most 64 characters`);
+  }
+
+  const resolved: ResolvedHmac = {
+    scheme: 'hmac',
+    header: signatureHeader,
+    prefix,
+    algorithm: p.algorithm,
+    encoding: p.encoding,
+    signedContent: p.signedContent ?? (p.timestampHeader ? '{timestamp}.{body}' : '{body}'),
+  };
+  if (p.timestampHeader !== undefined) {
+    resolved.timestampHeader = header(p.timestampHeader, 'timestampHeader');
+    resolved.toleranceSeconds = tolerance(p.toleranceSeconds);
+  } else if (p.toleranceSeconds !== undefined) {
+    problems.push(`${what}: toleranceSeconds needs a timestampHeader to measure`);
+  }
+  if (p.deliveryId !== undefined) {
+    const d = p.deliveryId as { header?: unknown; jsonField?: unknown };
+    if ((d.header === undefined) === (d.jsonField === undefined)) {
+      problems.push(`${what}: deliveryId is either { header } or { jsonField }`);
+    } else if (d.header !== undefined) {
+      resolved.deliveryId = { header: header(d.header, 'deliveryId.header') ?? '' };
+    } else {
+      resolved.deliveryId = { jsonField: path(d.jsonField, 'deliveryId.jsonField') ?? '' };
+    }
+  }
+  if (p.eventTypeField !== undefined) {
+    resolved.eventTypeField = path(p.eventTypeField, 'eventTypeField');
+  }
+  if (resolved.timestampHeader && resolved.timestampHeader === signatureHeader) {
+    problems.push(`${what}: timestampHeader and header must be different headers`);
+  }
+
+  const template = resolved.signedContent;
+  const placeholders = [...String(template).matchAll(PLACEHOLDER)].map((m) => m[1]);
+  for (const name of placeholders) {
+    if (name !== 'body' && name !== 'timestamp' && name !== 'id') {
+      problems.push(
+        `${what}: signedContent knows {body}, {timestamp} and {id}, not {${name ?? ''}}`,
+      );
+    }
+  }
+  if (placeholders.filter((n) => n === 'body').length !== 1) {
+    problems.push(`${what}: signedContent must hold {body} exactly once`);
+  }
+  if (placeholders.includes('timestamp') && !p.timestampHeader) {
+    problems.push(`${what}: signedContent uses {timestamp}, so set timestampHeader`);
+  }
+  if (p.timestampHeader && !placeholders.includes('timestamp')) {
+    problems.push(
+      `${what}: signedContent must hold {timestamp} when timestampHeader is set, or the timestamp is not signed and proves nothing`,
+    );
+  }
+  if (placeholders.includes('id') && !(p.deliveryId && 'header' in p.deliveryId)) {
+    problems.push(`${what}: signedContent uses {id}, so set deliveryId: { header }`);
+  }
+  return resolved;
+}
 
 export interface ResolvedSubscriber {
   filter: SubscriberFilter;

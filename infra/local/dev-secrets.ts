@@ -13,11 +13,30 @@ export interface ProviderSecret {
   readonly envKey: string;
 }
 
-/** A fresh development secret in the provider's own format. */
+/**
+ * A fresh development secret in the format the provider's own dashboard hands out,
+ * so what works locally is what works with the real provider.
+ */
 export function generateSecret(provider: ResolvedProvider): string {
   switch (provider.scheme) {
     case 'standard-webhooks':
+      // Symmetric v1 key; the spec asks for 24 to 64 random bytes.
       return `whsec_${randomBytes(24).toString('base64')}`;
+    case 'stripe':
+      // What `stripe listen` prints: whsec_ and 64 hex digits.
+      return `whsec_${randomBytes(32).toString('hex')}`;
+    case 'github':
+      return randomBytes(20).toString('hex');
+    case 'shopify':
+      return randomBytes(32).toString('hex');
+    case 'slack':
+      // A Slack signing secret is 32 hex digits.
+      return randomBytes(16).toString('hex');
+    case 'twilio':
+      // A Twilio auth token is 32 hex digits.
+      return randomBytes(16).toString('hex');
+    case 'hmac':
+      return randomBytes(32).toString('hex');
   }
 }
 

@@ -7,6 +7,7 @@ import {
   DEFAULT_RETENTION_DAYS,
   DEFAULT_TOLERANCE_SECONDS,
   type HookonceDeclaration,
+  type ProviderDeclaration,
   resolveDeclaration,
   toFilterPolicy,
 } from '../../functions/shared/declaration.ts';
@@ -183,14 +184,308 @@ describe('Module: declaration', () => {
     it('rejects an unknown scheme and a declaration without providers', () => {
       // Act
       const unknown = problemsOf({
-        providers: { standard: { scheme: 'hmac' } as unknown as { scheme: 'standard-webhooks' } },
+        providers: { standard: { scheme: 'svix' } as unknown as { scheme: 'standard-webhooks' } },
         subscribers: {},
       });
       const none = problemsOf({ providers: {}, subscribers: {} });
 
       // Assess
-      expect(unknown).toContain('provider "standard": unknown scheme "hmac"');
+      expect(unknown).toContain('provider "standard": unknown scheme "svix"; use one of');
       expect(none).toContain('declare at least one provider');
+    });
+  });
+
+  describe('Function: resolveDeclaration, per scheme', () => {
+    const resolveOne = (p: ProviderDeclaration) =>
+      resolveDeclaration({ providers: { p }, subscribers: {} }).providers.p;
+
+    it('fills the defaults of every scheme', () => {
+      // Act
+      const resolved = resolveDeclaration({
+        providers: {
+          standard: { scheme: 'standard-webhooks' },
+          stripe: { scheme: 'stripe' },
+          github: { scheme: 'github' },
+          shopify: { scheme: 'shopify' },
+          slack: { scheme: 'slack' },
+          twilio: { scheme: 'twilio' },
+          hmac: { scheme: 'hmac', header: 'X-Signature', algorithm: 'sha256', encoding: 'hex' },
+        },
+        subscribers: {},
+      }).providers;
+
+      // Assess
+      const maxBodyBytes = DEFAULT_MAX_BODY_BYTES;
+      const toleranceSeconds = DEFAULT_TOLERANCE_SECONDS;
+      expect(resolved).toEqual({
+        standard: { scheme: 'standard-webhooks', maxBodyBytes, toleranceSeconds },
+        stripe: { scheme: 'stripe', maxBodyBytes, toleranceSeconds },
+        github: { scheme: 'github', maxBodyBytes },
+        shopify: { scheme: 'shopify', maxBodyBytes },
+        slack: { scheme: 'slack', maxBodyBytes, toleranceSeconds },
+        twilio: { scheme: 'twilio', maxBodyBytes, eventType: 'twilio' },
+        hmac: {
+          scheme: 'hmac',
+          maxBodyBytes,
+          header: 'x-signature',
+          prefix: '',
+          algorithm: 'sha256',
+          encoding: 'hex',
+          signedContent: '{body}',
+        },
+      });
+    });
+
+    it('resolves a generic HMAC signer with a timestamp: lower-cased headers, the {timestamp}.{body} template', () => {
+      // Act
+      const resolved = resolveOne({
+        scheme: 'hmac',
+        header: 'X-Acme-Signature',
+        prefix: 'sha512=',
+        algorithm: 'sha512',
+        encoding: 'base64',
+        timestampHeader: 'X-Acme-Timestamp',
+        deliveryId: { header: 'X-Acme-Delivery' },
+        eventTypeField: 'event.type',
+      });
+
+      // Assess
+      expect(resolved).toEqual({
+        scheme: 'hmac',
+        maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+        header: 'x-acme-signature',
+        prefix: 'sha512=',
+        algorithm: 'sha512',
+        encoding: 'base64',
+        timestampHeader: 'x-acme-timestamp',
+        toleranceSeconds: DEFAULT_TOLERANCE_SECONDS,
+        signedContent: '{timestamp}.{body}',
+        deliveryId: { header: 'x-acme-delivery' },
+        eventTypeField: 'event.type',
+      });
+    });
+
+    it('keeps a Twilio publicUrl and eventType', () => {
+      // Act
+      const resolved = resolveOne({
+        scheme: 'twilio',
+        publicUrl: 'https://hooks.example.com/webhooks/twilio',
+        eventType: 'sms.status',
+      });
+
+      // Assess
+      expect(resolved).toEqual({
+        scheme: 'twilio',
+        maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+        publicUrl: 'https://hooks.example.com/webhooks/twilio',
+        eventType: 'sms.status',
+      });
+    });
+
+    it('survives the trip through JSON that takes it to the ingest function', () => {
+      // Prepare
+      const resolved = resolveDeclaration({
+        providers: {
+          twilio: { scheme: 'twilio', publicUrl: 'https://h.example.com/t' },
+          hmac: {
+            scheme: 'hmac',
+            header: 'x-sig',
+            algorithm: 'sha1',
+            encoding: 'hex',
+            deliveryId: { jsonField: 'meta.id' },
+          },
+        },
+        subscribers: {},
+      }).providers;
+
+      // Act
+      const travelled = JSON.parse(JSON.stringify(resolved));
+
+      // Assess
+      expect(travelled).toEqual(resolved);
+    });
+
+    it.each<[string, ProviderDeclaration, string]>([
+      [
+        'an option of another scheme',
+        { scheme: 'github', toleranceSeconds: 60 } as unknown as ProviderDeclaration,
+        'scheme "github" has no option "toleranceSeconds"',
+      ],
+      [
+        'a misspelt option',
+        { scheme: 'stripe', tolerance: 60 } as unknown as ProviderDeclaration,
+        'scheme "stripe" has no option "tolerance" (it takes toleranceSeconds)',
+      ],
+      [
+        'a tolerance of 0',
+        { scheme: 'slack', toleranceSeconds: 0 },
+        'toleranceSeconds must be a whole number between 1 and 3600, got 0',
+      ],
+      [
+        'a publicUrl that is no URL',
+        { scheme: 'twilio', publicUrl: 'hooks.example.com/twilio' },
+        'publicUrl must be an http(s) URL',
+      ],
+      [
+        'a publicUrl with a query string',
+        { scheme: 'twilio', publicUrl: 'https://hooks.example.com/twilio?x=1' },
+        'publicUrl must not hold a query string',
+      ],
+      [
+        'an event type with a space',
+        { scheme: 'twilio', eventType: 'sms status' },
+        'eventType must be 1 to 128 letters',
+      ],
+      [
+        'a header name with a space',
+        { scheme: 'hmac', header: 'x signature', algorithm: 'sha256', encoding: 'hex' },
+        'header must be an HTTP header name, got "x signature"',
+      ],
+      [
+        'an unknown algorithm',
+        {
+          scheme: 'hmac',
+          header: 'x-sig',
+          algorithm: 'md5',
+          encoding: 'hex',
+        } as unknown as ProviderDeclaration,
+        'algorithm must be "sha1", "sha256" or "sha512", got "md5"',
+      ],
+      [
+        'an unknown encoding',
+        {
+          scheme: 'hmac',
+          header: 'x-sig',
+          algorithm: 'sha256',
+          encoding: 'base32',
+        } as unknown as ProviderDeclaration,
+        'encoding must be "hex" or "base64", got "base32"',
+      ],
+      [
+        'a tolerance without a timestamp header',
+        {
+          scheme: 'hmac',
+          header: 'x-sig',
+          algorithm: 'sha256',
+          encoding: 'hex',
+          toleranceSeconds: 60,
+        },
+        'toleranceSeconds needs a timestampHeader',
+      ],
+      [
+        'a template without {body}',
+        {
+          scheme: 'hmac',
+          header: 'x-sig',
+          algorithm: 'sha256',
+          encoding: 'hex',
+          signedContent: 'x',
+        },
+        'signedContent must hold {body} exactly once',
+      ],
+      [
+        'a template with an unknown placeholder',
+        {
+          scheme: 'hmac',
+          header: 'x-sig',
+          algorithm: 'sha256',
+          encoding: 'hex',
+          signedContent: '{url}{body}',
+        },
+        'signedContent knows {body}, {timestamp} and {id}, not {url}',
+      ],
+      [
+        'a template with {timestamp} and no timestamp header',
+        {
+          scheme: 'hmac',
+          header: 'x-sig',
+          algorithm: 'sha256',
+          encoding: 'hex',
+          signedContent: '{timestamp}.{body}',
+        },
+        'signedContent uses {timestamp}, so set timestampHeader',
+      ],
+      [
+        'a timestamp header that the template does not sign',
+        {
+          scheme: 'hmac',
+          header: 'x-sig',
+          algorithm: 'sha256',
+          encoding: 'hex',
+          timestampHeader: 'x-ts',
+          signedContent: '{body}',
+        },
+        'signedContent must hold {timestamp} when timestampHeader is set',
+      ],
+      [
+        'a template with {id} and no delivery id header',
+        {
+          scheme: 'hmac',
+          header: 'x-sig',
+          algorithm: 'sha256',
+          encoding: 'hex',
+          signedContent: '{id}.{body}',
+        },
+        'signedContent uses {id}, so set deliveryId: { header }',
+      ],
+      [
+        'a delivery id with both a header and a field',
+        {
+          scheme: 'hmac',
+          header: 'x-sig',
+          algorithm: 'sha256',
+          encoding: 'hex',
+          deliveryId: { header: 'x-id', jsonField: 'id' } as unknown as { header: string },
+        },
+        'deliveryId is either { header } or { jsonField }',
+      ],
+      [
+        'an event type field that is no path',
+        {
+          scheme: 'hmac',
+          header: 'x-sig',
+          algorithm: 'sha256',
+          encoding: 'hex',
+          eventTypeField: 'event..type',
+        },
+        'eventTypeField must be a JSON field or a dotted path',
+      ],
+      [
+        'the same header for the signature and the timestamp',
+        {
+          scheme: 'hmac',
+          header: 'x-sig',
+          algorithm: 'sha256',
+          encoding: 'hex',
+          timestampHeader: 'X-Sig',
+        },
+        'timestampHeader and header must be different headers',
+      ],
+    ])('rejects %s, saying what is wrong', (_, provider, expected) => {
+      // Act
+      const message = problemsOf({ providers: { p: provider }, subscribers: {} });
+
+      // Assess
+      expect(message).toContain(`provider "p": ${expected}`);
+    });
+
+    it('reports every problem of a generic HMAC declaration at once', () => {
+      // Act
+      const message = problemsOf({
+        providers: {
+          p: {
+            scheme: 'hmac',
+            header: '',
+            algorithm: 'md5',
+            encoding: 'base32',
+            signedContent: '{url}',
+          } as unknown as ProviderDeclaration,
+        },
+        subscribers: {},
+      });
+
+      // Assess
+      expect(message.split('\n  - ')).toHaveLength(6);
     });
   });
 

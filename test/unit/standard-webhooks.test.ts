@@ -1,13 +1,19 @@
 import fc from 'fast-check';
 import { Webhook } from 'standardwebhooks';
+import nacl from 'tweetnacl';
 import { describe, expect, it } from 'vitest';
 import { parseJson } from '../../functions/fanout/envelope.ts';
-import { standardWebhooks } from '../../functions/providers/standard-webhooks.ts';
+import {
+  signStandardWebhook,
+  standardWebhooks,
+} from '../../functions/providers/standard-webhooks.ts';
 import type { Verdict } from '../../functions/providers/types.ts';
 import { ConfigError } from '../../functions/shared/errors.ts';
 import { OTHER_SECRET, signStandard, standardSecret, TEST_SECRET } from '../support/backends.ts';
+import { changeOneByte, changeOneCharacter, expect401 } from '../support/providers.ts';
 
 const NOW = Date.UTC(2100, 0, 1);
+const NOW_SECONDS = NOW / 1000;
 const SEED = 20_261_123;
 const provider = standardWebhooks({
   name: 'standard',
@@ -419,5 +425,258 @@ describe('Class: StandardWebhooksProvider', () => {
       // Assess
       expect(check).toThrow(ConfigError);
     });
+  });
+});
+
+/** The v1a oracle: TweetNaCl's Ed25519, an implementation independent of node:crypto. */
+const keyPair = (seedByte: number) => nacl.sign.keyPair.fromSeed(new Uint8Array(32).fill(seedByte));
+const KEYS = keyPair(7);
+const OTHER_KEYS = keyPair(8);
+const whpk = (keys: nacl.SignKeyPair) => `whpk_${Buffer.from(keys.publicKey).toString('base64')}`;
+const whsk = (keys: nacl.SignKeyPair) => `whsk_${Buffer.from(keys.secretKey).toString('base64')}`;
+const PUBLIC_KEY = whpk(KEYS);
+
+/** A v1a signature made by TweetNaCl over "id.timestamp.body". */
+function v1a(id: string, at: number, body: string | Buffer, keys = KEYS): string {
+  const signed = Buffer.concat([Buffer.from(`${id}.${Math.floor(at / 1000)}.`), Buffer.from(body)]);
+  return `v1a,${Buffer.from(nacl.sign.detached(signed, keys.secretKey)).toString('base64')}`;
+}
+
+const asymmetric = (
+  signature: string | undefined,
+  options: { id?: string; at?: number; body?: string | Buffer; keys?: readonly string[] } = {},
+) => {
+  const at = options.at ?? NOW;
+  return inspect(
+    {
+      'content-type': 'application/json',
+      'webhook-id': options.id ?? 'msg_a1',
+      'webhook-timestamp': String(Math.floor(at / 1000)),
+      'webhook-signature': signature,
+    },
+    options.body ?? BODY,
+    { secrets: options.keys ?? [PUBLIC_KEY] },
+  );
+};
+
+describe('Class: StandardWebhooksProvider, asymmetric v1a signatures', () => {
+  describe('Method: inspect', () => {
+    it('accepts a v1a signature made by TweetNaCl with the whpk_ public key it belongs to', () => {
+      // Act
+      const verdict = asymmetric(v1a('msg_a1', NOW, BODY));
+
+      // Assess
+      expect(verdict).toMatchObject({
+        kind: 'accept',
+        deliveryId: 'msg_a1',
+        eventType: 'invoice.paid',
+      });
+    });
+
+    it('accepts v1 and v1a deliveries while whsec_ secrets and whpk_ keys are active together', () => {
+      // Prepare
+      const keys = [TEST_SECRET, PUBLIC_KEY];
+
+      // Act
+      const symmetric = inspect(signStandard({ id: 'msg_a2', at: NOW, body: BODY }), BODY, {
+        secrets: keys,
+      });
+      const signedAsymmetric = asymmetric(v1a('msg_a1', NOW, BODY), { keys });
+
+      // Assess
+      expect(symmetric).toMatchObject({ kind: 'accept' });
+      expect(signedAsymmetric).toMatchObject({ kind: 'accept' });
+    });
+
+    it.each([
+      ['the new key', KEYS],
+      ['the old key', OTHER_KEYS],
+    ])(
+      'accepts a v1a delivery signed with %s while two public keys are active (rotation)',
+      (_, keys) => {
+        // Act
+        const verdict = asymmetric(v1a('msg_a1', NOW, BODY, keys), {
+          keys: [PUBLIC_KEY, whpk(OTHER_KEYS)],
+        });
+
+        // Assess
+        expect(verdict).toMatchObject({ kind: 'accept' });
+      },
+    );
+
+    it('accepts a header whose v1a verifies beside a v1 and a v1a that do not', () => {
+      // Prepare
+      const header = [
+        signStandard({ id: 'msg_a1', at: NOW, body: BODY, secret: OTHER_SECRET })[
+          'webhook-signature'
+        ],
+        v1a('msg_a1', NOW, BODY, OTHER_KEYS),
+        v1a('msg_a1', NOW, BODY),
+      ].join(' ');
+
+      // Act
+      const verdict = asymmetric(header, { keys: [TEST_SECRET, PUBLIC_KEY] });
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'accept' });
+    });
+
+    it.each([
+      ['another key pair', v1a('msg_a1', NOW, BODY, OTHER_KEYS), [PUBLIC_KEY]],
+      ['the right key but only whsec_ secrets active', v1a('msg_a1', NOW, BODY), [TEST_SECRET]],
+      ['another webhook-id', v1a('msg_other', NOW, BODY), [PUBLIC_KEY]],
+    ])('rejects a v1a signature from %s as signature_mismatch', (_, signature, keys) => {
+      // Act
+      const verdict = asymmetric(signature, { keys });
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'reject', status: 401, code: 'signature_mismatch' });
+    });
+
+    const good = v1a('msg_a1', NOW, BODY).slice('v1a,'.length);
+    it.each([
+      ['a truncated v1a', `v1a,${good.slice(0, 80)}`],
+      ['the base64 of 63 bytes', `v1a,${Buffer.alloc(63, 1).toString('base64')}`],
+      ['the base64 of 65 bytes', `v1a,${Buffer.alloc(65, 1).toString('base64')}`],
+      ['a v1a written as v1', `v1,${good}`],
+    ])('rejects %s as malformed_signature', (_, signature) => {
+      // Act
+      const verdict = asymmetric(signature);
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'reject', status: 401, code: 'malformed_signature' });
+    });
+
+    it('rejects a v1a timestamp outside the tolerance like a v1 one', () => {
+      // Act
+      const old = asymmetric(v1a('msg_a1', NOW - 301_000, BODY), { at: NOW - 301_000 });
+      const ahead = asymmetric(v1a('msg_a1', NOW + 301_000, BODY), { at: NOW + 301_000 });
+
+      // Assess
+      expect(old).toMatchObject({ kind: 'reject', status: 401, code: 'timestamp_too_old' });
+      expect(ahead).toMatchObject({ kind: 'reject', status: 401, code: 'timestamp_too_new' });
+    });
+
+    it('rejects any single change to the body, the signature, the timestamp or the key with a 401', () => {
+      fc.assert(
+        fc.property(
+          fc.json(),
+          fc.constantFrom('body', 'signature', 'timestamp', 'key'),
+          fc.nat(),
+          fc.nat(),
+          fc.integer({ min: -900, max: 900 }).filter((n) => n !== 0),
+          fc.integer({ min: 9, max: 255 }),
+          (body, what, position, pick, shift, seedByte) => {
+            // Prepare
+            const signature = v1a('msg_p', NOW, body);
+            const changed = {
+              body: () =>
+                asymmetric(signature, {
+                  id: 'msg_p',
+                  body: changeOneByte(body, position, pick + 1),
+                }),
+              signature: () =>
+                asymmetric(`v1a,${changeOneCharacter(signature.slice(4), position, pick)}`, {
+                  id: 'msg_p',
+                  body,
+                }),
+              timestamp: () => asymmetric(signature, { id: 'msg_p', body, at: NOW + shift * 1000 }),
+              key: () =>
+                asymmetric(v1a('msg_p', NOW, body, keyPair(seedByte)), { id: 'msg_p', body }),
+            }[what];
+
+            // Act
+            const verdict = changed();
+
+            // Assess
+            expect401(verdict);
+          },
+        ),
+        { seed: SEED, numRuns: 150 },
+      );
+    });
+  });
+
+  describe('Method: checkSecrets', () => {
+    it('accepts a mix of whsec_ secrets and whpk_ public keys', () => {
+      // Act
+      const check = () => provider.checkSecrets([TEST_SECRET, PUBLIC_KEY, whpk(OTHER_KEYS)]);
+
+      // Assess
+      expect(check).not.toThrow();
+    });
+
+    it.each([
+      ['a whpk_ key of 31 bytes', `whpk_${Buffer.alloc(31, 1).toString('base64')}`, '32-byte'],
+      ['a whpk_ key that is not base64', 'whpk_not*base64', 'base64'],
+      ['a whsk_ private key', whsk(KEYS), 'private key'],
+    ])('rejects %s with a ConfigError that says what is expected', (_, key, expected) => {
+      // Act
+      const error = thrownBy(() => provider.checkSecrets([key]));
+
+      // Assess
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(String(error)).toContain(expected);
+      expect(String(error)).not.toContain(key.slice(5, 25));
+    });
+  });
+});
+
+describe('Function: signStandardWebhook', () => {
+  it('signs v1 with a whsec_ secret as the standardwebhooks library verifies it', () => {
+    fc.assert(
+      fc.property(fc.json(), fc.stringMatching(/^msg_[A-Za-z0-9]{1,30}$/), (body, id) => {
+        // Act
+        const signature = signStandardWebhook({
+          secret: TEST_SECRET,
+          id,
+          timestamp: Math.floor(Date.now() / 1000),
+          body,
+        });
+
+        // Assess
+        const verify = () =>
+          new Webhook(TEST_SECRET).verify(body, {
+            'webhook-id': id,
+            'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+            'webhook-signature': signature,
+          });
+        expect(verify).not.toThrow();
+      }),
+      { seed: SEED, numRuns: 100 },
+    );
+  });
+
+  it.each([
+    ['a 64-byte whsk_ key (seed and public key)', whsk(KEYS)],
+    ['a 32-byte whsk_ key (seed only)', `whsk_${Buffer.alloc(32, 7).toString('base64')}`],
+  ])('signs v1a with %s as TweetNaCl verifies it', (_, key) => {
+    // Act
+    const signature = signStandardWebhook({
+      secret: key,
+      id: 'msg_s',
+      timestamp: NOW_SECONDS,
+      body: BODY,
+    });
+
+    // Assess
+    expect(signature.startsWith('v1a,')).toBe(true);
+    const valid = nacl.sign.detached.verify(
+      Buffer.from(`msg_s.${NOW_SECONDS}.${BODY}`),
+      Buffer.from(signature.slice(4), 'base64'),
+      KEYS.publicKey,
+    );
+    expect(valid).toBe(true);
+  });
+
+  it('refuses to sign with a public key, saying which key signs', () => {
+    // Act
+    const error = thrownBy(() =>
+      signStandardWebhook({ secret: PUBLIC_KEY, id: 'm', timestamp: NOW_SECONDS, body: BODY }),
+    );
+
+    // Assess
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(String(error)).toContain('whsk_');
   });
 });

@@ -1,0 +1,136 @@
+import { createHmac } from 'node:crypto';
+import { safeEqual } from './compare.ts';
+import { type Rejection, reject401 } from './types.ts';
+
+/**
+ * Small pieces every verifier shares. None of them throws on any input: a
+ * verifier turns whatever arrives into a verdict.
+ */
+
+export type HmacAlgorithm = 'sha1' | 'sha256' | 'sha512';
+
+/** Bytes of each algorithm's digest: a signature of another length is malformed, not wrong. */
+export const DIGEST_BYTES: Readonly<Record<HmacAlgorithm, number>> = {
+  sha1: 20,
+  sha256: 32,
+  sha512: 64,
+};
+
+const HEX = /^[0-9a-fA-F]*$/;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const SECONDS = /^\d{1,15}$/;
+
+/** The bytes of `text` when it is exactly `bytes` bytes in hex (either case); otherwise undefined. */
+export function decodeHex(text: string, bytes: number): Buffer | undefined {
+  if (text.length !== bytes * 2 || !HEX.test(text)) return undefined;
+  return Buffer.from(text, 'hex');
+}
+
+/**
+ * The bytes of `text` when it is the canonical, padded base64 of exactly `bytes`
+ * bytes; otherwise undefined. Node's decoder skips what it cannot read and ignores
+ * stray trailing bits, so the text is re-encoded and compared: a truncated or
+ * garbled signature is called malformed instead of being compared as something else.
+ */
+export function decodeBase64(text: string, bytes: number): Buffer | undefined {
+  if (text.length !== Math.ceil(bytes / 3) * 4 || !BASE64.test(text)) return undefined;
+  const decoded = Buffer.from(text, 'base64');
+  if (decoded.length !== bytes || decoded.toString('base64') !== text) return undefined;
+  return decoded;
+}
+
+/** HMAC of the concatenated parts, the key taken as the UTF-8 bytes of `secret` (or raw bytes). */
+export function hmac(
+  algorithm: HmacAlgorithm,
+  secret: string | Uint8Array,
+  ...parts: ReadonlyArray<string | Uint8Array>
+): Buffer {
+  const mac = createHmac(algorithm, secret);
+  for (const part of parts) mac.update(part);
+  return mac.digest();
+}
+
+/**
+ * True when any candidate equals any expected value. Every pair is compared, in
+ * constant time and without an early exit, so timing tells neither which secret
+ * nor which signature matched.
+ */
+export function matchesAny(
+  candidates: readonly Uint8Array[],
+  expected: readonly Uint8Array[],
+): boolean {
+  let matched = false;
+  for (const e of expected) {
+    for (const c of candidates) {
+      if (safeEqual(c, e)) matched = true;
+    }
+  }
+  return matched;
+}
+
+/**
+ * Checks a signed timestamp header (whole seconds since the epoch) against the
+ * replay window, ±`toleranceSeconds` around `nowMs`. Answers the rejection, or
+ * undefined when the timestamp is inside the window.
+ */
+export function checkTimestamp(
+  value: string | undefined,
+  options: { what: string; nowMs: number; toleranceSeconds: number },
+): Rejection | undefined {
+  const { what, nowMs, toleranceSeconds } = options;
+  if (value === undefined || value === '') {
+    return reject401('missing_timestamp', `${what} is missing`);
+  }
+  if (!SECONDS.test(value)) {
+    return reject401('malformed_timestamp', `${what} must be whole seconds since the epoch`);
+  }
+  const timestamp = Number(value);
+  const nowSeconds = Math.floor(nowMs / 1000);
+  if (timestamp < nowSeconds - toleranceSeconds) {
+    return reject401(
+      'timestamp_too_old',
+      `${what} is more than ${toleranceSeconds} s in the past: a replay, or a clock far behind`,
+    );
+  }
+  if (timestamp > nowSeconds + toleranceSeconds) {
+    return reject401(
+      'timestamp_too_new',
+      `${what} is more than ${toleranceSeconds} s in the future: check the sender's clock`,
+    );
+  }
+  return undefined;
+}
+
+/** The headers of `names` that are present: what a delivery keeps. Never pass a signature header. */
+export function keepHeaders(
+  headers: Readonly<Record<string, string | undefined>>,
+  names: readonly string[],
+): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const name of names) {
+    const value = headers[name];
+    if (value !== undefined) kept[name] = value;
+  }
+  return kept;
+}
+
+/** A JSON object (not an array, not null). */
+export const isRecord = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/** The value at a dotted path (`event.type`) of a parsed JSON body; undefined when any step is missing. */
+export function valueAt(body: unknown, path: string): unknown {
+  let value: unknown = body;
+  for (const step of path.split('.')) {
+    if (!isRecord(value) || !Object.hasOwn(value, step)) return undefined;
+    value = value[step];
+  }
+  return value;
+}
+
+/** A JSON value usable as a name: a non-empty string, or a whole number written as one. */
+export function asName(value: unknown): string | undefined {
+  if (typeof value === 'string' && value.length > 0) return value;
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
+  return undefined;
+}

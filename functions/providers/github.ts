@@ -1,0 +1,94 @@
+import { ConfigError } from '../shared/errors.ts';
+import { decodeHex, hmac, keepHeaders, matchesAny } from './common.ts';
+import { type Provider, reject400, reject401, type Verdict } from './types.ts';
+
+/**
+ * GitHub (https://docs.github.com/webhooks/using-webhooks/validating-webhook-deliveries):
+ *   X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>
+ * keyed with the webhook's secret. The delivery id is X-GitHub-Delivery (a GUID that
+ * a manual redelivery keeps), the event type X-GitHub-Event. GitHub's `ping`, sent
+ * when a webhook is created, is a delivery like any other: accepted, answered 202.
+ * The scheme has no timestamp, so there is no replay window: a replayed delivery is
+ * caught by its delivery id.
+ */
+export const GITHUB_HEADERS = {
+  signature: 'x-hub-signature-256',
+  delivery: 'x-github-delivery',
+  event: 'x-github-event',
+} as const;
+
+const PREFIX = 'sha256=';
+const SIGNATURE_BYTES = 32;
+const KEPT_HEADERS = [
+  'x-github-delivery',
+  'x-github-event',
+  'x-github-hook-id',
+  'x-github-hook-installation-target-id',
+  'x-github-hook-installation-target-type',
+  'content-type',
+  'user-agent',
+];
+
+export function github(options: { name: string; maxBodyBytes: number }): Provider {
+  const { name, maxBodyBytes } = options;
+  return {
+    name,
+    maxBodyBytes,
+    checkSecrets(secrets) {
+      if (secrets.length === 0) throw new ConfigError(`provider "${name}" has no secret`);
+      for (const secret of secrets) {
+        if (secret.length === 0 || /\s/.test(secret)) {
+          throw new ConfigError(
+            'a GitHub webhook secret is the text typed in the webhook\'s "Secret" field, without whitespace',
+          );
+        }
+      }
+    },
+    inspect(request, context): Verdict {
+      const { headers } = request;
+      const header = headers[GITHUB_HEADERS.signature];
+      if (!header) {
+        return reject401(
+          'missing_signature',
+          'the X-Hub-Signature-256 header is missing: give the webhook a secret in GitHub',
+        );
+      }
+      const candidate = header.startsWith(PREFIX)
+        ? decodeHex(header.slice(PREFIX.length), SIGNATURE_BYTES)
+        : undefined;
+      if (!candidate) {
+        return reject401(
+          'malformed_signature',
+          'X-Hub-Signature-256 must be "sha256=" and 64 hex digits',
+        );
+      }
+      const expected = context.secrets.map((secret) => hmac('sha256', secret, request.rawBody));
+      if (!matchesAny([candidate], expected)) {
+        return reject401(
+          'signature_mismatch',
+          'X-Hub-Signature-256 does not match the body with any active secret: check the webhook secret',
+        );
+      }
+
+      const delivery = headers[GITHUB_HEADERS.delivery];
+      if (!delivery) {
+        return reject400('missing_delivery_id', 'the X-GitHub-Delivery header is missing');
+      }
+      return {
+        kind: 'accept',
+        deliveryId: delivery,
+        eventType: headers[GITHUB_HEADERS.event] || 'webhook',
+        keptHeaders: keepHeaders(headers, KEPT_HEADERS),
+      };
+    },
+  };
+}
+
+/** The X-Hub-Signature-256 header GitHub would send for `body`. */
+export function signGithub(options: {
+  secret: string;
+  body: Uint8Array | string;
+}): Record<string, string> {
+  const signature = hmac('sha256', options.secret, options.body).toString('hex');
+  return { [GITHUB_HEADERS.signature]: `${PREFIX}${signature}` };
+}

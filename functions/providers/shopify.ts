@@ -1,0 +1,93 @@
+import { ConfigError } from '../shared/errors.ts';
+import { decodeBase64, hmac, keepHeaders, matchesAny } from './common.ts';
+import { type Provider, reject400, reject401, type Verdict } from './types.ts';
+
+/**
+ * Shopify (https://shopify.dev/docs/apps/build/webhooks/subscribe/https#step-5-verify-the-webhook):
+ *   X-Shopify-Hmac-Sha256: <base64 HMAC-SHA256 of the body>
+ * keyed with the app's client secret. The delivery id is X-Shopify-Event-Id (one per
+ * event), else X-Shopify-Webhook-Id (one per webhook, kept across retries); the event
+ * type is X-Shopify-Topic (`orders/create`). X-Shopify-Triggered-At is not signed,
+ * so there is no replay window: a replay is caught by its delivery id.
+ */
+export const SHOPIFY_HEADERS = {
+  signature: 'x-shopify-hmac-sha256',
+  eventId: 'x-shopify-event-id',
+  webhookId: 'x-shopify-webhook-id',
+  topic: 'x-shopify-topic',
+  shopDomain: 'x-shopify-shop-domain',
+} as const;
+
+const SIGNATURE_BYTES = 32;
+const KEPT_HEADERS = [
+  'x-shopify-topic',
+  'x-shopify-shop-domain',
+  'x-shopify-event-id',
+  'x-shopify-webhook-id',
+  'x-shopify-triggered-at',
+  'x-shopify-api-version',
+  'content-type',
+];
+
+export function shopify(options: { name: string; maxBodyBytes: number }): Provider {
+  const { name, maxBodyBytes } = options;
+  return {
+    name,
+    maxBodyBytes,
+    checkSecrets(secrets) {
+      if (secrets.length === 0) throw new ConfigError(`provider "${name}" has no secret`);
+      for (const secret of secrets) {
+        if (secret.length === 0 || /\s/.test(secret)) {
+          throw new ConfigError(
+            "a Shopify secret is the app's client secret (Partner Dashboard → Apps → your app → Client credentials), without whitespace",
+          );
+        }
+      }
+    },
+    inspect(request, context): Verdict {
+      const { headers } = request;
+      const header = headers[SHOPIFY_HEADERS.signature];
+      if (!header) {
+        return reject401('missing_signature', 'the X-Shopify-Hmac-Sha256 header is missing');
+      }
+      const candidate = decodeBase64(header, SIGNATURE_BYTES);
+      if (!candidate) {
+        return reject401(
+          'malformed_signature',
+          'X-Shopify-Hmac-Sha256 must be the base64 of 32 bytes',
+        );
+      }
+      const expected = context.secrets.map((secret) => hmac('sha256', secret, request.rawBody));
+      if (!matchesAny([candidate], expected)) {
+        return reject401(
+          'signature_mismatch',
+          "X-Shopify-Hmac-Sha256 does not match the body with any active secret: check the app's client secret",
+        );
+      }
+
+      const id = headers[SHOPIFY_HEADERS.eventId] || headers[SHOPIFY_HEADERS.webhookId];
+      if (!id) {
+        return reject400(
+          'missing_delivery_id',
+          'neither X-Shopify-Event-Id nor X-Shopify-Webhook-Id is present',
+        );
+      }
+      return {
+        kind: 'accept',
+        deliveryId: id,
+        eventType: headers[SHOPIFY_HEADERS.topic] || 'webhook',
+        keptHeaders: keepHeaders(headers, KEPT_HEADERS),
+      };
+    },
+  };
+}
+
+/** The X-Shopify-Hmac-Sha256 header Shopify would send for `body`. */
+export function signShopify(options: {
+  secret: string;
+  body: Uint8Array | string;
+}): Record<string, string> {
+  return {
+    [SHOPIFY_HEADERS.signature]: hmac('sha256', options.secret, options.body).toString('base64'),
+  };
+}

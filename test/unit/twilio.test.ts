@@ -1,0 +1,446 @@
+import fc from 'fast-check';
+import twilioLibrary from 'twilio';
+import { describe, expect, it } from 'vitest';
+import { signTwilio, twilio } from '../../functions/providers/twilio.ts';
+import { ConfigError } from '../../functions/shared/errors.ts';
+import {
+  changeOneByte,
+  changeOneCharacter,
+  expect401,
+  expectNoLeak,
+  type InspectInput,
+  inspectWith,
+  SEED,
+} from '../support/providers.ts';
+
+/** The oracle: the twilio package's own request validator and the signature it expects. */
+const {
+  getExpectedTwilioSignature,
+  getExpectedBodyHash,
+  validateRequest,
+  validateRequestWithBody,
+} = twilioLibrary;
+
+const TOKEN = '0123456789abcdef0123456789abcdef';
+const OLD_TOKEN = 'fedcba9876543210fedcba9876543210';
+const provider = twilio({ name: 'twilio', maxBodyBytes: 200 * 1024, eventType: 'sms.status' });
+
+const HOST = 'hooks.example.com';
+const PATH = '/webhooks/twilio';
+const QUERY = 'tenant=acme&region=eu';
+const URL_ = `https://${HOST}${PATH}?${QUERY}`;
+const TOKEN_HEADER = 'ZDNmYTk2ZjctNDA3Mi00YzQzLWE4N2MtMGQyZjM4Y2QwZTg4-1700000000';
+
+/** An SMS status callback, as Twilio posts it. */
+const STATUS: Record<string, string> = {
+  AccountSid: 'AC00000000000000000000000000000001',
+  ApiVersion: '2010-04-01',
+  From: '+15017122661',
+  MessageSid: 'SM0000000000000000000000000000abcd',
+  MessageStatus: 'delivered',
+  SmsSid: 'SM0000000000000000000000000000abcd',
+  SmsStatus: 'delivered',
+  To: '+15558675310',
+};
+const form = (params: Record<string, string | string[]>): string => {
+  const search = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    for (const value of Array.isArray(v) ? v : [v]) search.append(k, value);
+  }
+  return search.toString();
+};
+const BODY = form(STATUS);
+
+const request = (
+  signature: string | undefined,
+  body: string | Buffer = BODY,
+  options: Partial<InspectInput> & { host?: string; proto?: string; token?: string } = {},
+): InspectInput => ({
+  headers: {
+    'x-twilio-signature': signature,
+    'i-twilio-idempotency-token': 'token' in options ? options.token : TOKEN_HEADER,
+    'content-type': 'application/x-www-form-urlencoded',
+    'user-agent': 'TwilioProxy/1.1',
+    host: options.host ?? HOST,
+    'x-forwarded-proto': options.proto ?? 'https',
+  },
+  body,
+  secrets: options.secrets ?? [TOKEN],
+  rawQueryString: options.rawQueryString ?? QUERY,
+  rawPath: options.rawPath ?? PATH,
+  domainName: HOST,
+});
+
+const inspect = (...args: Parameters<typeof request>) => inspectWith(provider, request(...args));
+
+describe('Class: TwilioProvider', () => {
+  describe('Method: inspect', () => {
+    it('accepts a form callback signed as the twilio package expects, named by I-Twilio-Idempotency-Token and the declared type', () => {
+      // Prepare
+      const signature = getExpectedTwilioSignature(TOKEN, URL_, STATUS);
+
+      // Act
+      const verdict = inspect(signature);
+
+      // Assess
+      expect(verdict).toEqual({
+        kind: 'accept',
+        deliveryId: TOKEN_HEADER,
+        eventType: 'sms.status',
+        keptHeaders: {
+          'i-twilio-idempotency-token': TOKEN_HEADER,
+          'content-type': 'application/x-www-form-urlencoded',
+          'user-agent': 'TwilioProxy/1.1',
+        },
+      });
+    });
+
+    it('names every delivery "twilio" by default', () => {
+      // Prepare
+      const plain = twilio({ name: 'twilio', maxBodyBytes: 1024, eventType: 'twilio' });
+
+      // Act
+      const verdict = inspectWith(plain, request(getExpectedTwilioSignature(TOKEN, URL_, STATUS)));
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'accept', eventType: 'twilio' });
+    });
+
+    it('accepts a JSON body signed through bodySHA256, as the twilio package validates it', () => {
+      // Prepare
+      const body = JSON.stringify({ event: 'com.twilio.messaging.message.delivered', sid: 'SM1' });
+      const query = `${QUERY}&bodySHA256=${getExpectedBodyHash(body)}`;
+      const signature = getExpectedTwilioSignature(TOKEN, `https://${HOST}${PATH}?${query}`, {});
+
+      // Act
+      const verdict = inspect(signature, body, { rawQueryString: query });
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'accept', deliveryId: TOKEN_HEADER });
+    });
+
+    it('rejects a JSON body that does not match the bodySHA256 Twilio signed', () => {
+      // Prepare
+      const body = JSON.stringify({ sid: 'SM1' });
+      const query = `bodySHA256=${getExpectedBodyHash(body)}`;
+      const signature = getExpectedTwilioSignature(TOKEN, `https://${HOST}${PATH}?${query}`, {});
+
+      // Act
+      const verdict = inspect(signature, JSON.stringify({ sid: 'SM2' }), { rawQueryString: query });
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'reject', status: 401, code: 'signature_mismatch' });
+    });
+
+    it('accepts parameters that appear more than once', () => {
+      // Prepare
+      const params = {
+        ...STATUS,
+        MediaUrl: ['https://m.example.com/2', 'https://m.example.com/1'],
+      };
+      const signature = getExpectedTwilioSignature(TOKEN, URL_, params);
+
+      // Act
+      const verdict = inspect(signature, form(params));
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'accept' });
+    });
+
+    it('signs the URL with its query string: a signature over the URL without it is refused', () => {
+      // Prepare
+      const signature = getExpectedTwilioSignature(TOKEN, `https://${HOST}${PATH}`, STATUS);
+
+      // Act
+      const verdict = inspect(signature);
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'reject', status: 401, code: 'signature_mismatch' });
+    });
+
+    it('rebuilds the local URL with its port, and accepts it signed with or without the port', () => {
+      // Prepare
+      const local = { host: '127.0.0.1:3000', proto: 'http', rawQueryString: '' };
+      const withPort = getExpectedTwilioSignature(TOKEN, `http://127.0.0.1:3000${PATH}`, STATUS);
+      const withoutPort = getExpectedTwilioSignature(TOKEN, `http://127.0.0.1${PATH}`, STATUS);
+
+      // Act
+      const verdicts = [inspect(withPort, BODY, local), inspect(withoutPort, BODY, local)];
+
+      // Assess
+      for (const verdict of verdicts) expect(verdict).toMatchObject({ kind: 'accept' });
+    });
+
+    it('accepts a URL signed with the default port of https', () => {
+      // Prepare
+      const signature = getExpectedTwilioSignature(
+        TOKEN,
+        `https://${HOST}:443${PATH}?${QUERY}`,
+        STATUS,
+      );
+
+      // Act
+      const verdict = inspect(signature);
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'accept' });
+    });
+
+    it('verifies against the declared publicUrl and the request query string, not the host it was called on', () => {
+      // Prepare
+      const proxied = twilio({
+        name: 'twilio',
+        maxBodyBytes: 1024 * 10,
+        publicUrl: 'https://sms.example.org/hooks/twilio',
+        eventType: 'twilio',
+      });
+      const publicSignature = getExpectedTwilioSignature(
+        TOKEN,
+        `https://sms.example.org/hooks/twilio?${QUERY}`,
+        STATUS,
+      );
+      const hostSignature = getExpectedTwilioSignature(TOKEN, URL_, STATUS);
+
+      // Act
+      const viaPublic = inspectWith(proxied, request(publicSignature));
+      const viaHost = inspectWith(proxied, request(hostSignature));
+
+      // Assess
+      expect(viaPublic).toMatchObject({ kind: 'accept' });
+      expect(viaHost).toMatchObject({ kind: 'reject', status: 401, code: 'signature_mismatch' });
+    });
+
+    it.each([
+      ['the current auth token', TOKEN],
+      ['the secondary auth token', OLD_TOKEN],
+    ])('accepts a callback signed with %s while both are active (rotation)', (_, token) => {
+      // Act
+      const verdict = inspect(getExpectedTwilioSignature(token, URL_, STATUS), BODY, {
+        secrets: [TOKEN, OLD_TOKEN],
+      });
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'accept' });
+    });
+
+    it('rejects a missing X-Twilio-Signature as missing_signature', () => {
+      // Act
+      const verdict = inspect(undefined);
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'reject', status: 401, code: 'missing_signature' });
+    });
+
+    const good = getExpectedTwilioSignature(TOKEN, URL_, STATUS);
+    it.each([
+      ['a truncated signature', good.slice(0, 20)],
+      ['hex instead of base64', Buffer.from(good, 'base64').toString('hex')],
+      ['the base64 of 32 bytes', Buffer.alloc(32, 1).toString('base64')],
+      ['garbage', 'not/a+signature!'],
+    ])('rejects %s as malformed_signature', (_, signature) => {
+      // Act
+      const verdict = inspect(signature);
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'reject', status: 401, code: 'malformed_signature' });
+    });
+
+    it('rejects a callback whose parameters were changed as signature_mismatch', () => {
+      // Act
+      const verdict = inspect(good, form({ ...STATUS, MessageStatus: 'failed' }));
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'reject', status: 401, code: 'signature_mismatch' });
+    });
+
+    it('rejects a correctly signed callback without I-Twilio-Idempotency-Token with 400 missing_delivery_id', () => {
+      // Act
+      const verdict = inspect(good, BODY, { token: undefined });
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'reject', status: 400, code: 'missing_delivery_id' });
+    });
+
+    it('never puts the expected signature or the auth token in a rejection', () => {
+      // Act
+      const verdicts = [
+        inspect(getExpectedTwilioSignature(OLD_TOKEN, URL_, STATUS)),
+        inspect(good, `${BODY}&x=1`),
+        inspect(good.slice(0, 10)),
+      ];
+
+      // Assess
+      for (const verdict of verdicts) expectNoLeak(verdict, good, TOKEN);
+    });
+
+    const params = fc.dictionary(
+      fc.stringMatching(/^[A-Za-z][A-Za-z0-9]{0,15}$/),
+      fc.string({ maxLength: 24 }),
+      { minKeys: 1, maxKeys: 8 },
+    );
+
+    it('accepts what the twilio package expects, for any parameters and query string', () => {
+      fc.assert(
+        fc.property(
+          params,
+          fc.stringMatching(/^([a-z]{1,8}=[a-z0-9]{0,8}(&|$)){0,3}$/),
+          (p, query) => {
+            // Prepare
+            const q = query.replace(/&$/, '');
+            const url = `https://${HOST}${PATH}${q ? `?${q}` : ''}`;
+            const signature = getExpectedTwilioSignature(TOKEN, url, p);
+
+            // Act
+            const verdict = inspect(signature, form(p), { rawQueryString: q });
+
+            // Assess
+            expect(verdict).toMatchObject({ kind: 'accept', deliveryId: TOKEN_HEADER });
+          },
+        ),
+        { seed: SEED, numRuns: 200 },
+      );
+    });
+
+    it('rejects any single change to the body, the signature, the URL or the auth token with a 401', () => {
+      fc.assert(
+        fc.property(
+          params,
+          fc.constantFrom('body', 'signature', 'url', 'secret'),
+          fc.nat(),
+          fc.nat(),
+          fc.stringMatching(/^[0-9a-f]{32}$/).filter((t) => t !== TOKEN),
+          (p, what, position, pick, otherToken) => {
+            // Prepare
+            const body = form(p);
+            const signature = getExpectedTwilioSignature(TOKEN, URL_, p);
+            const changed = {
+              body: () => {
+                // Twilio signs the decoded parameters: an edit that decodes to the same ones
+                // ("+" for "%20", "%2b" for "%2B") is no change to what was signed.
+                const edited = changeOneByte(body, position, pick + 1);
+                fc.pre(new URLSearchParams(edited.toString()).toString() !== body);
+                return inspect(signature, edited);
+              },
+              signature: () => inspect(changeOneCharacter(signature, position, pick), body),
+              url: () =>
+                inspect(signature, body, {
+                  rawQueryString: changeOneCharacter(QUERY, position, pick),
+                }),
+              secret: () => inspect(getExpectedTwilioSignature(otherToken, URL_, p), body),
+            }[what];
+
+            // Act
+            const verdict = changed();
+
+            // Assess
+            expect401(verdict);
+          },
+        ),
+        { seed: SEED, numRuns: 400 },
+      );
+    });
+
+    it('answers any header, query and body whatsoever with a verdict, never a throw', () => {
+      fc.assert(
+        fc.property(
+          fc.option(fc.string()),
+          fc.string(),
+          fc.uint8Array({ maxLength: 256 }),
+          (signature, query, body) => {
+            // Act
+            const verdict = inspect(signature ?? undefined, Buffer.from(body), {
+              rawQueryString: query,
+            });
+
+            // Assess
+            expect401(verdict);
+          },
+        ),
+        { seed: SEED, numRuns: 300 },
+      );
+    });
+  });
+
+  describe('Function: signTwilio', () => {
+    it("makes form signatures that the twilio package's validateRequest accepts", () => {
+      fc.assert(
+        fc.property(
+          fc.dictionary(fc.stringMatching(/^[A-Za-z]{1,12}$/), fc.string({ maxLength: 20 }), {
+            maxKeys: 8,
+          }),
+          (p) => {
+            // Act
+            const signed = signTwilio({ authToken: TOKEN, url: URL_, body: form(p), json: false });
+
+            // Assess
+            expect(signed.url).toBe(URL_);
+            expect(
+              validateRequest(TOKEN, signed.headers['x-twilio-signature'] ?? '', signed.url, p),
+            ).toBe(true);
+          },
+        ),
+        { seed: SEED, numRuns: 200 },
+      );
+    });
+
+    it('makes JSON signatures, with bodySHA256 in the URL, that validateRequestWithBody accepts', () => {
+      // Prepare
+      const body = JSON.stringify({ sid: 'SM1', status: 'delivered' });
+
+      // Act
+      const signed = signTwilio({ authToken: TOKEN, url: URL_, body, json: true });
+
+      // Assess
+      expect(signed.url).toBe(`${URL_}&bodySHA256=${getExpectedBodyHash(body)}`);
+      expect(
+        validateRequestWithBody(
+          TOKEN,
+          signed.headers['x-twilio-signature'] ?? '',
+          signed.url,
+          body,
+        ),
+      ).toBe(true);
+    });
+
+    it('makes signatures that the twilio package refuses under another auth token', () => {
+      // Act
+      const signed = signTwilio({ authToken: OLD_TOKEN, url: URL_, body: BODY, json: false });
+
+      // Assess
+      expect(validateRequest(TOKEN, signed.headers['x-twilio-signature'] ?? '', URL_, STATUS)).toBe(
+        false,
+      );
+    });
+  });
+
+  describe('Method: checkSecrets', () => {
+    it('accepts auth tokens of 32 hex digits', () => {
+      // Act
+      const check = () => provider.checkSecrets([TOKEN, OLD_TOKEN.toUpperCase()]);
+
+      // Assess
+      expect(check).not.toThrow();
+    });
+
+    it.each([
+      ['an empty list', []],
+      ['an account SID', ['AC00000000000000000000000000000001']],
+      ['a token one digit short', [TOKEN.slice(1)]],
+      ['an API key secret', ['SKabcdefabcdefabcdefabcdefabcdefab']],
+    ])('rejects %s with a ConfigError naming the auth token', (_, list) => {
+      // Act
+      const check = () => provider.checkSecrets(list);
+
+      // Assess
+      expect(check).toThrow(list.length === 0 ? 'has no secret' : 'Auth Token');
+    });
+
+    it('throws ConfigErrors', () => {
+      // Act
+      const check = () => provider.checkSecrets(['nope']);
+
+      // Assess
+      expect(check).toThrow(ConfigError);
+    });
+  });
+});
