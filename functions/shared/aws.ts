@@ -1,17 +1,19 @@
 /**
  * SDK client settings for a caller that has a provider waiting on the answer:
- * short timeouts and few retries, so a stuck dependency becomes a 503 well
- * before the provider gives up (Slack after 3 s, Shopify after 5 s, GitHub after 10 s).
+ * bounded timeouts and one retry, so a stuck dependency becomes a 503 before
+ * most providers give up (Slack after 3 s, Shopify after 5 s, GitHub after
+ * 10 s) and well inside the ingest function's 10 s. A connection gets 1 s (a
+ * cold TLS handshake), a request 2 s of silence, and each call two attempts.
  */
 export const INGEST_CLIENT_CONFIG = {
   maxAttempts: 2,
-  requestHandler: { connectionTimeout: 300, requestTimeout: 1_000 },
+  requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 },
 } as const;
 
 /** Uploading a body of a few MB takes longer than a key-value write. */
 export const INGEST_S3_CLIENT_CONFIG = {
   maxAttempts: 2,
-  requestHandler: { connectionTimeout: 300, requestTimeout: 3_000 },
+  requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
 } as const;
 
 /** Consumers run in the background and can afford to wait longer. */

@@ -37,7 +37,13 @@ export function createLogger(
 /** Turns an unknown error into fields that are safe to log (no stack of secrets, no payloads). */
 export function errorFields(error: unknown): LogFields {
   if (error instanceof Error) {
-    return { errorName: error.name, errorMessage: error.message };
+    const cause = error.cause instanceof Error ? error.cause : undefined;
+    return {
+      errorName: error.name,
+      errorMessage: error.message,
+      // What the SDK said (a name and a status line, never a payload).
+      ...(cause ? { causeName: cause.name, causeMessage: cause.message.slice(0, 200) } : {}),
+    };
   }
   return { errorMessage: String(error) };
 }
