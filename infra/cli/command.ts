@@ -1,0 +1,34 @@
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Env } from '../../functions/shared/env.ts';
+
+/** infra/cli/, where the samples are. */
+export const CLI_ROOT = dirname(fileURLToPath(import.meta.url));
+
+/** What a command may touch: injected, so a command runs in a test as it does in a shell. */
+export interface CliIo {
+  readonly env: Env;
+  readonly cwd: string;
+  out(text: string): void;
+  err(text: string): void;
+  readonly fetch: typeof fetch;
+  /** Milliseconds since the epoch. */
+  now(): number;
+}
+
+/** One subcommand of `hookonce`: its help, and what it does. Answers the exit code. */
+export interface Command {
+  readonly name: string;
+  readonly summary: string;
+  readonly usage: string;
+  readonly help: string;
+  run(args: readonly string[], io: CliIo): Promise<number>;
+}
+
+/** Something the user asked for that cannot be done as asked; the CLI prints it and exits 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}

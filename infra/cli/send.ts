@@ -1,0 +1,258 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { STATUS_CODES } from 'node:http';
+import { extname, isAbsolute, join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  type ResolvedDeclaration,
+  type ResolvedProvider,
+  resolveDeclaration,
+} from '../../functions/shared/declaration.ts';
+import type { Env } from '../../functions/shared/env.ts';
+import { parseSecretList, secretEnvKey } from '../../functions/shared/secrets.ts';
+import { declaration as defaultDeclaration } from '../hookonce.config.ts';
+import { CLI_ROOT, type CliIo, type Command, UsageError } from './command.ts';
+import { prepareDelivery, SAMPLES } from './deliveries.ts';
+
+/** A path as the user would type it: relative to the working directory when inside it. */
+export function shown(cwd: string, path: string): string {
+  const rel = relative(cwd, path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
+
+/** The folder `npm start` keeps its state in, as it finds it. */
+export const dataDir = (env: Env, cwd: string): string =>
+  resolve(cwd, env.HOOKONCE_DATA_DIR || '.hookonce');
+
+export interface SendOptions {
+  provider: string;
+  file?: string;
+  url?: string;
+  id?: string;
+  type?: string;
+  secret?: string;
+  contentType?: string;
+}
+
+/** Parses `send`'s arguments; throws a UsageError that says what is wrong. */
+export function parseSendArgs(args: readonly string[]): SendOptions | 'help' {
+  let parsed: ReturnType<typeof parseSendArgsRaw>;
+  try {
+    parsed = parseSendArgsRaw(args);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (parsed.values.help) return 'help';
+  const [provider, ...extra] = parsed.positionals;
+  if (!provider) throw new UsageError('name the provider to send to, e.g. `hookonce send stripe`');
+  if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+  const { file, url, id, type, secret } = parsed.values;
+  for (const [name, value] of Object.entries({ file, url, id, type, secret })) {
+    if (value === '') throw new UsageError(`--${name} needs a value`);
+  }
+  return { provider, file, url, id, type, secret, contentType: parsed.values['content-type'] };
+}
+
+function parseSendArgsRaw(args: readonly string[]) {
+  return parseArgs({
+    args: [...args],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      file: { type: 'string', short: 'f' },
+      url: { type: 'string', short: 'u' },
+      id: { type: 'string' },
+      type: { type: 'string', short: 't' },
+      secret: { type: 'string' },
+      'content-type': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+export interface SigningSecret {
+  value: string;
+  /** Where it came from, for the output and for error messages. */
+  from: string;
+}
+
+/**
+ * The secret to sign with, taken as the server takes it: HOOKONCE_SECRET_<PROVIDER>
+ * first, else the development secret `npm start` generated and kept in
+ * secrets.json. With several active secrets, the first (the newest) signs.
+ */
+export function signingSecret(options: {
+  name: string;
+  provider: ResolvedProvider;
+  env: Env;
+  cwd: string;
+  secret?: string;
+}): SigningSecret {
+  const { name, provider, env, cwd } = options;
+  if (options.secret) return { value: options.secret, from: '--secret' };
+  const key = secretEnvKey(name);
+  let list: string[] = [];
+  let from = key;
+  const raw = env[key];
+  if (raw?.trim()) {
+    list = parseSecretList(raw);
+  } else {
+    const file = join(dataDir(env, cwd), 'secrets.json');
+    if (!existsSync(file)) {
+      throw new UsageError(
+        `no secret for "${name}": set ${key}, or start hookonce once with \`npm start\` so it generates one in ${shown(cwd, file)}`,
+      );
+    }
+    let kept: Record<string, unknown>;
+    try {
+      kept = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    } catch {
+      throw new UsageError(`${file} is not valid JSON: delete it and start hookonce again`);
+    }
+    const value = kept[name];
+    if (typeof value !== 'string' || !value) {
+      throw new UsageError(
+        `${shown(cwd, file)} holds no secret for "${name}": start hookonce once with this provider declared, or set ${key}`,
+      );
+    }
+    list = parseSecretList(value);
+    from = shown(cwd, file);
+  }
+  // A Standard Webhooks public key verifies but cannot sign.
+  const usable =
+    provider.scheme === 'standard-webhooks' ? list.filter((s) => !s.startsWith('whpk_')) : list;
+  const value = usable[0];
+  if (!value) {
+    throw new UsageError(
+      `the active keys of "${name}" in ${from} are public keys (whpk_), which cannot sign: pass the private key with --secret whsk_…`,
+    );
+  }
+  return { value, from };
+}
+
+/** The endpoint of the local runtime, from the local.json `npm start` writes. */
+export function localUrl(name: string, env: Env, cwd: string): string {
+  const file = join(dataDir(env, cwd), 'local.json');
+  if (!existsSync(file)) {
+    throw new UsageError(
+      `no running hookonce found (${shown(cwd, file)} is missing): start it with \`npm start\`, or pass --url`,
+    );
+  }
+  const local = JSON.parse(readFileSync(file, 'utf8')) as { api?: unknown };
+  if (typeof local.api !== 'string') throw new UsageError(`${file} names no api endpoint`);
+  return `${local.api}/webhooks/${encodeURIComponent(name)}`;
+}
+
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  '.json': 'application/json',
+  '.form': 'application/x-www-form-urlencoded',
+  '.xml': 'application/xml',
+};
+
+export const contentTypeOf = (file: string): string =>
+  CONTENT_TYPES[extname(file).toLowerCase()] ?? 'text/plain; charset=utf-8';
+
+export async function runSend(
+  options: SendOptions,
+  io: CliIo,
+  declaration: ResolvedDeclaration = resolveDeclaration(defaultDeclaration),
+): Promise<number> {
+  const provider = declaration.providers[options.provider];
+  if (!provider) {
+    throw new UsageError(
+      `no provider "${options.provider}" in infra/hookonce.config.ts; it declares ${Object.keys(declaration.providers).join(', ')}`,
+    );
+  }
+  const file = options.file
+    ? resolve(io.cwd, options.file)
+    : join(CLI_ROOT, 'samples', SAMPLES[provider.scheme]);
+  if (!existsSync(file)) throw new UsageError(`no file ${options.file ?? file}`);
+  const secret = signingSecret({
+    name: options.provider,
+    provider,
+    env: io.env,
+    cwd: io.cwd,
+    secret: options.secret,
+  });
+  const url = options.url ?? localUrl(options.provider, io.env, io.cwd);
+  try {
+    new URL(url);
+  } catch {
+    throw new UsageError(`--url "${url}" is not a URL`);
+  }
+
+  const delivery = prepareDelivery({
+    name: options.provider,
+    provider,
+    body: readFileSync(file),
+    contentType: options.contentType ?? contentTypeOf(file),
+    url,
+    secret: secret.value,
+    id: options.id,
+    type: options.type,
+    now: io.now(),
+  });
+
+  io.out(`> POST ${delivery.url}`);
+  for (const [name, value] of Object.entries(delivery.headers)) io.out(`> ${name}: ${value}`);
+  io.out(
+    `> (${delivery.body.length} bytes from ${shown(io.cwd, file)}; delivery ${delivery.deliveryId}${delivery.eventType ? `, type ${delivery.eventType}` : ''}; signed with the secret from ${secret.from})`,
+  );
+
+  let response: Response;
+  try {
+    response = await io.fetch(delivery.url, {
+      method: 'POST',
+      headers: { 'user-agent': 'hookonce-cli', ...delivery.headers },
+      body: delivery.body,
+    });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    io.err(
+      `could not reach ${delivery.url}: ${cause?.code ?? cause?.message ?? (error as Error).message}. Is hookonce running (\`npm start\`), and is the URL right?`,
+    );
+    return 1;
+  }
+  const text = await response.text();
+  io.out(`< ${response.status} ${STATUS_CODES[response.status] ?? ''}`.trimEnd());
+  io.out(text);
+  if (response.status === 401) {
+    io.err(
+      `hookonce refused the signature: check that the secret from ${secret.from} is one the server has active`,
+    );
+  }
+  return response.ok ? 0 : 1;
+}
+
+export const sendCommand: Command = {
+  name: 'send',
+  summary: 'send a correctly signed test webhook to a local or deployed endpoint',
+  usage: 'hookonce send <provider> [--file F] [--url URL] [--id ID] [--type T] [--secret S]',
+  help: `Signs a webhook the way the provider does and POSTs it, then prints the request
+and hookonce's answer. Exits non-zero unless the answer is 2xx.
+
+  <provider>           a provider of infra/hookonce.config.ts (stripe, github, …)
+  -f, --file F         the body to send (default: the provider's sample in infra/cli/samples/)
+  -u, --url URL        where to send it (default: the local runtime's endpoint, from
+                       .hookonce/local.json, or $HOOKONCE_DATA_DIR/local.json)
+      --id ID          the delivery id (default: a fresh one); send twice with the same
+                       --id to see hookonce answer the duplicate with 200
+  -t, --type T         the event type, where the provider carries one
+      --secret S       sign with S (default: HOOKONCE_SECRET_<PROVIDER>, else the
+                       development secret in .hookonce/secrets.json, as the server takes it)
+      --content-type C the body's content type (default: from the file's extension)
+  -h, --help           this help
+
+Examples:
+  npx hookonce send stripe
+  npx hookonce send stripe --id evt_test_1      # run it twice: 202, then 200 duplicate
+  npx hookonce send github --type ping
+  npx hookonce send shopify --file order.json --url https://abc.execute-api.us-east-1.amazonaws.com/webhooks/shopify`,
+  async run(args, io) {
+    const options = parseSendArgs(args);
+    if (options === 'help') {
+      io.out(`usage: ${this.usage}\n\n${this.help}`);
+      return 0;
+    }
+    return runSend(options, io);
+  },
+};
