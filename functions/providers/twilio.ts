@@ -9,7 +9,9 @@ import { type Provider, reject400, reject401, type Verdict, type WebhookRequest 
  * keyed with the account's auth token. The URL is the one configured in Twilio,
  * query string included. A form body contributes each parameter, sorted by name,
  * as name + value; a JSON body is signed through a `bodySHA256` query parameter
- * (the hex SHA-256 of the body) and contributes nothing else.
+ * (the hex SHA-256 of the body) and contributes nothing else. What is signed is the
+ * decoded parameters, not the body's bytes: two encodings of the same parameters
+ * (`+` or `%20` for a space) verify alike, as they do with Twilio's own validator.
  *
  * The public URL is `publicUrl` from the declaration plus the request's query
  * string, else rebuilt from the request as `<x-forwarded-proto>://<host><path>?<query>`

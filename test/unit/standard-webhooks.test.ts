@@ -357,6 +357,49 @@ describe('Class: StandardWebhooksProvider', () => {
       );
     });
 
+    it('rejects any single change to the body, the signature, the timestamp or the secret with a 401', () => {
+      fc.assert(
+        fc.property(
+          fc.json(),
+          fc.constantFrom('body', 'signature', 'timestamp', 'secret'),
+          fc.nat(),
+          fc.nat(),
+          fc.integer({ min: -900, max: 900 }).filter((n) => n !== 0),
+          fc.stringMatching(/^[A-Za-z0-9]{24,40}$/),
+          (body, what, position, pick, shift, otherKey) => {
+            // Prepare
+            const headers = signStandard({ id: 'msg_p1', at: NOW, body });
+            const signature = headers['webhook-signature'] ?? '';
+            const changed = {
+              body: () => inspect(headers, changeOneByte(body, position, pick + 1)),
+              signature: () =>
+                inspect(
+                  {
+                    ...headers,
+                    'webhook-signature': `v1,${changeOneCharacter(signature.slice(3), position, pick)}`,
+                  },
+                  body,
+                ),
+              timestamp: () =>
+                inspect({ ...headers, 'webhook-timestamp': String(NOW_SECONDS + shift) }, body),
+              secret: () =>
+                inspect(
+                  signStandard({ id: 'msg_p1', at: NOW, body, secret: standardSecret(otherKey) }),
+                  body,
+                ),
+            }[what];
+
+            // Act
+            const verdict = changed();
+
+            // Assess
+            expect401(verdict);
+          },
+        ),
+        { seed: SEED, numRuns: 400 },
+      );
+    });
+
     it('rejects any single-byte change of a signed body', () => {
       fc.assert(
         fc.property(
