@@ -5,6 +5,15 @@ import { BACKGROUND_CLIENT_CONFIG, s3PathStyle } from '../shared/aws.ts';
 
 let client: S3Client | undefined;
 
+/** Made on first use: a consumer that never meets a large payload never builds it. */
+function defaultClient(): S3Client {
+  client ??= new S3Client({
+    ...BACKGROUND_CLIENT_CONFIG,
+    forcePathStyle: s3PathStyle(process.env),
+  });
+  return client;
+}
+
 /**
  * The raw body of the delivery an event carries, byte for byte: from S3 when
  * it was too large to travel in the envelope (`dataref`), else from the
@@ -15,13 +24,7 @@ export async function loadPayload(
   options: { s3?: S3Client } = {},
 ): Promise<Uint8Array> {
   if (event.dataref) {
-    const s3 =
-      options.s3 ??
-      (client ??= new S3Client({
-        ...BACKGROUND_CLIENT_CONFIG,
-        forcePathStyle: s3PathStyle(process.env),
-      }));
-    return readS3Payload(s3, event.dataref);
+    return readS3Payload(options.s3 ?? defaultClient(), event.dataref);
   }
   if (event.data_base64 !== undefined) return Buffer.from(event.data_base64, 'base64');
   if (typeof event.data === 'string') return Buffer.from(event.data, 'utf8');
