@@ -10,7 +10,8 @@ import type {
 import type { HookonceEvent } from '../fanout/envelope.ts';
 import { BACKGROUND_CLIENT_CONFIG } from '../shared/aws.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
-import { createLogger, errorFields, type Logger } from '../shared/log.ts';
+import { createLogger, errorFields, type LogFields, type Logger } from '../shared/log.ts';
+import { emfMetrics, METRIC, type MetricsPort, SERVICE } from '../shared/metrics.ts';
 import { type ClaimLease, ClaimStore } from './claims.ts';
 import { readConsumerConfig } from './config.ts';
 
@@ -24,6 +25,8 @@ export interface ExactlyOnceOptions {
   client?: DynamoDBClient;
   clock?: Clock;
   log?: Logger;
+  /** Counts effects, duplicates skipped and failures per batch. @default EMF through Powertools Metrics */
+  metrics?: MetricsPort;
   /** Kept back from the invocation's remaining time when sizing the lease. @default 1000 */
   leaseMarginMs?: number;
 }
@@ -54,6 +57,13 @@ const isEnvelope = (value: unknown): value is HookonceEvent =>
   typeof (value as { id?: unknown }).id === 'string' &&
   (value as { id: string }).id.length > 0 &&
   (value as { specversion?: unknown }).specversion === '1.0';
+
+/** What every line about one event carries: its id, provider and delivery id. */
+const eventFields = (event: HookonceEvent): LogFields => ({
+  eventId: event.id,
+  provider: event.provider,
+  deliveryId: event.deliveryid,
+});
 
 function parseEnvelope(record: SQSRecord): HookonceEvent | undefined {
   try {
@@ -93,13 +103,16 @@ export function exactlyOnce(
     retentionSeconds: options.retentionSeconds ?? config.retentionSeconds ?? 7 * 24 * 3600,
   });
   const clock = options.clock ?? systemClock;
-  const log = (options.log ?? createLogger({ service: 'hookonce-consumer' })).child({ consumer });
+  const log = (options.log ?? createLogger({ service: SERVICE.consumer })).child({ consumer });
+  const metrics = options.metrics ?? emfMetrics({ service: SERVICE.consumer });
   const margin = options.leaseMarginMs ?? 1_000;
   const batches = new WeakMap<object, Batch>();
 
   class Batch {
     readonly claimed = new Map<string, Claimed>();
     readonly failures = new Set<string>();
+    /** What this batch counts: effects applied, duplicates skipped, records failed. */
+    readonly counts = { effects: 0, duplicates: 0, failures: 0 };
     lease: ClaimLease;
     constructor(lease: ClaimLease) {
       this.lease = lease;
@@ -111,13 +124,14 @@ export function exactlyOnce(
     async complete(c: Claimed): Promise<void> {
       if (c.state !== 'claimed') return;
       c.state = 'done';
+      this.counts.effects++;
       try {
         const kept = await claims.complete(consumer, c.event.id, this.lease.owner, clock.now());
-        if (!kept) log.warn('claim lost before completion', { eventId: c.event.id });
+        if (!kept) log.warn('claim lost before completion', eventFields(c.event));
       } catch (error) {
         // The effect happened: retrying the message could apply it twice, so it is acknowledged.
         log.error('could not mark done; the message is acknowledged anyway', {
-          eventId: c.event.id,
+          ...eventFields(c.event),
           ...errorFields(error),
         });
       }
@@ -125,14 +139,21 @@ export function exactlyOnce(
     async fail(c: Claimed, error: unknown): Promise<void> {
       if (c.state !== 'claimed') return;
       c.state = 'failed';
+      this.counts.failures++;
       log.warn('effect failed; the message will be retried', {
-        eventId: c.event.id,
+        ...eventFields(c.event),
         ...errorFields(error),
       });
       for (const r of [c.record, ...c.copies]) this.failures.add(r.messageId);
-      await claims.release(consumer, c.event.id, this.lease.owner).catch((e: unknown) => {
-        log.warn('could not release claim; it frees itself when its lease lapses', errorFields(e));
-      });
+      // The failure stays on the claim, for `hookonce dlq peek` to show.
+      await claims
+        .release(consumer, c.event.id, this.lease.owner, { error, at: clock.now() })
+        .catch((e: unknown) => {
+          log.warn(
+            'could not release claim; it frees itself when its lease lapses',
+            errorFields(e),
+          );
+        });
     }
   }
 
@@ -156,6 +177,7 @@ export function exactlyOnce(
       if (!event) {
         log.error('poison message: not a hookonce envelope', { messageId: record.messageId });
         batch.failures.add(record.messageId);
+        batch.counts.failures++;
         continue;
       }
       const same = batch.claimed.get(event.id);
@@ -168,10 +190,8 @@ export function exactlyOnce(
         try {
           const result = await claims.claim(consumer, c.event.id, batch.lease, now);
           if (result.outcome === 'done') {
-            log.info('duplicate skipped', {
-              eventId: c.event.id,
-              metric: 'ConsumerDuplicateSkipped',
-            });
+            log.info('duplicate skipped', eventFields(c.event));
+            batch.counts.duplicates++;
             batch.claimed.delete(c.event.id);
           } else if (result.outcome === 'in_progress') {
             for (const r of [c.record, ...c.copies]) batch.failures.add(r.messageId);
@@ -179,9 +199,10 @@ export function exactlyOnce(
           }
         } catch (error) {
           log.error('claim failed; the message will be retried', {
-            eventId: c.event.id,
+            ...eventFields(c.event),
             ...errorFields(error),
           });
+          batch.counts.failures++;
           for (const r of [c.record, ...c.copies]) batch.failures.add(r.messageId);
           batch.claimed.delete(c.event.id);
         }
@@ -227,6 +248,10 @@ export function exactlyOnce(
       itemIdentifier: id,
     }));
     request.response = { batchItemFailures: failures };
+    const dims = { subscriber: consumer };
+    metrics.count(METRIC.consumerEffects, dims, batch.counts.effects);
+    metrics.count(METRIC.consumerDuplicates, dims, batch.counts.duplicates);
+    metrics.count(METRIC.consumerFailures, dims, batch.counts.failures);
   };
 
   return {

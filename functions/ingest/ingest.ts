@@ -7,6 +7,7 @@ import type { Provider, WebhookRequest } from '../providers/types.ts';
 import type { Clock } from '../shared/clock.ts';
 import { DependencyError } from '../shared/errors.ts';
 import { errorFields, type Logger } from '../shared/log.ts';
+import { METRIC, type MetricsPort, noMetrics } from '../shared/metrics.ts';
 import type { SecretSource } from '../shared/secrets.ts';
 import { accepted, duplicate, type HttpResponse, problem, retryAfter } from './responses.ts';
 
@@ -58,6 +59,8 @@ export interface IngestDeps {
   readonly publisher: EventPublisher;
   readonly clock: Clock;
   readonly log: Logger;
+  /** Counts of what happened, as EMF (functions/shared/metrics.ts). @default noMetrics */
+  readonly metrics?: MetricsPort;
   /** Where bodies too large to carry inline go. */
   readonly payloads: PayloadStore;
   readonly lease?: LeasePolicy;
@@ -92,8 +95,11 @@ export function leaseFor(request: IngestRequest, now: number, policy: LeasePolic
  * one of DESIGN.md §4; only an unexpected bug escapes as an exception.
  */
 export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<HttpResponse> {
+  const metrics = deps.metrics ?? noMetrics;
   const provider = deps.providers.get(request.provider);
   if (!provider) {
+    // No provider dimension: the name is whatever the request put in the path.
+    metrics.count(METRIC.rejected, { reason: 'unknown_provider' });
     return problem(
       404,
       'unknown_provider',
@@ -101,8 +107,11 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
     );
   }
   const log = deps.log.child({ provider: provider.name });
+  const dims = { provider: provider.name };
+  metrics.count(METRIC.received, dims);
   if (request.rawBody.length > provider.maxBodyBytes) {
     log.warn('rejected', { reason: 'payload_too_large', bytes: request.rawBody.length });
+    metrics.count(METRIC.rejected, { ...dims, reason: 'payload_too_large' });
     return problem(
       413,
       'payload_too_large',
@@ -115,6 +124,7 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
     secrets = await deps.secrets.get(provider.name);
   } catch (error) {
     log.error('secrets unavailable', errorFields(error));
+    metrics.count(METRIC.unavailable, { ...dims, dependency: 'secrets' });
     return unavailable('secrets');
   }
 
@@ -131,6 +141,9 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
   const verdict = provider.inspect(request, { secrets, now, json });
   if (verdict.kind === 'reject') {
     log.warn('rejected', { reason: verdict.code, status: verdict.status });
+    metrics.count(METRIC.rejected, { ...dims, reason: verdict.code });
+    // 401 is a missing or forged signature or a stale timestamp: what the spike alarm watches.
+    if (verdict.status === 401) metrics.count(METRIC.signatureRejected, dims);
     return problem(verdict.status, verdict.code, verdict.message);
   }
   if (verdict.kind === 'reply') {
@@ -144,6 +157,7 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
 
   if (!isUsableDeliveryId(verdict.deliveryId)) {
     log.warn('rejected', { reason: 'malformed_delivery_id', status: 400 });
+    metrics.count(METRIC.rejected, { ...dims, reason: 'malformed_delivery_id' });
     return problem(
       400,
       'malformed_delivery_id',
@@ -194,16 +208,22 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
     const claim = await deps.deliveries.claim(delivery, lease, now);
     if (claim.claimed) {
       holder = claim.record;
+      dlog.debug('claimed', {
+        leaseUntil: lease.until,
+        offloaded: delivery.payloadRef !== undefined,
+      });
       await publishAndMark(holder, lease.owner, deps, () =>
         deps.publisher.publish(published, message),
       );
       dlog.info('accepted', { outcome: 'published' });
+      metrics.count(METRIC.published, dims);
       return accepted(id);
     }
 
     const existing = claim.existing;
     if (existing.payloadSha256 !== delivery.payloadSha256) {
-      dlog.warn('payload mismatch', { outcome: 'payload_mismatch', metric: 'PayloadMismatch' });
+      dlog.warn('payload mismatch', { outcome: 'payload_mismatch' });
+      metrics.count(METRIC.rejected, { ...dims, reason: 'payload_mismatch' });
       return problem(
         409,
         'payload_mismatch',
@@ -212,16 +232,19 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
     }
     if (existing.status === 'PUBLISHED') {
       dlog.info('duplicate', { outcome: 'duplicate' });
+      metrics.count(METRIC.duplicate, dims);
       return duplicate(id);
     }
     const leaseLeftMs = (existing.leaseUntil ?? 0) - now;
     if (leaseLeftMs >= 0) {
       dlog.info('in progress elsewhere', { outcome: 'in_progress', leaseLeftMs });
+      metrics.count(METRIC.inProgress, dims);
       return inProgress(leaseLeftMs);
     }
     const taken = await deps.deliveries.takeOver(delivery, lease, now);
     if (!taken) {
       dlog.info('in progress elsewhere', { outcome: 'in_progress' });
+      metrics.count(METRIC.inProgress, dims);
       return inProgress(1_000); // lost the race for it just now: the winner is at work
     }
     holder = taken;
@@ -230,10 +253,13 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
       deps.publisher.publish(buildEnvelope(taken, json())),
     );
     dlog.info('accepted', { outcome: 'taken_over', attempts: taken.attempts });
+    metrics.count(METRIC.published, dims);
+    metrics.count(METRIC.takenOver, dims);
     return accepted(id);
   } catch (error) {
     if (!(error instanceof DependencyError)) throw error;
     dlog.error('dependency failed', { ...errorFields(error), dependency: error.dependency });
+    metrics.count(METRIC.unavailable, { ...dims, dependency: error.dependency });
     if (holder) {
       // Best effort: a lease given back lets the provider's retry finish at once.
       await deps.deliveries.release(holder, lease.owner).catch(() => false);

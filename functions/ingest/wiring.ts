@@ -1,3 +1,4 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -15,7 +16,13 @@ import { INGEST_CLIENT_CONFIG, INGEST_S3_CLIENT_CONFIG, s3PathStyle } from '../s
 import { systemClock } from '../shared/clock.ts';
 import type { Env } from '../shared/env.ts';
 import { ConfigError } from '../shared/errors.ts';
-import { createLogger, errorFields } from '../shared/log.ts';
+import {
+  createPowertoolsLogger,
+  errorFields,
+  fromPowertools,
+  levelFromEnv,
+} from '../shared/log.ts';
+import { emfMetrics, SERVICE } from '../shared/metrics.ts';
 import { envSecrets, secretEnvKey } from '../shared/secrets.ts';
 import { secretsManagerSecrets } from '../shared/secrets-manager.ts';
 import { readIngestConfig } from './config.ts';
@@ -37,9 +44,14 @@ export function createIngestHandler(env: Env, overrides: Partial<IngestDeps> = {
   const config = readIngestConfig(env);
   const providers = buildProviders(config.providers);
   const names = [...providers.keys()];
+  // Powertools Logger: JSON lines; the middleware below adds the Lambda context and
+  // re-draws the debug sampling (POWERTOOLS_LOGGER_SAMPLE_RATE) per invocation.
+  const powertools = createPowertoolsLogger({ service: SERVICE.ingest, level: levelFromEnv(env) });
+  const log = overrides.log ?? fromPowertools(powertools);
+  const metrics = overrides.metrics ?? emfMetrics({ service: SERVICE.ingest });
   let secrets = overrides.secrets;
   if (!secrets && config.secretIds) {
-    secrets = secretsManagerSecrets({ secretIds: config.secretIds });
+    secrets = secretsManagerSecrets({ secretIds: config.secretIds, log });
   } else if (!secrets) {
     const local = envSecrets(env, names);
     // Local secrets are known now: a malformed one fails the cold start, not the first webhook.
@@ -55,7 +67,6 @@ export function createIngestHandler(env: Env, overrides: Partial<IngestDeps> = {
     }
     secrets = local;
   }
-  const log = overrides.log ?? createLogger({ service: 'hookonce-ingest' });
   const deps: IngestDeps = {
     providers,
     secrets,
@@ -78,11 +89,13 @@ export function createIngestHandler(env: Env, overrides: Partial<IngestDeps> = {
       }),
     clock: overrides.clock ?? systemClock,
     log,
+    metrics,
     lease: overrides.lease,
     inlinePayloadBytes: overrides.inlinePayloadBytes,
   };
 
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+    .use(injectLambdaContext(powertools, { resetKeys: true }))
     .handler((event, context) => ingest(toIngestRequest(event, context), deps))
     .onError(async (request) => {
       // Anything the core did not answer itself is a bug: log it, say nothing of it.

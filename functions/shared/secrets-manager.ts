@@ -1,6 +1,7 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DependencyError } from './errors.ts';
+import type { Logger } from './log.ts';
 import { parseSecretList, type SecretSource } from './secrets.ts';
 
 /** How long a fetched secret is trusted before it is read again (rotation takes effect within this). */
@@ -10,14 +11,33 @@ export const SECRET_MAX_AGE_SECONDS = 300;
  * Secrets from AWS Secrets Manager, one secret per provider holding a JSON list
  * of its active secrets. Fetched through Powertools' cached provider, so a warm
  * Lambda reads each secret at most once per SECRET_MAX_AGE_SECONDS.
+ *
+ * A provider whose list is empty (the stack creates each secret as `[]`) gets
+ * one warning per max-age that names the secret to fill, never a value; its
+ * deliveries are answered 401 until the list holds a secret.
  */
 export function secretsManagerSecrets(options: {
   secretIds: Readonly<Record<string, string>>;
   client?: SecretsManagerClient;
   maxAgeSeconds?: number;
+  log?: Logger;
+  /** Milliseconds since the epoch; spaces the empty-list warnings. @default Date.now */
+  now?: () => number;
 }): SecretSource {
   const provider = new SecretsProvider(options.client ? { awsSdkV3Client: options.client } : {});
   const maxAge = options.maxAgeSeconds ?? SECRET_MAX_AGE_SECONDS;
+  const now = options.now ?? Date.now;
+  const warnedAt = new Map<string, number>();
+  const warnEmpty = (name: string, id: string): void => {
+    const last = warnedAt.get(name);
+    if (last !== undefined && now() - last < maxAge * 1000) return;
+    warnedAt.set(name, now());
+    options.log?.warn('no active signing secret: every delivery is answered 401', {
+      provider: name,
+      secretId: id,
+      fix: `aws secretsmanager put-secret-value --secret-id ${id} --secret-string '["<secret>"]'`,
+    });
+  };
   return {
     async get(name) {
       const id = options.secretIds[name];
@@ -38,7 +58,10 @@ export function secretsManagerSecrets(options: {
           },
         );
       }
-      return raw ? parseSecretList(raw) : [];
+      const list = raw ? parseSecretList(raw) : [];
+      if (list.length === 0) warnEmpty(name, id);
+      else warnedAt.delete(name);
+      return list;
     },
   };
 }

@@ -4,6 +4,7 @@ import type { EventPublisher } from '../fanout/publisher.ts';
 import type { Clock } from '../shared/clock.ts';
 import { DependencyError } from '../shared/errors.ts';
 import { errorFields, type Logger } from '../shared/log.ts';
+import { METRIC, type MetricsPort, noMetrics } from '../shared/metrics.ts';
 
 export type SweeperStorePort = Pick<
   DeliveryStore,
@@ -15,6 +16,8 @@ export interface SweepDeps {
   readonly publisher: EventPublisher;
   readonly clock: Clock;
   readonly log: Logger;
+  /** Counts recoveries and failures per run. @default noMetrics */
+  readonly metrics?: MetricsPort;
 }
 
 export interface SweepOptions {
@@ -72,7 +75,11 @@ export async function sweep(deps: SweepDeps, options: SweepOptions): Promise<Swe
     else failed++;
   }
   const report = { found: found.length, recovered, skipped, failed };
-  if (found.length > 0) log.info('sweep finished', { ...report, metric: 'SweeperRecovered' });
+  if (found.length > 0) log.info('sweep finished', report);
+  else log.debug('sweep finished: nothing pending', report);
+  const metrics = deps.metrics ?? noMetrics;
+  metrics.count(METRIC.sweeperRecovered, {}, recovered);
+  metrics.count(METRIC.sweeperFailed, {}, failed);
   return report;
 }
 

@@ -1,12 +1,15 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
+import middy from '@middy/core';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { DeliveryStore } from '../deliveries/store.ts';
 import { SnsPublisher } from '../fanout/publisher.ts';
 import { BACKGROUND_CLIENT_CONFIG } from '../shared/aws.ts';
 import { systemClock } from '../shared/clock.ts';
 import type { Env } from '../shared/env.ts';
-import { createLogger } from '../shared/log.ts';
+import { createPowertoolsLogger, fromPowertools, levelFromEnv } from '../shared/log.ts';
+import { emfMetrics, SERVICE } from '../shared/metrics.ts';
 import { readSweeperConfig } from './config.ts';
 import { type SweepDeps, type SweepReport, sweep } from './sweeper.ts';
 
@@ -18,6 +21,7 @@ export type SweeperHandler = (
 /** Config once at cold start; each scheduled invocation is one bounded sweep. */
 export function createSweeperHandler(env: Env, overrides: Partial<SweepDeps> = {}): SweeperHandler {
   const config = readSweeperConfig(env);
+  const powertools = createPowertoolsLogger({ service: SERVICE.sweeper, level: levelFromEnv(env) });
   const deps: SweepDeps = {
     deliveries:
       overrides.deliveries ??
@@ -34,14 +38,18 @@ export function createSweeperHandler(env: Env, overrides: Partial<SweepDeps> = {
         topicArn: config.topicArn,
       }),
     clock: overrides.clock ?? systemClock,
-    log: overrides.log ?? createLogger({ service: 'hookonce-sweeper' }),
+    log: overrides.log ?? fromPowertools(powertools),
+    metrics: overrides.metrics ?? emfMetrics({ service: SERVICE.sweeper }),
   };
-  return (_event, context) =>
-    sweep(deps, {
-      owner: `sweeper:${context.awsRequestId}`,
-      graceMs: config.graceSeconds * 1000,
-      maxPerRun: config.maxPerRun,
-      leaseMs: 30_000,
-      remainingTimeMs: () => context.getRemainingTimeInMillis(),
-    });
+  return middy<ScheduledEvent | undefined, SweepReport>()
+    .use(injectLambdaContext(powertools, { resetKeys: true }))
+    .handler((_event, context) =>
+      sweep(deps, {
+        owner: `sweeper:${context.awsRequestId}`,
+        graceMs: config.graceSeconds * 1000,
+        maxPerRun: config.maxPerRun,
+        leaseMs: 30_000,
+        remainingTimeMs: () => context.getRemainingTimeInMillis(),
+      }),
+    );
 }

@@ -7,7 +7,25 @@ const LEVEL_STYLE: Record<string, Parameters<typeof styleText>[0]> = {
   error: 'red',
 };
 
-const SKIP = new Set(['level', 'message', 'time', 'service']);
+/**
+ * Keys every line has (Powertools Logger adds the timestamp, the service, the
+ * sampling rate, the trace id and, behind its middleware, the Lambda context):
+ * the terminal shows the message and what the code itself logged.
+ */
+const SKIP = new Set([
+  'level',
+  'message',
+  'time',
+  'timestamp',
+  'service',
+  'sampling_rate',
+  'xray_trace_id',
+  'cold_start',
+  'function_arn',
+  'function_memory_size',
+  'function_name',
+  'function_request_id',
+]);
 
 /**
  * Turns one line a function printed into one readable terminal line: JSON log
@@ -26,7 +44,7 @@ export function formatFunctionLine(functionName: string, line: string, color: bo
     }
   }
   if (!parsed || typeof parsed.message !== 'string') return `${time} ${name} ${line}`;
-  const level = String(parsed.level ?? 'info');
+  const level = String(parsed.level ?? 'info').toLowerCase();
   const fields = Object.entries(parsed)
     .filter(([k]) => !SKIP.has(k))
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)

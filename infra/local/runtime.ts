@@ -176,6 +176,8 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
       AWS_ENDPOINT_URL_S3: fauxqs.endpoint,
       [S3_PATH_STYLE_ENV]: 'true',
       HOOKONCE_LOG_LEVEL: process.env.HOOKONCE_LOG_LEVEL ?? 'info',
+      // EMF metric lines are for CloudWatch; the terminal shows the log lines.
+      POWERTOOLS_METRICS_DISABLED: 'true',
     };
     const print = (fn: string, line: string) => output(formatFunctionLine(fn, line, color));
     const retentionSeconds = declaration.retentionDays * 24 * 3600;
