@@ -1,5 +1,4 @@
 import {
-  DeleteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
@@ -22,16 +21,50 @@ export interface ClaimLease {
 export const claimPk = (consumer: string, eventId: string): string =>
   `CLAIM#${consumer}#${eventId}`;
 
+export type ClaimStatus = 'IN_PROGRESS' | 'DONE';
+
+/** A claim as stored: what operators see of an event a consumer is working on, or failed on. */
+export interface ClaimRecord {
+  readonly consumer: string;
+  readonly eventId: string;
+  readonly status: ClaimStatus;
+  readonly leaseOwner?: string;
+  /** Epoch milliseconds; 0 once released. Absent when DONE. */
+  readonly leaseUntil?: number;
+  /** How often the effect failed and gave the claim back. */
+  readonly failures: number;
+  /** The last failure, `<name>: <message>`, cut to LAST_ERROR_MAX_CHARS. */
+  readonly lastError?: string;
+  /** Epoch milliseconds. */
+  readonly lastErrorAt?: number;
+  /** Epoch seconds (DynamoDB TTL). */
+  readonly expiresAt: number;
+}
+
+/** How much of an error a released claim keeps: enough to read, never a whole payload. */
+export const LAST_ERROR_MAX_CHARS = 500;
+
+/** `<name>: <message>` of anything thrown, on one line, cut to LAST_ERROR_MAX_CHARS. */
+export function describeFailure(error: unknown): string {
+  const text =
+    error instanceof Error ? `${error.name}: ${error.message}` : `thrown: ${String(error)}`;
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > LAST_ERROR_MAX_CHARS ? `${line.slice(0, LAST_ERROR_MAX_CHARS - 1)}…` : line;
+}
+
 /*
  * The life of one (consumer, event id) claim, every arrow one conditional write:
  *
  *   (absent or expired) ──claim──▶ IN_PROGRESS, lease L ──complete by L──▶ DONE ──TTL──▶ (absent)
  *          ▲                             │
- *          ├───── release by L ──────────┤  (the effect failed: the message is retried)
+ *          ├─ release by L: lease L = 0 ─┤  (the effect failed: the message is retried;
+ *          │                             │   the claim keeps lastError for operators)
  *          └── lease L lapsed: claim ────┘  (the consumer crashed mid-effect)
  *
  * A DONE claim is kept for the retention window: any copy of the event that
  * arrives meanwhile, from SNS, SQS or a replay, is acknowledged without effect.
+ * A released claim is an abandoned one whose lease ended at once: the retried
+ * message claims it again without waiting.
  */
 const claimIsAbsent = 'attribute_not_exists(pk)';
 const claimHasExpired = 'expiresAt < :nowSeconds';
@@ -97,6 +130,23 @@ export class ClaimStore {
     }
   }
 
+  /** The claim of one event, read consistently; `undefined` when there is none. */
+  async get(consumer: string, eventId: string): Promise<ClaimRecord | undefined> {
+    const item = await this.#read(consumer, eventId);
+    if (!item) return undefined;
+    return {
+      consumer: str(item, 'consumer') ?? consumer,
+      eventId: str(item, 'eventId') ?? eventId,
+      status: (str(item, 'status') ?? 'IN_PROGRESS') as ClaimStatus,
+      leaseOwner: str(item, 'leaseOwner'),
+      leaseUntil: num(item, 'leaseUntil'),
+      failures: num(item, 'failures') ?? 0,
+      lastError: str(item, 'lastError'),
+      lastErrorAt: num(item, 'lastErrorAt'),
+      expiresAt: num(item, 'expiresAt') ?? 0,
+    };
+  }
+
   async #read(consumer: string, eventId: string): Promise<Item | undefined> {
     const out = await dynamo('read', () =>
       this.#client.send(
@@ -139,17 +189,42 @@ export class ClaimStore {
     }
   }
 
-  /** Drops a claim whose effect failed, so the retried message can claim it at once. */
-  async release(consumer: string, eventId: string, owner: string): Promise<boolean> {
+  /**
+   * Gives back a claim whose effect failed: its lease ends at once, so the
+   * retried message claims it without waiting, and the failure is kept on it
+   * (`lastError`, `failures`) for `hookonce dlq peek`. False if the lease was lost.
+   */
+  async release(
+    consumer: string,
+    eventId: string,
+    owner: string,
+    failure?: { readonly error: unknown; readonly at: number },
+  ): Promise<boolean> {
+    const recorded: { update: string; values: Item } = failure
+      ? {
+          update: ', lastError = :error, lastErrorAt = :at ADD failures :one',
+          values: {
+            ':error': S(describeFailure(failure.error)),
+            ':at': N(failure.at),
+            ':one': N(1),
+          },
+        }
+      : { update: '', values: {} };
     try {
       await dynamo('release', () =>
         this.#client.send(
-          new DeleteItemCommand({
+          new UpdateItemCommand({
             TableName: this.#table,
             Key: { pk: S(claimPk(consumer, eventId)) },
+            UpdateExpression: `SET leaseUntil = :zero${recorded.update}`,
             ConditionExpression: claimIsMine,
             ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: { ':inProgress': S('IN_PROGRESS'), ':owner': S(owner) },
+            ExpressionAttributeValues: {
+              ':zero': N(0),
+              ':inProgress': S('IN_PROGRESS'),
+              ':owner': S(owner),
+              ...recorded.values,
+            },
           }),
         ),
       );

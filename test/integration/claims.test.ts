@@ -1,6 +1,11 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ClaimStore, claimPk } from '../../functions/consumers/claims.ts';
+import {
+  ClaimStore,
+  claimPk,
+  describeFailure,
+  LAST_ERROR_MAX_CHARS,
+} from '../../functions/consumers/claims.ts';
 import { toEpochSeconds } from '../../functions/shared/clock.ts';
 import { backends, testDeclaration, useDynamo } from '../support/backends.ts';
 
@@ -183,7 +188,7 @@ describe.each(backends)('Class: ClaimStore (on %s)', (kind) => {
   });
 
   describe('Method: release', () => {
-    it('drops the claim for its owner only, so the retried message claims it at once', async () => {
+    it('gives the claim back for its owner only, so the retried message claims it at once', async () => {
       // Prepare
       const eventId = newEventId();
       await claims.claim(CONSUMER, eventId, { owner: 'a', until: T0 + 30_000 }, T0);
@@ -202,6 +207,32 @@ describe.each(backends)('Class: ClaimStore (on %s)', (kind) => {
       expect(byStranger).toBe(false);
       expect(byOwner).toBe(true);
       expect(retried).toEqual({ outcome: 'claimed' });
+    });
+
+    it('keeps the failure on the released claim, for operators, until the next claim', async () => {
+      // Prepare
+      const eventId = newEventId();
+      await claims.claim(CONSUMER, eventId, { owner: 'a', until: T0 + 30_000 }, T0);
+      const failure = new TypeError(`cannot read "amount"\n${'x'.repeat(2_000)}`);
+
+      // Act
+      await claims.release(CONSUMER, eventId, 'a', { error: failure, at: T0 + 5 });
+      await claims.claim(CONSUMER, eventId, { owner: 'b', until: T0 + 40_000 }, T0 + 10);
+      await claims.release(CONSUMER, eventId, 'b', { error: 'a string', at: T0 + 20 });
+      const record = await claims.get(CONSUMER, eventId);
+
+      // Assess
+      expect(record).toMatchObject({
+        status: 'IN_PROGRESS',
+        leaseUntil: 0,
+        failures: 1,
+        lastError: 'thrown: a string',
+        lastErrorAt: T0 + 20,
+      });
+      const first = describeFailure(failure);
+      expect(first.startsWith('TypeError: cannot read "amount" xxx')).toBe(true);
+      expect(first).toHaveLength(LAST_ERROR_MAX_CHARS);
+      expect(await claims.get(CONSUMER, newEventId())).toBeUndefined();
     });
 
     it('never drops a DONE claim', async () => {
