@@ -75,7 +75,7 @@ if (process.argv.includes('--floor')) {
 
 const sqs = new SQSClient(clientConfig(endpoints.sqs));
 /** Waits until every subscriber queue is empty (its consumer has caught up); at most `limitMs`. */
-async function drain(limitMs = 120_000): Promise<number> {
+async function drain(limitMs = 600_000): Promise<number> {
   const started = Date.now();
   for (;;) {
     let left = 0;
