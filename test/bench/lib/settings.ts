@@ -52,8 +52,8 @@ export const QUICK: Settings = {
     rounds: 1,
     seconds: 1,
     senders: [1, 8, 32, 128],
-    deliveries: 2_000,
-    checkpoints: [1_000, 2_000],
+    deliveries: 1_000,
+    checkpoints: [500, 1_000],
     connections: 32,
   },
 };
