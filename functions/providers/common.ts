@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, type KeyObject } from 'node:crypto';
 import { safeEqual } from './compare.ts';
 import { type Rejection, reject401 } from './types.ts';
 
@@ -42,7 +42,7 @@ export function decodeBase64(text: string, bytes: number): Buffer | undefined {
 /** HMAC of the concatenated parts, the key taken as the UTF-8 bytes of `secret` (or raw bytes). */
 export function hmac(
   algorithm: HmacAlgorithm,
-  secret: string | Uint8Array,
+  secret: string | Uint8Array | KeyObject,
   ...parts: ReadonlyArray<string | Uint8Array>
 ): Buffer {
   const mac = createHmac(algorithm, secret);

@@ -1,4 +1,11 @@
-import { createPrivateKey, createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  createSecretKey,
+  type KeyObject,
+  sign,
+  verify,
+} from 'node:crypto';
 import { ConfigError } from '../shared/errors.ts';
 import { checkTimestamp, decodeBase64, hmac, isRecord, keepHeaders, matchesAny } from './common.ts';
 import { type Provider, reject400, reject401, type Verdict } from './types.ts';
@@ -31,8 +38,12 @@ const KEPT_HEADERS = ['webhook-id', 'webhook-timestamp', 'content-type', 'user-a
 const SPKI_ED25519 = Buffer.from('302a300506032b6570032100', 'hex');
 const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
 
+/**
+ * A `v1` key is kept as a KeyObject: Node's HMAC keyed by a KeyObject is several
+ * times faster on small bodies than one keyed by a Buffer (measured by B3).
+ */
 type VerifyingKey =
-  | { readonly kind: 'v1'; readonly key: Buffer }
+  | { readonly kind: 'v1'; readonly key: KeyObject }
   | { readonly kind: 'v1a'; readonly key: KeyObject };
 
 function base64Body(secret: string, prefix: string, what: string): Buffer {
@@ -76,7 +87,7 @@ function parseVerifyingKey(secret: string): VerifyingKey {
   if (secret.startsWith(PUBLIC_KEY_PREFIX)) {
     return { kind: 'v1a', key: decodeStandardPublicKey(secret) };
   }
-  return { kind: 'v1', key: decodeStandardSecret(secret) };
+  return { kind: 'v1', key: createSecretKey(decodeStandardSecret(secret)) };
 }
 
 /** The bytes a Standard Webhooks signature covers. */
@@ -155,14 +166,17 @@ export function standardWebhooks(options: {
         );
       }
 
-      const signed = signedContent(id, timestamp, rawBody);
+      // HMAC over the parts as they are (no copy of the body); Ed25519 needs them joined.
+      const prefix = `${id}.${timestamp}.`;
+      let signed: Buffer | undefined;
       const expectedV1: Buffer[] = [];
       let verifiedV1a = false;
       for (const secret of context.secrets) {
         const key = usableKey(secret);
         if (key?.kind === 'v1') {
-          if (v1.length > 0) expectedV1.push(hmac('sha256', key.key, signed));
-        } else if (key?.kind === 'v1a') {
+          if (v1.length > 0) expectedV1.push(hmac('sha256', key.key, prefix, rawBody));
+        } else if (key?.kind === 'v1a' && v1a.length > 0) {
+          signed ??= signedContent(id, timestamp, rawBody);
           for (const signature of v1a) {
             if (verify(null, signed, key.key, signature)) verifiedV1a = true;
           }
