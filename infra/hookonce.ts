@@ -1,13 +1,21 @@
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { HttpApi, HttpMethod, PayloadFormatVersion } from 'aws-cdk-lib/aws-apigatewayv2';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import {
+  HttpApi,
+  HttpMethod,
+  HttpStage,
+  LogGroupLogDestination,
+  PayloadFormatVersion,
+} from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AttributeType, ProjectionType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Grant, type IGrantable, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import {
   LogLevel,
@@ -17,13 +25,14 @@ import {
 } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
-import { type CfnSecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { type CfnSecret, type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { type CfnSubscription, Topic } from 'aws-cdk-lib/aws-sns';
 import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { CONSUMER_ENV, consumerEnvironment } from '../functions/consumers/config.ts';
 import { PAYLOAD_PREFIX } from '../functions/deliveries/payloads.ts';
+import { PENDING_INDEX } from '../functions/deliveries/store.ts';
 import { INGEST_ENV, ingestEnvironment } from '../functions/ingest/config.ts';
 import {
   type HookonceDeclaration,
@@ -39,6 +48,8 @@ import {
   sweeperEnvironment,
 } from '../functions/sweeper/config.ts';
 import { INGEST_FUNCTION, SWEEPER_FUNCTION } from './functions.ts';
+import { acknowledgeFindings } from './nag.ts';
+import { type AlarmThresholds, Observability, serviceNames } from './observability.ts';
 import { CONSUMER_TABLE, DELIVERIES_TABLE } from './tables.ts';
 
 /** The repository root: entries in the declaration are relative to it. */
@@ -55,7 +66,42 @@ const DLQ_RETENTION = Duration.days(14);
 const INGEST_TABLE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem'];
 
 /** The sweeper queries the pending index and takes deliveries over (UpdateItem); nothing else. */
-const SWEEPER_TABLE_ACTIONS = ['dynamodb:Query', 'dynamodb:UpdateItem'];
+const SWEEPER_TABLE_ACTIONS = ['dynamodb:UpdateItem'];
+const SWEEPER_INDEX_ACTIONS = ['dynamodb:Query'];
+
+/**
+ * What the consumer guard does to the consumer table (functions/consumers/claims.ts):
+ * the conditional claim, the DONE and release updates, the read of a conflicting
+ * claim. A consumer whose own effects need more adds it to its role
+ * (`hookonce.consumerFunctions[name].addToRolePolicy(…)`).
+ */
+const CONSUMER_TABLE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem'];
+
+/**
+ * What a publisher needs of the topic's KMS key: a data key to encrypt the message
+ * with, and Decrypt (SNS checks it). Named exactly: the L2 grant says GenerateDataKey*.
+ */
+const PUBLISH_KEY_ACTIONS = ['kms:GenerateDataKey', 'kms:Decrypt'];
+
+/**
+ * One JSON object per request in the API's access logs (for Logs Insights): who,
+ * which route, the answer, and what the integration said. Headers and bodies are
+ * never logged, so neither signatures nor payloads are.
+ */
+const ACCESS_LOG_FIELDS = {
+  requestId: '$context.requestId',
+  requestTime: '$context.requestTime',
+  sourceIp: '$context.identity.sourceIp',
+  userAgent: '$context.identity.userAgent',
+  routeKey: '$context.routeKey',
+  path: '$context.path',
+  status: '$context.status',
+  responseLength: '$context.responseLength',
+  responseLatency: '$context.responseLatency',
+  integrationStatus: '$context.integration.status',
+  integrationLatency: '$context.integration.latency',
+  integrationError: '$context.integrationErrorMessage',
+};
 
 /**
  * esbuild makes ESM, and CommonJS dependencies bundled into it still call
@@ -85,10 +131,49 @@ export interface HookonceProps {
    */
   readonly ingestMemorySize?: number;
   /**
-   * How long the functions' logs are kept (their log groups leave with the stack).
+   * How long the functions' logs and the API's access logs are kept (their log
+   * groups leave with the stack).
    * @default RetentionDays.ONE_MONTH
    */
   readonly logRetention?: RetentionDays;
+  /**
+   * X-Ray active tracing on every function (Lambda's own segments: invocation,
+   * init, overhead). Off saves X-Ray's cost, about $5 per million traces past
+   * the free tier.
+   * @default true
+   */
+  readonly tracing?: boolean;
+  /**
+   * DynamoDB deletion protection on both tables: a table cannot be deleted, by
+   * CloudFormation or anyone, until it is turned off.
+   * @default true
+   */
+  readonly deletionProtection?: boolean;
+  /**
+   * Concurrency reserved for each function: a cap on how many run at once, and a
+   * guarantee that others in the account cannot take it. Unset, a function
+   * shares the account's unreserved pool.
+   * @default none reserved
+   */
+  readonly reservedConcurrency?: {
+    readonly ingest?: number;
+    readonly sweeper?: number;
+    /** Each consumer's own, the same for all subscribers. */
+    readonly consumers?: number;
+  };
+  /**
+   * The functions' log level (POWERTOOLS_LOG_LEVEL).
+   * @default 'INFO'
+   */
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /**
+   * The share of invocations, 0 to 1, that log at DEBUG whatever the level
+   * (POWERTOOLS_LOGGER_SAMPLE_RATE): a sample of the detail without its volume.
+   * @default 0
+   */
+  readonly debugLogSampleRate?: number;
+  /** The alarms' thresholds; every alarm publishes to `alarmTopic`. */
+  readonly alarms?: AlarmThresholds;
 }
 
 /** The queue pair of one subscriber. */
@@ -170,8 +255,19 @@ export class Hookonce extends Construct {
   public readonly payloadBucket: Bucket;
   /** Publishes deliveries that were stored but never published; runs every minute. */
   public readonly sweeperFunction: NodejsFunction;
-  /** One secret per provider, holding the JSON list of its active signing secrets. */
-  public readonly secrets: Readonly<Record<string, Secret>>;
+  /**
+   * One secret per provider, holding the JSON list of its active signing secrets:
+   * created by the stack, or the existing one the provider names (secretArn, secretName).
+   */
+  public readonly secrets: Readonly<Record<string, ISecret>>;
+  /** The customer managed key (rotated yearly) that encrypts both topics. */
+  public readonly key: Key;
+  /** Every alarm publishes here: subscribe an email, a chat integration or a pager. */
+  public readonly alarmTopic: Topic;
+  /** The alarms, the CloudWatch dashboard and the metrics they show. */
+  public readonly observability: Observability;
+  /** The access logs of the HTTP API. */
+  public readonly accessLogs: LogGroup;
   public readonly ingestFunction: NodejsFunction;
   /** By subscriber name. */
   public readonly queues: Readonly<Record<string, SubscriberQueues>>;
@@ -180,6 +276,11 @@ export class Hookonce extends Construct {
 
   private readonly projectRoot: string;
   private readonly logRetention: RetentionDays;
+  private readonly functionDefaults: {
+    readonly tracing: boolean;
+    readonly logLevel: string;
+    readonly debugLogSampleRate: number;
+  };
 
   public constructor(scope: Construct, id: string, props: HookonceProps) {
     super(scope, id);
@@ -187,9 +288,20 @@ export class Hookonce extends Construct {
     this.declaration = declaration;
     this.projectRoot = props.projectRoot ?? REPO_ROOT;
     this.logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
+    const debugLogSampleRate = props.debugLogSampleRate ?? 0;
+    if (!(debugLogSampleRate >= 0 && debugLogSampleRate <= 1)) {
+      throw new Error(`debugLogSampleRate must be between 0 and 1, got ${debugLogSampleRate}`);
+    }
+    this.functionDefaults = {
+      tracing: props.tracing ?? true,
+      logLevel: props.logLevel ?? 'INFO',
+      debugLogSampleRate,
+    };
     checkEntries(declaration, this.projectRoot);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const retentionSeconds = declaration.retentionDays * 24 * 3600;
+    const deletionProtection = props.deletionProtection ?? true;
+    const reserved = props.reservedConcurrency ?? {};
 
     // The tables (DESIGN.md §3), keyed as infra/tables.ts says, like the local ones
     // (infra/local/resources.ts). TableV2 so that replicas can be added later.
@@ -198,6 +310,7 @@ export class Hookonce extends Construct {
       partitionKey: { name: DELIVERIES_TABLE.partitionKey, type: AttributeType.STRING },
       timeToLiveAttribute: DELIVERIES_TABLE.ttlAttribute,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection,
       // Sparse: only RECEIVED deliveries carry pendingShard, so the sweeper queries
       // what is left to publish; sharded so no single GSI partition runs hot.
       globalSecondaryIndexes: [
@@ -214,6 +327,7 @@ export class Hookonce extends Construct {
       partitionKey: { name: CONSUMER_TABLE.partitionKey, type: AttributeType.STRING },
       timeToLiveAttribute: CONSUMER_TABLE.ttlAttribute,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection,
       removalPolicy,
     });
 
@@ -228,13 +342,38 @@ export class Hookonce extends Construct {
       autoDeleteObjects: false,
     });
 
+    // Encryption at rest for both topics. A customer managed key, because CloudWatch
+    // can only publish alarms to a topic whose key policy lets it; rotated yearly.
+    // It encrypts messages in flight only, so it leaves with the stack (after
+    // KMS's waiting period).
+    this.key = new Key(this, 'Key', {
+      description: `${declaration.name}: encrypts the events and alarms topics`,
+      enableKeyRotation: true,
+      pendingWindow: Duration.days(7),
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     this.topic = new Topic(this, 'Events', {
       displayName: `${declaration.name} events`,
       enforceSSL: true,
+      masterKey: this.key,
+    });
+    this.alarmTopic = new Topic(this, 'Alarms', {
+      displayName: `${declaration.name} alarms`,
+      enforceSSL: true,
+      masterKey: this.key,
     });
 
-    const secrets: Record<string, Secret> = {};
+    const secrets: Record<string, ISecret> = {};
     for (const provider of Object.keys(declaration.providers)) {
+      const existing = declaration.existingSecrets[provider];
+      if (existing) {
+        // The provider names its own secret: import it, create none, grant read on it only.
+        secrets[provider] =
+          'arn' in existing
+            ? Secret.fromSecretCompleteArn(this, `Secret-${provider}`, existing.arn)
+            : Secret.fromSecretNameV2(this, `Secret-${provider}`, existing.name);
+        continue;
+      }
       const secret = new Secret(this, `Secret-${provider}`, {
         description:
           `${declaration.name}: the active signing secrets of webhook provider "${provider}", ` +
@@ -262,10 +401,24 @@ export class Hookonce extends Construct {
       handler: INGEST_FUNCTION.handler,
       timeout: Duration.seconds(INGEST_FUNCTION.timeoutSeconds),
       memorySize: props.ingestMemorySize ?? INGEST_FUNCTION.memorySize,
+      reservedConcurrentExecutions: reserved.ingest,
+      service: 'ingest',
     });
-    const secretIds = Object.fromEntries(
-      Object.entries(secrets).map(([provider, secret]) => [provider, secret.secretArn]),
-    );
+    // How the function names each secret, and what its policy names. A secret imported
+    // by name has no complete ARN here: the function asks for it by name, and the policy
+    // matches the six characters Secrets Manager appended to the name.
+    const secretIds: Record<string, string> = {};
+    const secretPolicyArns: string[] = [];
+    for (const [provider, secret] of Object.entries(secrets)) {
+      const existing = declaration.existingSecrets[provider];
+      if (existing && 'name' in existing) {
+        secretIds[provider] = existing.name;
+        secretPolicyArns.push(`${secret.secretArn}-??????`);
+      } else {
+        secretIds[provider] = secret.secretArn;
+        secretPolicyArns.push(secret.secretArn);
+      }
+    }
     bind(
       this.ingestFunction,
       ingestEnvironment({
@@ -278,14 +431,20 @@ export class Hookonce extends Construct {
         secretIds,
       }),
       {
-        [INGEST_ENV.table]: (fn) => this.deliveriesTable.grant(fn, ...INGEST_TABLE_ACTIONS),
-        [INGEST_ENV.topicArn]: (fn) => this.topic.grantPublish(fn),
+        // The table itself only: the ingest function never reads an index.
+        [INGEST_ENV.table]: (fn) =>
+          Grant.addToPrincipal({
+            grantee: fn,
+            actions: INGEST_TABLE_ACTIONS,
+            resourceArns: [this.deliveriesTable.tableArn],
+          }),
+        [INGEST_ENV.topicArn]: (fn) => this.grantPublish(fn),
         // Its own providers' secrets only, and only to read their value.
         [INGEST_ENV.secretIds]: (fn) =>
           Grant.addToPrincipal({
             grantee: fn,
             actions: ['secretsmanager:GetSecretValue'],
-            resourceArns: Object.values(secrets).map((s) => s.secretArn),
+            resourceArns: secretPolicyArns,
           }),
         [INGEST_ENV.providers]: null,
         [INGEST_ENV.retentionSeconds]: null,
@@ -306,6 +465,8 @@ export class Hookonce extends Construct {
       handler: SWEEPER_FUNCTION.handler,
       timeout: Duration.seconds(SWEEPER_FUNCTION.timeoutSeconds),
       memorySize: SWEEPER_FUNCTION.memorySize,
+      reservedConcurrentExecutions: reserved.sweeper,
+      service: 'sweeper',
     });
     bind(
       this.sweeperFunction,
@@ -319,8 +480,19 @@ export class Hookonce extends Construct {
       }),
       {
         // It queries the pending index and takes deliveries over; it never creates one.
-        [SWEEPER_ENV.table]: (fn) => this.deliveriesTable.grant(fn, ...SWEEPER_TABLE_ACTIONS),
-        [SWEEPER_ENV.topicArn]: (fn) => this.topic.grantPublish(fn),
+        [SWEEPER_ENV.table]: (fn) => {
+          Grant.addToPrincipal({
+            grantee: fn,
+            actions: SWEEPER_TABLE_ACTIONS,
+            resourceArns: [this.deliveriesTable.tableArn],
+          });
+          Grant.addToPrincipal({
+            grantee: fn,
+            actions: SWEEPER_INDEX_ACTIONS,
+            resourceArns: [`${this.deliveriesTable.tableArn}/index/${PENDING_INDEX}`],
+          });
+        },
+        [SWEEPER_ENV.topicArn]: (fn) => this.grantPublish(fn),
         [SWEEPER_ENV.pendingShards]: null,
         [SWEEPER_ENV.retentionSeconds]: null,
         [SWEEPER_ENV.graceSeconds]: null,
@@ -335,6 +507,22 @@ export class Hookonce extends Construct {
 
     this.api = new HttpApi(this, 'Api', {
       description: `${declaration.name}: webhook ingestion`,
+      createDefaultStage: false,
+    });
+    // The $default stage, throttled as the declaration says, with access logs.
+    this.accessLogs = new LogGroup(this, 'ApiAccessLogs', {
+      retention: this.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    new HttpStage(this, 'ApiStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: declaration.throttle,
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(this.accessLogs),
+        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+      },
     });
     this.api.addRoutes({
       path: '/webhooks/{provider}',
@@ -382,6 +570,8 @@ export class Hookonce extends Construct {
         handler: consumer.handler,
         timeout: Duration.seconds(consumer.timeoutSeconds),
         memorySize: consumer.memorySize,
+        reservedConcurrentExecutions: reserved.consumers,
+        service: 'consumer',
         scope,
       });
       bind(
@@ -394,7 +584,12 @@ export class Hookonce extends Construct {
         }),
         {
           // The guard's claims and the consumer's own effects live in this table.
-          [CONSUMER_ENV.table]: (grantee) => this.consumerTable.grantReadWriteData(grantee),
+          [CONSUMER_ENV.table]: (grantee) =>
+            Grant.addToPrincipal({
+              grantee,
+              actions: CONSUMER_TABLE_ACTIONS,
+              resourceArns: [this.consumerTable.tableArn],
+            }),
           [CONSUMER_ENV.subscriber]: null,
           [CONSUMER_ENV.retentionSeconds]: null,
           // To read payloads that were too large for the envelope (`dataref`).
@@ -416,6 +611,39 @@ export class Hookonce extends Construct {
     }
     this.queues = queues;
     this.consumerFunctions = consumers;
+
+    this.observability = new Observability(this, 'Observability', {
+      declaration,
+      api: this.api,
+      ingestFunction: this.ingestFunction,
+      sweeperFunction: this.sweeperFunction,
+      queues,
+      consumerFunctions: consumers,
+      alarmTopic: this.alarmTopic,
+      key: this.key,
+      thresholds: props.alarms,
+    });
+    acknowledgeFindings(this, { tracing: this.functionDefaults.tracing });
+  }
+
+  /** The CloudWatch dashboard's URL in the console. */
+  public get dashboardUrl(): string {
+    const region = Stack.of(this).region;
+    return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#dashboards:name=${this.observability.dashboard.dashboardName}`;
+  }
+
+  /** Publish to the events topic: sns:Publish on it, and its key's data keys, nothing wider. */
+  private grantPublish(grantee: IGrantable): void {
+    Grant.addToPrincipal({
+      grantee,
+      actions: ['sns:Publish'],
+      resourceArns: [this.topic.topicArn],
+    });
+    Grant.addToPrincipal({
+      grantee,
+      actions: PUBLISH_KEY_ACTIONS,
+      resourceArns: [this.key.keyArn],
+    });
   }
 
   /** The URL a provider posts its webhooks to. */
@@ -431,26 +659,59 @@ export class Hookonce extends Construct {
     id: string,
     props: Pick<
       NodejsFunctionProps,
-      'description' | 'entry' | 'handler' | 'timeout' | 'memorySize'
-    > & { entry: string; scope?: Construct },
+      | 'description'
+      | 'entry'
+      | 'handler'
+      | 'timeout'
+      | 'memorySize'
+      | 'reservedConcurrentExecutions'
+    > & {
+      entry: string;
+      scope?: Construct;
+      /** Its `service` in logs and metrics. */
+      service: keyof ReturnType<typeof serviceNames>;
+    },
   ): NodejsFunction {
     const scope = props.scope ?? this;
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      retention: this.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // Its own role, allowed to write to its own log group and nothing else until
+    // bind() adds what its handler uses (no AWSLambdaBasicExecutionRole: that one
+    // may create any log group and write to all of them).
+    const role = new Role(scope, `${id}Role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: props.description,
+    });
+    Grant.addToPrincipal({
+      grantee: role,
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resourceArns: [logGroup.logGroupArn],
+    });
+    const { tracing, logLevel, debugLogSampleRate } = this.functionDefaults;
     return new NodejsFunction(scope, id, {
       description: props.description,
       entry: entryPath(this.projectRoot, props.entry),
       handler: props.handler,
       timeout: props.timeout,
       memorySize: props.memorySize,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      role,
+      tracing: tracing ? Tracing.ACTIVE : Tracing.DISABLED,
+      // Read by Powertools Logger (functions/shared/log.ts).
+      environment: {
+        POWERTOOLS_SERVICE_NAME: serviceNames(this.declaration.name)[props.service],
+        POWERTOOLS_LOG_LEVEL: logLevel,
+        POWERTOOLS_LOGGER_SAMPLE_RATE: String(debugLogSampleRate),
+      },
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       projectRoot: this.projectRoot,
       depsLockFilePath: join(this.projectRoot, 'package-lock.json'),
       // The SDK v3 clients reuse connections on their own; no variable needed.
       awsSdkConnectionReuse: false,
-      logGroup: new LogGroup(scope, `${id}Logs`, {
-        retention: this.logRetention,
-        removalPolicy: RemovalPolicy.DESTROY,
-      }),
+      logGroup,
       bundling: {
         format: OutputFormat.ESM,
         target: 'node24',

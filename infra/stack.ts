@@ -34,7 +34,21 @@ export class HookonceStack extends Stack {
         value: secret.secretArn,
       });
     }
-    new CfnOutput(this, 'TopicArn', { value: hookonce.topic.topicArn });
+    new CfnOutput(this, 'TopicArn', {
+      description:
+        'The events topic: subscribe a queue of another stack here, with a filter policy',
+      value: hookonce.topic.topicArn,
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      description:
+        'Every alarm publishes here: subscribe an email address, a chat integration or a pager',
+      value: hookonce.alarmTopic.topicArn,
+    });
+    new CfnOutput(this, 'DashboardUrl', {
+      description:
+        'The CloudWatch dashboard: answers, rejections, publishes, the sweeper, DLQs, consumers',
+      value: hookonce.dashboardUrl,
+    });
     new CfnOutput(this, 'DeliveriesTableName', { value: hookonce.deliveriesTable.tableName });
     new CfnOutput(this, 'ConsumerTableName', { value: hookonce.consumerTable.tableName });
     for (const [subscriber, { queue, deadLetterQueue }] of Object.entries(hookonce.queues)) {

@@ -103,8 +103,9 @@ export function exactlyOnce(
     retentionSeconds: options.retentionSeconds ?? config.retentionSeconds ?? 7 * 24 * 3600,
   });
   const clock = options.clock ?? systemClock;
-  const log = (options.log ?? createLogger({ service: SERVICE.consumer })).child({ consumer });
-  const metrics = options.metrics ?? emfMetrics({ service: SERVICE.consumer });
+  const service = process.env.POWERTOOLS_SERVICE_NAME || SERVICE.consumer;
+  const log = (options.log ?? createLogger({ service })).child({ consumer });
+  const metrics = options.metrics ?? emfMetrics({ service });
   const margin = options.leaseMarginMs ?? 1_000;
   const batches = new WeakMap<object, Batch>();
 

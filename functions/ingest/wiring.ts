@@ -46,9 +46,10 @@ export function createIngestHandler(env: Env, overrides: Partial<IngestDeps> = {
   const names = [...providers.keys()];
   // Powertools Logger: JSON lines; the middleware below adds the Lambda context and
   // re-draws the debug sampling (POWERTOOLS_LOGGER_SAMPLE_RATE) per invocation.
-  const powertools = createPowertoolsLogger({ service: SERVICE.ingest, level: levelFromEnv(env) });
+  const service = env.POWERTOOLS_SERVICE_NAME || SERVICE.ingest;
+  const powertools = createPowertoolsLogger({ service, level: levelFromEnv(env) });
   const log = overrides.log ?? fromPowertools(powertools);
-  const metrics = overrides.metrics ?? emfMetrics({ service: SERVICE.ingest });
+  const metrics = overrides.metrics ?? emfMetrics({ service });
   let secrets = overrides.secrets;
   if (!secrets && config.secretIds) {
     secrets = secretsManagerSecrets({ secretIds: config.secretIds, log });

@@ -109,6 +109,16 @@ export const SCHEMES: readonly SchemeName[] = [
 export type ProviderDeclaration = ProviderScheme & {
   /** Largest accepted body in bytes; bigger is answered 413. @default DEFAULT_MAX_BODY_BYTES */
   maxBodyBytes?: number;
+  /**
+   * On AWS, an existing Secrets Manager secret that holds this provider's JSON list
+   * of active secrets, by its complete ARN (ending in the six random characters).
+   * The stack then creates none for this provider and grants the ingest function
+   * read access to this one only. Not with secretName.
+   * @default a secret the stack creates, starting as `[]`
+   */
+  secretArn?: string;
+  /** The same as secretArn, by the secret's name in this account and region. */
+  secretName?: string;
 };
 
 /**
@@ -155,7 +165,25 @@ export interface HookonceDeclaration {
   retentionDays?: number;
   /** Shards of the pending-deliveries index (DESIGN.md §3). @default 16 */
   pendingShards?: number;
+  /**
+   * Throttling of the webhook endpoint, for all providers together (API Gateway
+   * stage throttling): requests over it are answered 429, which every provider
+   * retries. The account's own limit (10,000 requests/s, burst 5,000 in most
+   * regions) still applies above it.
+   * @default { rateLimit: 1000, burstLimit: 2000 }
+   */
+  throttle?: ThrottleDeclaration;
 }
+
+export interface ThrottleDeclaration {
+  /** Steady requests per second. @default 1000 */
+  rateLimit?: number;
+  /** Requests allowed at once above the steady rate. @default 2000 */
+  burstLimit?: number;
+}
+
+/** An existing secret a provider names, resolved from secretArn or secretName. */
+export type ExistingSecret = { readonly arn: string } | { readonly name: string };
 
 /**
  * The largest body AWS reliably lets through: API Gateway takes 10 MB, but
@@ -168,6 +196,7 @@ export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_TOLERANCE_SECONDS = 300;
 export const DEFAULT_RETENTION_DAYS = 7;
 export const DEFAULT_PENDING_SHARDS = 16;
+export const DEFAULT_THROTTLE = { rateLimit: 1000, burstLimit: 2000 } as const;
 export const DEFAULT_CONSUMER_TIMEOUT_SECONDS = 30;
 export const DEFAULT_BATCH_SIZE = 10;
 export const DEFAULT_MAX_RECEIVE_COUNT = 5;
@@ -190,12 +219,15 @@ export function resolveDeclaration(declaration: HookonceDeclaration): ResolvedDe
     problems.push('declare at least one provider');
 
   const providers: Record<string, ResolvedProvider> = {};
+  const existingSecrets: Record<string, ExistingSecret> = {};
   for (const [provider, p] of Object.entries(declaration.providers)) {
     if (!NAME.test(provider)) {
       problems.push(`provider "${provider}": names are lower-case letters, digits and dashes`);
     }
     const resolved = resolveProvider(`provider "${provider}"`, p, problems);
     if (resolved) providers[provider] = resolved;
+    const secret = resolveSecret(`provider "${provider}"`, p, problems);
+    if (secret) existingSecrets[provider] = secret;
   }
 
   const subscribers: Record<string, ResolvedSubscriber> = {};
@@ -240,10 +272,61 @@ export function resolveDeclaration(declaration: HookonceDeclaration): ResolvedDe
   const pendingShards = declaration.pendingShards ?? DEFAULT_PENDING_SHARDS;
   checkInt(problems, 'retentionDays', retentionDays, 1, 365);
   checkInt(problems, 'pendingShards', pendingShards, 1, 1000);
+  const throttle = {
+    rateLimit: declaration.throttle?.rateLimit ?? DEFAULT_THROTTLE.rateLimit,
+    burstLimit: declaration.throttle?.burstLimit ?? DEFAULT_THROTTLE.burstLimit,
+  };
+  // API Gateway takes up to the account's quota, which AWS raises on request.
+  checkInt(problems, 'throttle.rateLimit', throttle.rateLimit, 1, 1_000_000);
+  checkInt(problems, 'throttle.burstLimit', throttle.burstLimit, 1, 1_000_000);
   if (problems.length > 0) {
     throw new ConfigError(`invalid hookonce declaration:\n  - ${problems.join('\n  - ')}`);
   }
-  return { name, providers, subscribers, retentionDays, pendingShards };
+  return {
+    name,
+    providers,
+    subscribers,
+    retentionDays,
+    pendingShards,
+    throttle,
+    existingSecrets,
+  };
+}
+
+/** A complete secret ARN: the name, a dash and the six characters Secrets Manager adds. */
+const SECRET_ARN =
+  /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
+const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+
+function resolveSecret(
+  what: string,
+  p: ProviderDeclaration,
+  problems: string[],
+): ExistingSecret | undefined {
+  const { secretArn, secretName } = p;
+  if (secretArn !== undefined && secretName !== undefined) {
+    problems.push(`${what}: name its secret by secretArn or by secretName, not both`);
+    return undefined;
+  }
+  if (secretArn !== undefined) {
+    if (typeof secretArn !== 'string' || !SECRET_ARN.test(secretArn)) {
+      problems.push(
+        `${what}: secretArn must be a complete Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>)`,
+      );
+      return undefined;
+    }
+    return { arn: secretArn };
+  }
+  if (secretName !== undefined) {
+    if (typeof secretName !== 'string' || !SECRET_NAME.test(secretName)) {
+      problems.push(
+        `${what}: secretName must be 1 to 512 letters, digits and / _ + = . @ -, got "${String(secretName)}"`,
+      );
+      return undefined;
+    }
+    return { name: secretName };
+  }
+  return undefined;
 }
 
 interface ResolvedCommon {
@@ -276,7 +359,10 @@ export interface ResolvedHmac {
 
 export type ResolvedProviderOf<S extends SchemeName> = Extract<ResolvedProvider, { scheme: S }>;
 
-/** The options each scheme takes, beside `scheme` and `maxBodyBytes`: anything else is a typo. */
+/** What every provider may set, whatever its scheme. */
+const COMMON_OPTIONS: readonly string[] = ['maxBodyBytes', 'secretArn', 'secretName'];
+
+/** The options each scheme takes, beside `scheme` and COMMON_OPTIONS: anything else is a typo. */
 const OPTIONS: Readonly<Record<SchemeName, readonly string[]>> = {
   'standard-webhooks': ['toleranceSeconds'],
   stripe: ['toleranceSeconds'],
@@ -318,7 +404,7 @@ function resolveProvider(
   }
   const allowed = OPTIONS[p.scheme];
   for (const key of Object.keys(p)) {
-    if (key !== 'scheme' && key !== 'maxBodyBytes' && !allowed.includes(key)) {
+    if (key !== 'scheme' && !COMMON_OPTIONS.includes(key) && !allowed.includes(key)) {
       problems.push(
         `${what}: scheme "${p.scheme}" has no option "${key}"${allowed.length > 0 ? ` (it takes ${allowed.join(', ')})` : ''}`,
       );
@@ -482,6 +568,9 @@ export interface ResolvedDeclaration {
   subscribers: Readonly<Record<string, ResolvedSubscriber>>;
   retentionDays: number;
   pendingShards: number;
+  throttle: Required<ThrottleDeclaration>;
+  /** Providers whose secret already exists (secretArn or secretName), by provider. */
+  existingSecrets: Readonly<Record<string, ExistingSecret>>;
 }
 
 type FilterCondition = string | { prefix: string };

@@ -21,7 +21,8 @@ export type SweeperHandler = (
 /** Config once at cold start; each scheduled invocation is one bounded sweep. */
 export function createSweeperHandler(env: Env, overrides: Partial<SweepDeps> = {}): SweeperHandler {
   const config = readSweeperConfig(env);
-  const powertools = createPowertoolsLogger({ service: SERVICE.sweeper, level: levelFromEnv(env) });
+  const service = env.POWERTOOLS_SERVICE_NAME || SERVICE.sweeper;
+  const powertools = createPowertoolsLogger({ service, level: levelFromEnv(env) });
   const deps: SweepDeps = {
     deliveries:
       overrides.deliveries ??
@@ -39,7 +40,7 @@ export function createSweeperHandler(env: Env, overrides: Partial<SweepDeps> = {
       }),
     clock: overrides.clock ?? systemClock,
     log: overrides.log ?? fromPowertools(powertools),
-    metrics: overrides.metrics ?? emfMetrics({ service: SERVICE.sweeper }),
+    metrics: overrides.metrics ?? emfMetrics({ service }),
   };
   return middy<ScheduledEvent | undefined, SweepReport>()
     .use(injectLambdaContext(powertools, { resetKeys: true }))

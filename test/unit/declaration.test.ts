@@ -60,6 +60,8 @@ describe('Module: declaration', () => {
         },
         retentionDays: DEFAULT_RETENTION_DAYS,
         pendingShards: DEFAULT_PENDING_SHARDS,
+        throttle: { rateLimit: 1000, burstLimit: 2000 },
+        existingSecrets: {},
       });
       expect(DEFAULT_TOLERANCE_SECONDS).toBe(300);
     });
