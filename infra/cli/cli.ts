@@ -1,11 +1,13 @@
 /** The `hookonce` command line: a table of subcommands, each with its own --help. */
 import { ConfigError } from '../../functions/shared/errors.ts';
 import { type CliIo, type Command, UsageError } from './command.ts';
+import { costCommand } from './cost.ts';
 import { sendCommand } from './send.ts';
 
 /** Every subcommand, by name. A new one is a module with a Command and a line here. */
 export const COMMANDS: Readonly<Record<string, Command>> = {
   send: sendCommand,
+  cost: costCommand,
 };
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
