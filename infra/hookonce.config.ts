@@ -40,5 +40,15 @@ export const declaration: HookonceDeclaration = {
     example: {
       consumer: { entry: 'functions/consumers/example/handler.ts' },
     },
+    // Stripe invoice and charge events only; its consumer keeps each invoice's latest
+    // state whatever order the events arrive in, and each customer's paid total.
+    billing: {
+      // Exact types, or prefixes ending in "." or "*"; this becomes the SNS filter policy.
+      filter: { providers: ['stripe'], types: ['stripe.invoice.', 'stripe.charge.'] },
+      consumer: { entry: 'functions/consumers/billing/handler.ts' },
+      batchSize: 10,
+      maxConcurrency: 5, // at most 5 batches at once
+      maxReceiveCount: 3, // receives before the DLQ
+    },
   },
 };

@@ -26,19 +26,19 @@ import {
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
 import { type CfnSecret, type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
-import { type CfnSubscription, Topic } from 'aws-cdk-lib/aws-sns';
-import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { type Subscription, Topic } from 'aws-cdk-lib/aws-sns';
+import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { CONSUMER_ENV, consumerEnvironment } from '../functions/consumers/config.ts';
 import { PAYLOAD_PREFIX } from '../functions/deliveries/payloads.ts';
 import { PENDING_INDEX } from '../functions/deliveries/store.ts';
 import { INGEST_ENV, ingestEnvironment } from '../functions/ingest/config.ts';
 import {
+  filterProblems,
   type HookonceDeclaration,
   type ResolvedDeclaration,
   resolveDeclaration,
-  toFilterPolicy,
+  type SubscriberFilter,
 } from '../functions/shared/declaration.ts';
 import {
   DEFAULT_SWEEP_GRACE_SECONDS,
@@ -50,6 +50,7 @@ import {
 import { INGEST_FUNCTION, SWEEPER_FUNCTION } from './functions.ts';
 import { acknowledgeFindings } from './nag.ts';
 import { type AlarmThresholds, Observability, serviceNames } from './observability.ts';
+import { subscribeToHookonce } from './subscribe.ts';
 import { CONSUMER_TABLE, DELIVERIES_TABLE } from './tables.ts';
 
 /** The repository root: entries in the declaration are relative to it. */
@@ -551,18 +552,8 @@ export class Hookonce extends Construct {
       });
       queues[name] = { queue, deadLetterQueue };
 
-      // SqsSubscription also writes the queue policy that lets the topic send. The
-      // filter policy is set as the exact JSON of toFilterPolicy(), which the local
-      // runtime uses too, rather than rebuilt through the L2 filter classes.
-      const subscription = this.topic.addSubscription(
-        new SqsSubscription(queue, { rawMessageDelivery: true }),
-      );
-      const filterPolicy = toFilterPolicy(subscriber.filter);
-      if (filterPolicy) {
-        const cfn = subscription.node.defaultChild as CfnSubscription;
-        cfn.filterPolicy = filterPolicy;
-        cfn.filterPolicyScope = 'MessageAttributes';
-      }
+      // The same subscription any other team's queue gets (infra/subscribe.ts).
+      this.subscribeQueue(queue, subscriber.filter);
 
       const fn = this.nodejsFunction('Consumer', {
         description: `${declaration.name}: consumer of subscriber "${name}"`,
@@ -605,6 +596,12 @@ export class Hookonce extends Construct {
         new SqsEventSource(queue, {
           batchSize: subscriber.batchSize,
           reportBatchItemFailures: true,
+          ...(subscriber.batchingWindowSeconds > 0
+            ? { maxBatchingWindow: Duration.seconds(subscriber.batchingWindowSeconds) }
+            : {}),
+          ...(subscriber.maxConcurrency !== undefined
+            ? { maxConcurrency: subscriber.maxConcurrency }
+            : {}),
         }),
       );
       consumers[name] = fn;
@@ -644,6 +641,19 @@ export class Hookonce extends Construct {
       actions: PUBLISH_KEY_ACTIONS,
       resourceArns: [this.key.keyArn],
     });
+  }
+
+  /**
+   * Subscribes a queue that this construct did not make (another team's, in
+   * this app) to the topic, with raw message delivery and `filter` as its SNS
+   * filter policy, as the declared subscribers are; the queue policy that lets
+   * the topic send is added too. From another app or account, use
+   * subscribeToHookonce() from infra/subscribe.ts with the TopicArn output.
+   */
+  public subscribeQueue(queue: IQueue, filter: SubscriberFilter = {}): Subscription {
+    const problems = filterProblems(filter, Object.keys(this.declaration.providers));
+    if (problems.length > 0) throw new Error(`subscribeQueue: ${problems.join('; ')}`);
+    return subscribeToHookonce(this.topic, queue, filter);
   }
 
   /** The URL a provider posts its webhooks to. */

@@ -148,9 +148,23 @@ export interface SubscriberDeclaration {
   consumer: ConsumerDeclaration;
   /** Records per consumer invocation. @default 10 */
   batchSize?: number;
+  /**
+   * How long the event source waits to fill a batch before it invokes the consumer
+   * with what it has (Lambda's MaximumBatchingWindowInSeconds), 0 to 300. @default 0
+   */
+  batchingWindowSeconds?: number;
+  /**
+   * The most batches in flight at once (Lambda's ScalingConfig.MaximumConcurrency),
+   * 2 to 1000. @default unset: Lambda scales up to the account's limit
+   */
+  maxConcurrency?: number;
   /** Receives before a message is parked in the DLQ. @default 5 */
   maxReceiveCount?: number;
-  /** @default 6 × the consumer timeout, as AWS recommends for SQS event sources */
+  /**
+   * At least the consumer timeout plus the batching window, or messages held while
+   * a batch fills come back before they are processed.
+   * @default 6 × the consumer timeout + the batching window, as AWS recommends for SQS event sources
+   */
   visibilityTimeoutSeconds?: number;
 }
 
@@ -199,6 +213,7 @@ export const DEFAULT_PENDING_SHARDS = 16;
 export const DEFAULT_THROTTLE = { rateLimit: 1000, burstLimit: 2000 } as const;
 export const DEFAULT_CONSUMER_TIMEOUT_SECONDS = 30;
 export const DEFAULT_BATCH_SIZE = 10;
+export const DEFAULT_BATCHING_WINDOW_SECONDS = 0;
 export const DEFAULT_MAX_RECEIVE_COUNT = 5;
 
 const NAME = /^[a-z][a-z0-9-]{0,31}$/;
@@ -235,12 +250,9 @@ export function resolveDeclaration(declaration: HookonceDeclaration): ResolvedDe
     const what = `subscriber "${subscriber}"`;
     if (!NAME.test(subscriber))
       problems.push(`${what}: names are lower-case letters, digits and dashes`);
-    for (const provider of s.filter?.providers ?? []) {
-      if (!(provider in declaration.providers)) {
-        problems.push(`${what}: filter names unknown provider "${provider}"`);
-      }
-    }
+    checkFilter(what, s.filter ?? {}, Object.keys(declaration.providers), problems);
     const timeoutSeconds = s.consumer.timeoutSeconds ?? DEFAULT_CONSUMER_TIMEOUT_SECONDS;
+    const windowSeconds = s.batchingWindowSeconds ?? DEFAULT_BATCHING_WINDOW_SECONDS;
     const resolved: ResolvedSubscriber = {
       filter: s.filter ?? {},
       consumer: {
@@ -250,19 +262,27 @@ export function resolveDeclaration(declaration: HookonceDeclaration): ResolvedDe
         memorySize: s.consumer.memorySize ?? 256,
       },
       batchSize: s.batchSize ?? DEFAULT_BATCH_SIZE,
+      batchingWindowSeconds: windowSeconds,
+      ...(s.maxConcurrency !== undefined ? { maxConcurrency: s.maxConcurrency } : {}),
       maxReceiveCount: s.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT,
-      visibilityTimeoutSeconds: s.visibilityTimeoutSeconds ?? timeoutSeconds * 6,
+      visibilityTimeoutSeconds: s.visibilityTimeoutSeconds ?? timeoutSeconds * 6 + windowSeconds,
     };
     checkInt(problems, `${what}: batchSize`, resolved.batchSize, 1, 10);
+    // Lambda's limits for an SQS event source mapping.
+    checkInt(problems, `${what}: batchingWindowSeconds`, resolved.batchingWindowSeconds, 0, 300);
+    if (resolved.maxConcurrency !== undefined) {
+      checkInt(problems, `${what}: maxConcurrency`, resolved.maxConcurrency, 2, 1000);
+    }
     checkInt(problems, `${what}: maxReceiveCount`, resolved.maxReceiveCount, 1, 1000);
     checkInt(problems, `${what}: consumer.timeoutSeconds`, timeoutSeconds, 1, 900);
     checkInt(problems, `${what}: consumer.memorySize`, resolved.consumer.memorySize, 128, 10240);
-    // SQS caps the visibility timeout at 12 hours; AWS wants it at least the function timeout.
+    // SQS caps the visibility timeout at 12 hours; AWS wants it at least the function
+    // timeout, and a message held while its batch fills must not come back meanwhile.
     checkInt(
       problems,
       `${what}: visibilityTimeoutSeconds`,
       resolved.visibilityTimeoutSeconds,
-      timeoutSeconds,
+      timeoutSeconds + (Number.isInteger(windowSeconds) ? windowSeconds : 0),
       43200,
     );
     subscribers[subscriber] = resolved;
@@ -558,6 +578,9 @@ export interface ResolvedSubscriber {
   filter: SubscriberFilter;
   consumer: Required<ConsumerDeclaration>;
   batchSize: number;
+  batchingWindowSeconds: number;
+  /** Unset: no cap beyond the account's. */
+  maxConcurrency?: number;
   maxReceiveCount: number;
   visibilityTimeoutSeconds: number;
 }
@@ -572,6 +595,56 @@ export interface ResolvedDeclaration {
   /** Providers whose secret already exists (secretArn or secretName), by provider. */
   existingSecrets: Readonly<Record<string, ExistingSecret>>;
 }
+
+/** A type is `<provider>.<eventType>`; a prefix ends in `.` or `*`. */
+const FILTER_TYPE = /^[A-Za-z0-9_./:-]+\*?$/;
+
+/** What is wrong with a filter, given the declared providers: nothing when empty. */
+export function filterProblems(filter: SubscriberFilter, providers: readonly string[]): string[] {
+  const problems: string[] = [];
+  checkFilter('-', filter, providers, problems);
+  return problems.map((p) => p.slice('-: '.length));
+}
+
+/** What resolveDeclaration() checks in a subscriber's filter. */
+function checkFilter(
+  what: string,
+  filter: SubscriberFilter,
+  providers: readonly string[],
+  problems: string[],
+): void {
+  for (const provider of filter.providers ?? []) {
+    if (!providers.includes(provider)) {
+      problems.push(`${what}: filter names unknown provider "${provider}"`);
+    }
+  }
+  for (const type of filter.types ?? []) {
+    if (typeof type !== 'string' || !FILTER_TYPE.test(type) || type === '*') {
+      problems.push(
+        `${what}: filter type "${String(type)}" must be "<provider>.<event type>", or a prefix of one ending in "." or "*"`,
+      );
+      continue;
+    }
+    const [provider] = type.split('.');
+    const named = filter.providers?.length ? filter.providers : providers;
+    // A type names its provider first: one that can never arrive is a typo.
+    if (type.includes('.') && provider && !named.includes(provider)) {
+      problems.push(
+        `${what}: filter type "${type}" can never match: its provider "${provider}" is not ${filter.providers?.length ? 'in the filter’s providers' : 'declared'}`,
+      );
+    }
+  }
+  // SNS counts every combination of the policy's values, and allows 150.
+  const combinations =
+    Math.max(1, filter.providers?.length ?? 0) * Math.max(1, filter.types?.length ?? 0);
+  if (combinations > SNS_FILTER_COMBINATIONS) {
+    problems.push(
+      `${what}: the filter has ${combinations} combinations of providers and types; SNS allows ${SNS_FILTER_COMBINATIONS}`,
+    );
+  }
+}
+
+const SNS_FILTER_COMBINATIONS = 150;
 
 type FilterCondition = string | { prefix: string };
 
@@ -593,4 +666,26 @@ export function toFilterPolicy(
     });
   }
   return Object.keys(policy).length > 0 ? policy : undefined;
+}
+
+/** What a filter policy matches on: the SNS message attributes of one event. */
+export interface EventAttributes {
+  readonly provider: string;
+  /** The envelope's type, `<provider>.<eventType>`. */
+  readonly type: string;
+}
+
+/**
+ * Whether SNS delivers an event with these attributes to a subscriber with this
+ * filter: every attribute of the policy must match one of its conditions. The
+ * same rules as toFilterPolicy() writes down, for tools that deliver without
+ * SNS (replay), so they send a subscriber only what SNS would have.
+ */
+export function matchesFilter(filter: SubscriberFilter, event: EventAttributes): boolean {
+  const policy = toFilterPolicy(filter);
+  if (!policy) return true;
+  const matches = (conditions: FilterCondition[] | undefined, value: string): boolean =>
+    conditions === undefined ||
+    conditions.some((c) => (typeof c === 'string' ? c === value : value.startsWith(c.prefix)));
+  return matches(policy.provider, event.provider) && matches(policy.type, event.type);
 }

@@ -12,6 +12,16 @@ export interface PollerOptions {
   readonly queueArn: string;
   readonly region: string;
   readonly batchSize: number;
+  /**
+   * Seconds to wait for a batch to fill before invoking the consumer with what
+   * has arrived (Lambda's MaximumBatchingWindowInSeconds). @default 0
+   */
+  readonly batchingWindowSeconds?: number;
+  /**
+   * Batches in flight at once (Lambda's MaximumConcurrency), at most
+   * MAX_LOCAL_CONCURRENCY here. @default DEFAULT_LOCAL_CONCURRENCY
+   */
+  readonly maxConcurrency?: number;
   /** Invokes the consumer function with one batch. */
   readonly invoke: (event: SQSEvent) => Promise<SQSBatchResponse | undefined | null>;
   readonly onBatch?: (report: { size: number; failed: number; error?: string }) => void;
@@ -23,6 +33,11 @@ export interface Poller {
   stop(): Promise<void>;
 }
 
+/** Lambda starts an SQS event source with five pollers, each taking one batch at a time. */
+export const DEFAULT_LOCAL_CONCURRENCY = 5;
+/** Enough to show concurrency on a laptop; a higher maxConcurrency is capped here. */
+export const MAX_LOCAL_CONCURRENCY = 10;
+
 /**
  * Lambda's SQS event source mapping, locally: long-polls the queue, invokes
  * the consumer with a batch, deletes what succeeded and leaves the rest to come
@@ -30,39 +45,79 @@ export interface Poller {
  * listed records are retried; a thrown error, a timeout or an answer naming a
  * record that is not in the batch retries all of it. The queue's redrive policy
  * parks a record in the DLQ after maxReceiveCount receives.
+ *
+ * Each of `maxConcurrency` pollers takes one batch at a time, so no more
+ * batches than that are ever in flight; with a batching window, a poller that
+ * has some records keeps receiving until the batch is full or the window ends.
  */
 export function startPoller(options: PollerOptions): Poller {
   const abort = new AbortController();
-  const loop = (async () => {
-    while (!abort.signal.aborted) {
-      let messages: Message[] = [];
-      try {
-        const out = await options.sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: options.queueUrl,
-            MaxNumberOfMessages: options.batchSize,
-            WaitTimeSeconds: options.waitTimeSeconds ?? 1,
-            MessageSystemAttributeNames: ['All'],
-            MessageAttributeNames: ['All'],
-          }),
-          { abortSignal: abort.signal },
-        );
-        messages = out.Messages ?? [];
-      } catch {
-        if (abort.signal.aborted) break;
-        await sleep(500); // the queue is unreachable for now: try again shortly
-        continue;
-      }
-      if (messages.length === 0) continue;
-      await deliver(messages, options);
-    }
-  })();
+  const pollers = Math.min(
+    options.maxConcurrency ?? DEFAULT_LOCAL_CONCURRENCY,
+    MAX_LOCAL_CONCURRENCY,
+  );
+  const loops = Array.from({ length: Math.max(1, pollers) }, () => pollLoop(options, abort.signal));
   return {
     async stop() {
       abort.abort();
-      await loop;
+      await Promise.all(loops);
     },
   };
+}
+
+async function pollLoop(options: PollerOptions, signal: AbortSignal): Promise<void> {
+  while (!signal.aborted) {
+    let messages: Message[];
+    try {
+      messages = await receive(options, signal, options.batchSize, options.waitTimeSeconds ?? 1);
+      const windowMs = (options.batchingWindowSeconds ?? 0) * 1000;
+      const deadline = Date.now() + windowMs;
+      while (
+        messages.length > 0 &&
+        messages.length < options.batchSize &&
+        Date.now() < deadline &&
+        !signal.aborted
+      ) {
+        const waitSeconds = Math.min(20, Math.max(0, Math.ceil((deadline - Date.now()) / 1000)));
+        const more = await receive(
+          options,
+          signal,
+          options.batchSize - messages.length,
+          waitSeconds,
+        ).catch((error: unknown) => {
+          // What was received already is delivered; the rest waits for the next round.
+          if (signal.aborted) throw error;
+          return [];
+        });
+        messages = [...messages, ...more];
+      }
+    } catch {
+      if (signal.aborted) break;
+      await sleep(500); // the queue is unreachable for now: try again shortly
+      continue;
+    }
+    if (messages.length === 0) continue;
+    await deliver(messages, options);
+  }
+}
+
+async function receive(
+  options: PollerOptions,
+  signal: AbortSignal,
+  max: number,
+  waitSeconds: number,
+): Promise<Message[]> {
+  const out = await options.sqs.send(
+    new ReceiveMessageCommand({
+      QueueUrl: options.queueUrl,
+      MaxNumberOfMessages: max,
+      WaitTimeSeconds: waitSeconds,
+      MessageSystemAttributeNames: ['All'],
+      MessageAttributeNames: ['All'],
+    }),
+    { abortSignal: signal },
+  );
+  return out.Messages ?? [];
 }
 
 async function deliver(messages: Message[], options: PollerOptions): Promise<void> {

@@ -282,6 +282,8 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
         queueArn: queues.queueArn,
         region: LOCAL_REGION,
         batchSize: subscriber.batchSize,
+        batchingWindowSeconds: subscriber.batchingWindowSeconds,
+        maxConcurrency: subscriber.maxConcurrency,
         waitTimeSeconds: options.pollWaitSeconds ?? 1,
         invoke: (event) => sandbox.invoke<SQSBatchResponse>(event),
         onBatch: (b) => {

@@ -54,6 +54,7 @@ describe('Module: declaration', () => {
               memorySize: 256,
             },
             batchSize: DEFAULT_BATCH_SIZE,
+            batchingWindowSeconds: 0,
             maxReceiveCount: DEFAULT_MAX_RECEIVE_COUNT,
             visibilityTimeoutSeconds: 180,
           },
@@ -95,6 +96,7 @@ describe('Module: declaration', () => {
         filter: { types: ['standard.invoice.'] },
         consumer: { entry: consumer.entry, handler: 'main', timeoutSeconds: 10, memorySize: 512 },
         batchSize: 1,
+        batchingWindowSeconds: 0,
         maxReceiveCount: 3,
         visibilityTimeoutSeconds: 60,
       });
