@@ -305,7 +305,7 @@ export function formatEstimate(estimate: CostEstimate): string {
     lines.map((l) => {
       const share = perMillion && input.webhooks > 0 ? usd(l.usd / (input.webhooks / 1e6)) : '';
       const unit = l.quantity === 1 ? l.unit.replace(/s$/, '') : l.unit;
-      return `  ${l.service.padEnd(25)}${l.what.padEnd(47)}${`${count(l.quantity)} ${unit}`.padStart(24)}${usd(l.usd).padStart(11)}${share.padStart(11)}`;
+      return `  ${l.service.padEnd(25)}${l.what.padEnd(47)}${`${count(l.quantity)} ${unit}`.padStart(24)}${usd(l.usd).padStart(11)}${share.padStart(11)}`.trimEnd();
     });
   const width = 2 + 25 + 47 + 24 + 11 + 11;
   const header = `  ${'service'.padEnd(25)}${'what'.padEnd(47)}${'quantity a month'.padStart(24)}${'a month'.padStart(11)}${'per 1M'.padStart(11)}`;
