@@ -52,7 +52,11 @@ export function createIngestHandler(env: Env, overrides: Partial<IngestDeps> = {
   const metrics = overrides.metrics ?? emfMetrics({ service });
   let secrets = overrides.secrets;
   if (!secrets && config.secretIds) {
-    secrets = secretsManagerSecrets({ secretIds: config.secretIds, log });
+    secrets = secretsManagerSecrets({
+      secretIds: config.secretIds,
+      log,
+      check: (name, list) => providers.get(name)?.checkSecrets(list),
+    });
   } else if (!secrets) {
     const local = envSecrets(env, names);
     // Local secrets are known now: a malformed one fails the cold start, not the first webhook.

@@ -23,20 +23,40 @@ export function secretsManagerSecrets(options: {
   log?: Logger;
   /** Milliseconds since the epoch; spaces the empty-list warnings. @default Date.now */
   now?: () => number;
+  /**
+   * Checks a provider's list (its verifier's format rules); what it throws is
+   * logged, spaced like the empty-list warning, so a mistyped secret is named in
+   * the logs instead of showing only as 401s. Its message never holds a secret.
+   */
+  check?: (provider: string, secrets: readonly string[]) => void;
 }): SecretSource {
   const provider = new SecretsProvider(options.client ? { awsSdkV3Client: options.client } : {});
   const maxAge = options.maxAgeSeconds ?? SECRET_MAX_AGE_SECONDS;
   const now = options.now ?? Date.now;
   const warnedAt = new Map<string, number>();
-  const warnEmpty = (name: string, id: string): void => {
+  const warn = (
+    name: string,
+    id: string,
+    message: string,
+    fields: Record<string, string> = {},
+  ): void => {
     const last = warnedAt.get(name);
     if (last !== undefined && now() - last < maxAge * 1000) return;
     warnedAt.set(name, now());
-    options.log?.warn('no active signing secret: every delivery is answered 401', {
+    options.log?.warn(message, {
       provider: name,
       secretId: id,
+      ...fields,
       fix: `aws secretsmanager put-secret-value --secret-id ${id} --secret-string '["<secret>"]'`,
     });
+  };
+  const malformed = (name: string, list: readonly string[]): string | undefined => {
+    try {
+      options.check?.(name, list);
+      return undefined;
+    } catch (error) {
+      return error instanceof Error ? error.message : 'malformed';
+    }
   };
   return {
     async get(name) {
@@ -59,8 +79,21 @@ export function secretsManagerSecrets(options: {
         );
       }
       const list = raw ? parseSecretList(raw) : [];
-      if (list.length === 0) warnEmpty(name, id);
-      else warnedAt.delete(name);
+      const problem = list.length > 0 ? malformed(name, list) : undefined;
+      if (list.length === 0) {
+        warn(name, id, 'no active signing secret: every delivery is answered 401');
+      } else if (problem) {
+        warn(
+          name,
+          id,
+          'a signing secret is malformed: deliveries it should verify are answered 401',
+          {
+            problem,
+          },
+        );
+      } else {
+        warnedAt.delete(name);
+      }
       return list;
     },
   };

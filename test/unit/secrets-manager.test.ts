@@ -119,6 +119,35 @@ describe('Function: secretsManagerSecrets', () => {
       expect(lines.join('\n')).not.toContain(NEW);
     });
 
+    it('names a secret its verifier calls malformed in one warning per interval, never its value', async () => {
+      // Prepare: an API key pasted where the webhook secret belongs.
+      const pasted = 'sk_live_notawebhooksecret';
+      const { client } = fakeSecretsManager(JSON.stringify([pasted]));
+      const lines: string[] = [];
+      const log = createLogger({ service: 'test' }, 'debug', (line) => lines.push(line));
+      const check = (_: string, list: readonly string[]) => {
+        if (!list.every((s) => s.startsWith('whsec_')))
+          throw new Error('a secret is "whsec_" followed by base64');
+      };
+      const secrets = secretsManagerSecrets({ secretIds: { standard: ARN }, client, log, check });
+
+      // Act
+      const first = await secrets.get('standard');
+      await secrets.get('standard');
+
+      // Assess: handed on unchanged (the verifier refuses it), and named once.
+      expect(first).toEqual([pasted]);
+      expect(lines).toHaveLength(1);
+      expect(JSON.parse(lines[0] as string)).toMatchObject({
+        level: 'WARN',
+        message: expect.stringContaining('malformed'),
+        provider: 'standard',
+        secretId: ARN,
+        problem: 'a secret is "whsec_" followed by base64',
+      });
+      expect(lines.join('\n')).not.toContain(pasted);
+    });
+
     it('turns a failed read into a DependencyError of secretsmanager, without the secret', async () => {
       // Prepare
       const { client } = fakeSecretsManager('["whsec_a"]');
