@@ -113,8 +113,9 @@ export class Observability extends Construct {
     const services = serviceNames(declaration.name);
     const { account } = Stack.of(this);
 
-    // CloudWatch publishes to the alarm topic as itself: the topic's policy and its
-    // key's policy let it, for alarms of this account only.
+    // CloudWatch publishes to the alarm topic as itself: the topic's policy lets it
+    // for alarms of this account only, and the key's policy lets it encrypt (SNS
+    // asks KMS on its behalf, in a request that carries no source account to match).
     alarmTopic.addToResourcePolicy(
       new PolicyStatement({
         sid: 'CloudWatchAlarmsPublish',
@@ -130,7 +131,6 @@ export class Observability extends Construct {
         principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
         resources: ['*'],
-        conditions: { StringEquals: { 'aws:SourceAccount': account } },
       }),
     );
 

@@ -183,7 +183,7 @@ describe('Construct: Hookonce, ready for production', () => {
           Effect: 'Allow',
           Principal: { Service: 'cloudwatch.amazonaws.com' },
           Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
-          Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+          Resource: '*',
         }),
       );
       for (const topic of [built.hookonce.topic, built.hookonce.alarmTopic]) {
@@ -216,6 +216,7 @@ describe('Construct: Hookonce, ready for production', () => {
               Effect: 'Allow',
               Action: 'sns:Publish',
               Principal: { Service: 'cloudwatch.amazonaws.com' },
+              Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
             }),
           ]),
         },
