@@ -45,7 +45,8 @@ export const declaration: HookonceDeclaration = {
     billing: {
       // Exact types, or prefixes ending in "." or "*"; this becomes the SNS filter policy.
       filter: { providers: ['stripe'], types: ['stripe.invoice.', 'stripe.charge.'] },
-      consumer: { entry: 'functions/consumers/billing/handler.ts' },
+      // A failed event comes back after the visibility timeout (6 × 10 s), three times at most.
+      consumer: { entry: 'functions/consumers/billing/handler.ts', timeoutSeconds: 10 },
       batchSize: 10,
       maxConcurrency: 5, // at most 5 batches at once
       maxReceiveCount: 3, // receives before the DLQ

@@ -31,8 +31,6 @@ export interface ClaimRecord {
   readonly leaseOwner?: string;
   /** Epoch milliseconds; 0 once released. Absent when DONE. */
   readonly leaseUntil?: number;
-  /** How often the effect failed and gave the claim back. */
-  readonly failures: number;
   /** The last failure, `<name>: <message>`, cut to LAST_ERROR_MAX_CHARS. */
   readonly lastError?: string;
   /** Epoch milliseconds. */
@@ -140,7 +138,6 @@ export class ClaimStore {
       status: (str(item, 'status') ?? 'IN_PROGRESS') as ClaimStatus,
       leaseOwner: str(item, 'leaseOwner'),
       leaseUntil: num(item, 'leaseUntil'),
-      failures: num(item, 'failures') ?? 0,
       lastError: str(item, 'lastError'),
       lastErrorAt: num(item, 'lastErrorAt'),
       expiresAt: num(item, 'expiresAt') ?? 0,
@@ -192,7 +189,8 @@ export class ClaimStore {
   /**
    * Gives back a claim whose effect failed: its lease ends at once, so the
    * retried message claims it without waiting, and the failure is kept on it
-   * (`lastError`, `failures`) for `hookonce dlq peek`. False if the lease was lost.
+   * (`lastError`, `lastErrorAt`) for `hookonce dlq peek`, until the next claim.
+   * False if the lease was lost.
    */
   async release(
     consumer: string,
@@ -202,12 +200,8 @@ export class ClaimStore {
   ): Promise<boolean> {
     const recorded: { update: string; values: Item } = failure
       ? {
-          update: ', lastError = :error, lastErrorAt = :at ADD failures :one',
-          values: {
-            ':error': S(describeFailure(failure.error)),
-            ':at': N(failure.at),
-            ':one': N(1),
-          },
+          update: ', lastError = :error, lastErrorAt = :at',
+          values: { ':error': S(describeFailure(failure.error)), ':at': N(failure.at) },
         }
       : { update: '', values: {} };
     try {

@@ -675,17 +675,45 @@ export interface EventAttributes {
   readonly type: string;
 }
 
+/** An SNS filter policy on message attributes, as toFilterPolicy() writes them. */
+export type FilterPolicy = Readonly<Record<string, readonly unknown[]>>;
+
+/**
+ * Whether SNS delivers an event with these attributes under this filter policy
+ * (`undefined`: no policy, everything): every attribute the policy names must
+ * match one of its conditions, an exact string or `{ prefix }`. Those are the
+ * conditions toFilterPolicy() writes; any other (anything-but, numeric, a
+ * policy edited by hand) is refused rather than guessed at.
+ */
+export function matchesFilterPolicy(
+  policy: FilterPolicy | undefined,
+  event: EventAttributes,
+): boolean {
+  if (!policy) return true;
+  return Object.entries(policy).every(([attribute, conditions]) => {
+    const value = attribute === 'provider' || attribute === 'type' ? event[attribute] : undefined;
+    if (value === undefined) {
+      throw new Error(
+        `the filter policy names the attribute "${attribute}", which events do not carry`,
+      );
+    }
+    return conditions.some((c) => {
+      if (typeof c === 'string') return c === value;
+      const prefix = (c as { prefix?: unknown } | null)?.prefix;
+      if (typeof prefix === 'string' && Object.keys(c as object).length === 1) {
+        return value.startsWith(prefix);
+      }
+      throw new Error(
+        `the filter policy condition ${JSON.stringify(c)} is neither a string nor { "prefix": … }`,
+      );
+    });
+  });
+}
+
 /**
  * Whether SNS delivers an event with these attributes to a subscriber with this
- * filter: every attribute of the policy must match one of its conditions. The
- * same rules as toFilterPolicy() writes down, for tools that deliver without
- * SNS (replay), so they send a subscriber only what SNS would have.
+ * filter: the filter's policy (toFilterPolicy), evaluated by matchesFilterPolicy.
  */
 export function matchesFilter(filter: SubscriberFilter, event: EventAttributes): boolean {
-  const policy = toFilterPolicy(filter);
-  if (!policy) return true;
-  const matches = (conditions: FilterCondition[] | undefined, value: string): boolean =>
-    conditions === undefined ||
-    conditions.some((c) => (typeof c === 'string' ? c === value : value.startsWith(c.prefix)));
-  return matches(policy.provider, event.provider) && matches(policy.type, event.type);
+  return matchesFilterPolicy(toFilterPolicy(filter), event);
 }

@@ -2,12 +2,16 @@
 import { ConfigError } from '../../functions/shared/errors.ts';
 import { type CliIo, type Command, UsageError } from './command.ts';
 import { costCommand } from './cost.ts';
+import { dlqCommand } from './dlq.ts';
+import { replayCommand } from './replay.ts';
 import { sendCommand } from './send.ts';
 
 /** Every subcommand, by name. A new one is a module with a Command and a line here. */
 export const COMMANDS: Readonly<Record<string, Command>> = {
   send: sendCommand,
   cost: costCommand,
+  replay: replayCommand,
+  dlq: dlqCommand,
 };
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;

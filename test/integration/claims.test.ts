@@ -225,7 +225,6 @@ describe.each(backends)('Class: ClaimStore (on %s)', (kind) => {
       expect(record).toMatchObject({
         status: 'IN_PROGRESS',
         leaseUntil: 0,
-        failures: 1,
         lastError: 'thrown: a string',
         lastErrorAt: T0 + 20,
       });
