@@ -1,4 +1,5 @@
 import { createHmac, type KeyObject } from 'node:crypto';
+import { ConfigError } from '../shared/errors.ts';
 import { safeEqual } from './compare.ts';
 import { type Rejection, reject401 } from './types.ts';
 
@@ -133,4 +134,19 @@ export function asName(value: unknown): string | undefined {
   if (typeof value === 'string' && value.length > 0) return value;
   if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
   return undefined;
+}
+
+/**
+ * The cold-start check most schemes share: at least one secret, and each one
+ * acceptable to `isValid` (by default: some text without whitespace). `hint`
+ * says where the right value is found; no message ever repeats a secret.
+ */
+export function checkSecretList(
+  provider: string,
+  secrets: readonly string[],
+  hint: string,
+  isValid: (secret: string) => boolean = (secret) => secret.length > 0 && !/\s/.test(secret),
+): void {
+  if (secrets.length === 0) throw new ConfigError(`provider "${provider}" has no secret`);
+  for (const secret of secrets) if (!isValid(secret)) throw new ConfigError(hint);
 }

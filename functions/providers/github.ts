@@ -1,5 +1,4 @@
-import { ConfigError } from '../shared/errors.ts';
-import { decodeHex, hmac, keepHeaders, matchesAny } from './common.ts';
+import { checkSecretList, decodeHex, hmac, keepHeaders, matchesAny } from './common.ts';
 import { type Provider, reject400, reject401, type Verdict } from './types.ts';
 
 /**
@@ -35,14 +34,11 @@ export function github(options: { name: string; maxBodyBytes: number }): Provide
     name,
     maxBodyBytes,
     checkSecrets(secrets) {
-      if (secrets.length === 0) throw new ConfigError(`provider "${name}" has no secret`);
-      for (const secret of secrets) {
-        if (secret.length === 0 || /\s/.test(secret)) {
-          throw new ConfigError(
-            'a GitHub webhook secret is the text typed in the webhook\'s "Secret" field, without whitespace',
-          );
-        }
-      }
+      checkSecretList(
+        name,
+        secrets,
+        'a GitHub webhook secret is the text typed in the webhook\'s "Secret" field, without whitespace',
+      );
     },
     inspect(request, context): Verdict {
       const { headers } = request;

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { HmacDeliveryId } from '../shared/declaration.ts';
-import { ConfigError } from '../shared/errors.ts';
 import {
   asName,
+  checkSecretList,
   checkTimestamp,
   DIGEST_BYTES,
   decodeBase64,
@@ -98,14 +98,11 @@ export function hmacProvider(options: HmacOptions): Provider {
     name,
     maxBodyBytes,
     checkSecrets(secrets) {
-      if (secrets.length === 0) throw new ConfigError(`provider "${name}" has no secret`);
-      for (const secret of secrets) {
-        if (secret.length === 0 || /\s/.test(secret)) {
-          throw new ConfigError(
-            'an HMAC secret is the shared key exactly as the sender uses it (its UTF-8 bytes), without whitespace',
-          );
-        }
-      }
+      checkSecretList(
+        name,
+        secrets,
+        'an HMAC secret is the shared key exactly as the sender uses it (its UTF-8 bytes), without whitespace',
+      );
     },
     inspect(request, context): Verdict {
       const { headers, rawBody } = request;

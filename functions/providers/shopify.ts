@@ -1,5 +1,4 @@
-import { ConfigError } from '../shared/errors.ts';
-import { decodeBase64, hmac, keepHeaders, matchesAny } from './common.ts';
+import { checkSecretList, decodeBase64, hmac, keepHeaders, matchesAny } from './common.ts';
 import { type Provider, reject400, reject401, type Verdict } from './types.ts';
 
 /**
@@ -35,14 +34,11 @@ export function shopify(options: { name: string; maxBodyBytes: number }): Provid
     name,
     maxBodyBytes,
     checkSecrets(secrets) {
-      if (secrets.length === 0) throw new ConfigError(`provider "${name}" has no secret`);
-      for (const secret of secrets) {
-        if (secret.length === 0 || /\s/.test(secret)) {
-          throw new ConfigError(
-            "a Shopify secret is the app's client secret (Partner Dashboard → Apps → your app → Client credentials), without whitespace",
-          );
-        }
-      }
+      checkSecretList(
+        name,
+        secrets,
+        "a Shopify secret is the app's client secret (Partner Dashboard → Apps → your app → Client credentials), without whitespace",
+      );
     },
     inspect(request, context): Verdict {
       const { headers } = request;

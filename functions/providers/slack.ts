@@ -1,6 +1,6 @@
-import { ConfigError } from '../shared/errors.ts';
 import {
   asName,
+  checkSecretList,
   checkTimestamp,
   decodeHex,
   hmac,
@@ -44,14 +44,11 @@ export function slack(options: {
     name,
     maxBodyBytes,
     checkSecrets(secrets) {
-      if (secrets.length === 0) throw new ConfigError(`provider "${name}" has no secret`);
-      for (const secret of secrets) {
-        if (secret.length === 0 || /\s/.test(secret)) {
-          throw new ConfigError(
-            "a Slack secret is the app's Signing Secret (api.slack.com/apps → your app → Basic Information → App Credentials), without whitespace; not the verification token",
-          );
-        }
-      }
+      checkSecretList(
+        name,
+        secrets,
+        "a Slack secret is the app's Signing Secret (api.slack.com/apps → your app → Basic Information → App Credentials), without whitespace; not the verification token",
+      );
     },
     inspect(request, context): Verdict {
       const { headers } = request;

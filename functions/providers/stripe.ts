@@ -1,6 +1,6 @@
-import { ConfigError } from '../shared/errors.ts';
 import {
   asName,
+  checkSecretList,
   checkTimestamp,
   decodeHex,
   hmac,
@@ -35,17 +35,15 @@ export function stripe(options: {
     name,
     maxBodyBytes,
     checkSecrets(secrets) {
-      if (secrets.length === 0) throw new ConfigError(`provider "${name}" has no secret`);
-      for (const secret of secrets) {
-        if (!secret.startsWith(SECRET_PREFIX) || secret.length === SECRET_PREFIX.length) {
-          throw new ConfigError(
-            `a Stripe signing secret starts with "${SECRET_PREFIX}" (Dashboard → Developers → Webhooks → your endpoint → Signing secret)`,
-          );
-        }
-        if (/\s/.test(secret)) {
-          throw new ConfigError('a Stripe signing secret has no whitespace: check the copy');
-        }
-      }
+      checkSecretList(
+        name,
+        secrets,
+        `a Stripe signing secret starts with "${SECRET_PREFIX}" and has no whitespace (Dashboard → Developers → Webhooks → your endpoint → Signing secret)`,
+        (secret) =>
+          secret.startsWith(SECRET_PREFIX) &&
+          secret.length > SECRET_PREFIX.length &&
+          !/\s/.test(secret),
+      );
     },
     inspect(request, context): Verdict {
       const header = request.headers[STRIPE_SIGNATURE_HEADER];

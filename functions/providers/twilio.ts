@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
-import { ConfigError } from '../shared/errors.ts';
-import { decodeBase64, decodeHex, hmac, keepHeaders, matchesAny } from './common.ts';
+import {
+  checkSecretList,
+  decodeBase64,
+  decodeHex,
+  hmac,
+  keepHeaders,
+  matchesAny,
+} from './common.ts';
 import { type Provider, reject400, reject401, type Verdict, type WebhookRequest } from './types.ts';
 
 /**
@@ -98,14 +104,12 @@ export function twilio(options: {
     name,
     maxBodyBytes,
     checkSecrets(secrets) {
-      if (secrets.length === 0) throw new ConfigError(`provider "${name}" has no secret`);
-      for (const secret of secrets) {
-        if (!AUTH_TOKEN.test(secret)) {
-          throw new ConfigError(
-            'a Twilio secret is the Auth Token of the account that sends the webhooks: 32 hexadecimal digits (Console → Account info)',
-          );
-        }
-      }
+      checkSecretList(
+        name,
+        secrets,
+        'a Twilio secret is the Auth Token of the account that sends the webhooks: 32 hexadecimal digits (Console → Account info)',
+        (secret) => AUTH_TOKEN.test(secret),
+      );
     },
     inspect(request, context): Verdict {
       const { headers, rawBody } = request;
