@@ -378,12 +378,12 @@ export async function runDlq(
         for (const m of messages) {
           if (!m.eventId) {
             io.out(
-              `  (not a hookonce envelope) message ${m.messageId}, received ${m.receiveCount}×: ${JSON.stringify(m.preview)}`,
+              `  (not a hookonce envelope) message ${m.messageId}, received ${m.receiveCount}× (this peek included): ${JSON.stringify(m.preview)}`,
             );
             continue;
           }
           io.out(
-            `  ${m.eventId}  ${m.type ?? '?'}  received ${m.receiveCount}×, first sent ${time(m.sentAt)}`,
+            `  ${m.eventId}  ${m.type ?? '?'}  received ${m.receiveCount}× (this peek included), first sent ${time(m.sentAt)}`,
           );
           io.out(
             m.lastError
