@@ -175,8 +175,8 @@ describe('Operators on the local runtime: hookonce replay and hookonce dlq', () 
     const peek = await hookonce('dlq', 'peek', '--subscriber', 'flaky');
 
     expect(list.code).toBe(0);
-    expect(list.out).toMatch(/^  flaky\s+4\s+0$/m);
-    expect(list.out).toMatch(/^  invoices\s+0\s+0$/m);
+    expect(list.out).toMatch(/^ {2}flaky\s+4\s+0$/m);
+    expect(list.out).toMatch(/^ {2}invoices\s+0\s+0$/m);
     expect(peek.code).toBe(0);
     expect(peek.out).toContain(
       "flaky's DLQ on the local runtime (local.json): 4 messages (left in place)",
