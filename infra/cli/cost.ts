@@ -129,6 +129,23 @@ export function estimateCost(input: CostInput): CostEstimate {
     priceName: PriceName,
     unit: string,
   ): CostLine => ({ service, what, quantity, unit, usd: quantity * price(priceName) });
+  /** A Lambda's two lines: its invocations, and its arm64 compute for a memory size and duration. */
+  const lambda = (
+    service: string,
+    what: string,
+    invocations: number,
+    memoryMb: number,
+    ms: number,
+  ): CostLine[] => [
+    line(service, what, invocations, 'lambdaRequest', 'requests'),
+    line(
+      service,
+      `arm64, ${memoryMb} MB × ${ms} ms`,
+      invocations * (memoryMb / 1024) * (ms / 1000),
+      'lambdaArmGbSecond',
+      'GB-s',
+    ),
+  ];
 
   const variable: CostLine[] = [
     line(
@@ -138,14 +155,7 @@ export function estimateCost(input: CostInput): CostEstimate {
       'apiGatewayHttpRequest',
       'requests',
     ),
-    line('Lambda: ingest', 'invocations', copies, 'lambdaRequest', 'requests'),
-    line(
-      'Lambda: ingest',
-      `arm64, ${input.ingestMemoryMb} MB × ${input.ingestMs} ms`,
-      copies * (input.ingestMemoryMb / 1024) * (input.ingestMs / 1000),
-      'lambdaArmGbSecond',
-      'GB-s',
-    ),
+    ...lambda('Lambda: ingest', 'invocations', copies, input.ingestMemoryMb, input.ingestMs),
     line(
       'DynamoDB: deliveries',
       `claim + mark (${itemWru} WRU each) + 2 pending-index writes`,
@@ -174,19 +184,12 @@ export function estimateCost(input: CostInput): CostEstimate {
       'sqsRequest',
       'requests',
     ),
-    line(
+    ...lambda(
       'Lambda: consumers',
       'invocations (one message each)',
       messages,
-      'lambdaRequest',
-      'requests',
-    ),
-    line(
-      'Lambda: consumers',
-      `arm64, ${input.consumerMemoryMb} MB × ${input.consumerMs} ms`,
-      messages * (input.consumerMemoryMb / 1024) * (input.consumerMs / 1000),
-      'lambdaArmGbSecond',
-      'GB-s',
+      input.consumerMemoryMb,
+      input.consumerMs,
     ),
     line(
       'DynamoDB: consumer state',
@@ -260,13 +263,12 @@ export function estimateCost(input: CostInput): CostEstimate {
       'sqsRequest',
       'requests',
     ),
-    line('Lambda: sweeper', 'one run a minute', sweeps, 'lambdaRequest', 'requests'),
-    line(
+    ...lambda(
       'Lambda: sweeper',
-      `arm64, ${SWEEPER_FUNCTION.memorySize} MB × ${ASSUMPTIONS.sweeperMs} ms`,
-      sweeps * (SWEEPER_FUNCTION.memorySize / 1024) * (ASSUMPTIONS.sweeperMs / 1000),
-      'lambdaArmGbSecond',
-      'GB-s',
+      'one run a minute',
+      sweeps,
+      SWEEPER_FUNCTION.memorySize,
+      ASSUMPTIONS.sweeperMs,
     ),
     line(
       'DynamoDB: deliveries',
