@@ -9,20 +9,12 @@ import { runCli } from '../../infra/cli/cli.ts';
 import { declaration as defaultDeclaration } from '../../infra/hookonce.config.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/emulators.ts';
 import { type LocalRuntime, startLocal } from '../../infra/local/runtime.ts';
+import { eventually } from '../support/eventually.ts';
 
 const SECRETS = {
   HOOKONCE_SECRET_STRIPE: 'whsec_e2e0billing0stripe0secret',
   HOOKONCE_SECRET_GITHUB: 'e2e-billing-github-secret',
 };
-
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** A Stripe invoice event, as Stripe sends it; created, finalized and paid in the same second. */
 const invoiceEvent = (type: string, status: string, amountPaid: number) => ({

@@ -10,6 +10,7 @@ import { ledgerPk } from '../../functions/consumers/example/ledger.ts';
 import type { HookonceDeclaration } from '../../functions/shared/declaration.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/emulators.ts';
 import { type LocalRuntime, PROJECT_ROOT, startLocal } from '../../infra/local/runtime.ts';
+import { eventually } from '../support/eventually.ts';
 
 const SECRET = `whsec_${Buffer.from('e2e-secret-of-exactly-32-bytes!!').toString('base64')}`;
 
@@ -33,20 +34,6 @@ function signed(id: string, body: string, secret = SECRET, at = new Date()): Req
     },
     body,
   };
-}
-
-/** Waits for a condition that becomes true asynchronously (the consumer runs after the answer). */
-async function eventually<T>(
-  read: () => Promise<T>,
-  done: (value: T) => boolean,
-  seconds = 20,
-): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('Local runtime: npm start on embedded emulators', () => {

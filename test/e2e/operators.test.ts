@@ -14,6 +14,7 @@ import type { HookonceDeclaration } from '../../functions/shared/declaration.ts'
 import { runCli } from '../../infra/cli/cli.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/emulators.ts';
 import { type LocalRuntime, startLocal } from '../../infra/local/runtime.ts';
+import { eventually } from '../support/eventually.ts';
 
 const STANDARD_SECRET = `whsec_${Buffer.from('e2e-operators-secret-32-bytes!!!').toString('base64')}`;
 const STRIPE_SECRET = 'whsec_e2e0operators0stripe0secret';
@@ -35,15 +36,6 @@ const declaration: HookonceDeclaration = {
     },
   },
 };
-
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('Operators on the local runtime: hookonce replay and hookonce dlq', () => {
   let runtime: LocalRuntime;

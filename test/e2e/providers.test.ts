@@ -15,6 +15,7 @@ import { ledgerPk } from '../../functions/consumers/example/ledger.ts';
 import { declaration as defaultDeclaration } from '../../infra/hookonce.config.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/emulators.ts';
 import { type LocalRuntime, PROJECT_ROOT, startLocal } from '../../infra/local/runtime.ts';
+import { eventually } from '../support/eventually.ts';
 
 /**
  * Every provider of the default declaration, end to end over HTTP against the
@@ -173,16 +174,6 @@ const SENDERS: Record<Name, (id: string, secret: string, base: string) => Promis
     };
   },
 };
-
-/** Waits for a condition that becomes true asynchronously (the consumer runs after the answer). */
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('Providers end to end: the local runtime over HTTP', () => {
   let runtime: LocalRuntime;

@@ -10,6 +10,7 @@ import type { Target } from '../../infra/cli/target.ts';
 import { startPoller } from '../../infra/local/poller.ts';
 import { testDeclaration, useDynamo, useMessaging } from '../support/backends.ts';
 import { envelope, lambdaContext } from '../support/events.ts';
+import { until } from '../support/eventually.ts';
 
 const silent = createLogger({}, 'error', () => undefined);
 const none = { update() {}, setTotal() {}, done() {} };
@@ -24,14 +25,6 @@ const declaration = testDeclaration('it-dlq', {
   },
 });
 
-async function eventually(condition: () => Promise<boolean> | boolean): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    if (await condition()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('condition never held');
-}
-
 describe('DLQ tooling: list, peek and redrive (on fauxqs and dynalite)', () => {
   const messaging = useMessaging(declaration);
   const db = useDynamo('dynalite', declaration);
@@ -42,8 +35,8 @@ describe('DLQ tooling: list, peek and redrive (on fauxqs and dynalite)', () => {
   const events = Array.from({ length: 4 }, () => envelope(`dlq-${randomUUID().slice(0, 8)}`));
   const good = envelope(`dlq-good-${randomUUID().slice(0, 8)}`);
 
-  /** Runs the guarded consumer behind the local poller until `until` holds. */
-  async function consumeUntil(until: () => Promise<boolean> | boolean): Promise<void> {
+  /** Runs the guarded consumer behind the local poller until `done` holds. */
+  async function consumeUntil(done: () => Promise<boolean> | boolean): Promise<void> {
     const handler = consume(
       async (event: HookonceEvent) => {
         if (broken && event.id !== good.id) throw new Error(`the ledger is down for ${event.id}`);
@@ -64,7 +57,7 @@ describe('DLQ tooling: list, peek and redrive (on fauxqs and dynalite)', () => {
         handler(event, lambdaContext(randomUUID(), 1_000)) as Promise<SQSBatchResponse>,
     });
     try {
-      await eventually(until);
+      await until(done);
     } finally {
       await poller.stop();
     }

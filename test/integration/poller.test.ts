@@ -12,6 +12,7 @@ import { createLogger } from '../../functions/shared/log.ts';
 import { type PollerOptions, startPoller } from '../../infra/local/poller.ts';
 import { drainQueue, testDeclaration, useDynamo, useMessaging } from '../support/backends.ts';
 import { envelope, lambdaContext } from '../support/events.ts';
+import { until } from '../support/eventually.ts';
 
 const silent = createLogger({}, 'error', () => undefined);
 const consumer = { entry: 'functions/consumers/example/handler.ts', timeoutSeconds: 1 };
@@ -23,15 +24,6 @@ const declaration = testDeclaration('it-poller', {
     retried: { consumer, batchSize: 10, maxReceiveCount: 3, visibilityTimeoutSeconds: 1 },
   },
 });
-
-/** Polls until `condition` holds; the poller works on its own schedule. */
-async function eventually(condition: () => Promise<boolean> | boolean): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    if (await condition()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('condition never held');
-}
 
 describe('Local poller: Lambda’s SQS event source mapping (on fauxqs)', () => {
   const messaging = useMessaging(declaration);
@@ -87,10 +79,10 @@ describe('Local poller: Lambda’s SQS event source mapping (on fauxqs)', () => 
     try {
       // Act: one message; once the poller holds it, two more.
       await messaging.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'a' }));
-      await eventually(async () => (await inFlight(queueUrl)) === 1);
+      await until(async () => (await inFlight(queueUrl)) === 1);
       await messaging.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'b' }));
       await messaging.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'c' }));
-      await eventually(() => batches.length > 0);
+      await until(() => batches.length > 0);
     } finally {
       await poller.stop();
     }
@@ -123,9 +115,9 @@ describe('Local poller: Lambda’s SQS event source mapping (on fauxqs)', () => 
           Entries: Array.from({ length: 6 }, (_, i) => ({ Id: String(i), MessageBody: `m${i}` })),
         }),
       );
-      await eventually(() => running === 2);
+      await until(() => running === 2);
       open();
-      await eventually(() => done === 6);
+      await until(() => done === 6);
     } finally {
       await poller.stop();
     }
@@ -167,7 +159,7 @@ describe('Local poller: Lambda’s SQS event source mapping (on fauxqs)', () => 
       { maxConcurrency: 1 },
     );
     try {
-      await eventually(async () => {
+      await until(async () => {
         parked = [...parked, ...(await drainQueue(messaging.sqs, dlqUrl))];
         return parked.length > 0;
       });
