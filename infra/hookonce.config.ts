@@ -22,15 +22,16 @@ export const declaration: HookonceDeclaration = {
     // X-Twilio-Signature over the URL and the form parameters. Secret: the auth token.
     // Behind a custom domain or proxy, add publicUrl: 'https://…/webhooks/twilio'.
     twilio: { scheme: 'twilio' },
-    // Any HMAC signer; this one signs "<x-timestamp>.<body>" with HMAC-SHA256 in hex in
-    // x-signature, names the delivery in x-delivery-id and the event type in the body's "type".
+    // Any HMAC signer; this one signs "<x-delivery-id>.<x-timestamp>.<body>" with HMAC-SHA256
+    // in hex in x-signature, and names the event type in the body's "type". Its delivery id
+    // is signed, so it keys the delivery; an unsigned one would not (see README, Security).
     hmac: {
       scheme: 'hmac',
       header: 'x-signature',
       algorithm: 'sha256',
       encoding: 'hex',
       timestampHeader: 'x-timestamp',
-      signedContent: '{timestamp}.{body}',
+      signedContent: '{id}.{timestamp}.{body}',
       deliveryId: { header: 'x-delivery-id' },
       eventTypeField: 'type',
     },

@@ -1,6 +1,6 @@
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   HttpApi,
@@ -36,6 +36,7 @@ import { INGEST_ENV, ingestEnvironment } from '../functions/ingest/config.ts';
 import {
   filterProblems,
   type HookonceDeclaration,
+  longestRetentionDays,
   type ResolvedDeclaration,
   resolveDeclaration,
   type SubscriberFilter,
@@ -286,6 +287,8 @@ export class Hookonce extends Construct {
   public constructor(scope: Construct, id: string, props: HookonceProps) {
     super(scope, id);
     const declaration = resolveDeclaration(props.declaration);
+    for (const warning of declaration.warnings)
+      Annotations.of(this).addWarningV2('hookonce:declaration', warning);
     this.declaration = declaration;
     this.projectRoot = props.projectRoot ?? REPO_ROOT;
     this.logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
@@ -338,7 +341,7 @@ export class Hookonce extends Construct {
       encryption: BucketEncryption.S3_MANAGED,
       enforceSSL: true,
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      lifecycleRules: [{ expiration: Duration.days(declaration.retentionDays + 1) }],
+      lifecycleRules: [{ expiration: Duration.days(longestRetentionDays(declaration) + 1) }],
       removalPolicy,
       autoDeleteObjects: false,
     });

@@ -14,6 +14,7 @@ import { createLogger, errorFields, type LogFields, type Logger } from '../share
 import { emfMetrics, METRIC, type MetricsPort, SERVICE } from '../shared/metrics.ts';
 import { type ClaimLease, ClaimStore } from './claims.ts';
 import { readConsumerConfig } from './config.ts';
+import { type PayloadOptions, readEvent, withData } from './payload.ts';
 
 export interface ExactlyOnceOptions {
   /** Names the consumer in its claims. @default the subscriber name from HOOKONCE_SUBSCRIBER */
@@ -29,6 +30,8 @@ export interface ExactlyOnceOptions {
   metrics?: MetricsPort;
   /** Kept back from the invocation's remaining time when sizing the lease. @default 1000 */
   leaseMarginMs?: number;
+  /** Reads the payloads of events too large to travel in their message (`dataref`). @default an S3 client made on first use */
+  s3?: PayloadOptions['s3'];
 }
 
 /** What the guard puts on the Lambda context for the handler. */
@@ -45,18 +48,12 @@ export type GuardedContext = Context & { exactlyOnce: BatchGuard };
 
 interface Claimed {
   readonly record: SQSRecord;
-  readonly event: HookonceEvent;
+  /** With `data` filled in once claimed (see withData). */
+  event: HookonceEvent;
   /** Copies of the same event in this batch, acknowledged or retried with it. */
   readonly copies: SQSRecord[];
   state: 'claimed' | 'done' | 'failed';
 }
-
-const isEnvelope = (value: unknown): value is HookonceEvent =>
-  value !== null &&
-  typeof value === 'object' &&
-  typeof (value as { id?: unknown }).id === 'string' &&
-  (value as { id: string }).id.length > 0 &&
-  (value as { specversion?: unknown }).specversion === '1.0';
 
 /** What every line about one event carries: its id, provider and delivery id. */
 const eventFields = (event: HookonceEvent): LogFields => ({
@@ -64,15 +61,6 @@ const eventFields = (event: HookonceEvent): LogFields => ({
   provider: event.provider,
   deliveryId: event.deliveryid,
 });
-
-function parseEnvelope(record: SQSRecord): HookonceEvent | undefined {
-  try {
-    const value: unknown = JSON.parse(record.body);
-    return isEnvelope(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * The exactly-once guard for SQS-triggered consumers (a middy middleware).
@@ -174,7 +162,7 @@ export function exactlyOnce(
     batches.set(context, batch);
 
     for (const record of request.event.Records) {
-      const event = parseEnvelope(record);
+      const event = readEvent(record.body);
       if (!event) {
         log.error('poison message: not a hookonce envelope', { messageId: record.messageId });
         batch.failures.add(record.messageId);
@@ -205,6 +193,18 @@ export function exactlyOnce(
           });
           batch.counts.failures++;
           for (const r of [c.record, ...c.copies]) batch.failures.add(r.messageId);
+          batch.claimed.delete(c.event.id);
+        }
+      }),
+    );
+
+    // An effect always finds `data`: a body kept in S3 is read once per claimed event.
+    await Promise.all(
+      [...batch.claimed.values()].map(async (c) => {
+        try {
+          c.event = await withData(c.event, { s3: options.s3 });
+        } catch (error) {
+          await batch.fail(c, error);
           batch.claimed.delete(c.event.id);
         }
       }),

@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { DependencyError } from '../shared/errors.ts';
 import type { DeliveryKey } from './store.ts';
 
@@ -18,6 +23,8 @@ export interface PayloadStore {
     contentType?: string,
   ): Promise<string>;
   get(uri: string): Promise<Uint8Array>;
+  /** Deletes a stored body that no delivery refers to (its claim was refused). */
+  delete(uri: string): Promise<void>;
 }
 
 /** Every payload object's key starts with this: IAM grants are scoped to it. */
@@ -65,6 +72,15 @@ export class S3PayloadStore implements PayloadStore {
 
   get(uri: string): Promise<Uint8Array> {
     return readS3Payload(this.#client, uri);
+  }
+
+  async delete(uri: string): Promise<void> {
+    const { bucket, key } = parseS3Uri(uri);
+    try {
+      await this.#client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    } catch (error) {
+      throw new DependencyError('s3', 'deleting an unreferenced payload failed', { cause: error });
+    }
   }
 }
 

@@ -29,7 +29,14 @@ export interface DeliveryKey {
 }
 
 export interface NewDelivery extends DeliveryKey {
+  /**
+   * The provider's own delivery id, kept for display and lookup where its
+   * signature does not cover it (the key is then a digest of what is signed).
+   */
+  readonly providerDeliveryId?: string;
   readonly eventType: string;
+  /** The event type came from a header the signature does not cover. */
+  readonly unsignedEventType?: true;
   /** The raw body, when it is small enough to live in the item. */
   readonly payload?: Uint8Array;
   /** Where the raw body lives when it was too large for the item (an S3 URI). */
@@ -115,8 +122,16 @@ export class DeliveryStore {
     this.#retentionSeconds = options.retentionSeconds;
   }
 
-  /** One PutItem: creates the delivery unless a live record holds its id, which it then returns. */
-  async claim(delivery: NewDelivery, lease: Lease, now: number): Promise<ClaimResult> {
+  /**
+   * One PutItem: creates the delivery unless a live record holds its id, which it
+   * then returns. The record is kept `retentionSeconds` (the provider's window).
+   */
+  async claim(
+    delivery: NewDelivery,
+    lease: Lease,
+    now: number,
+    retentionSeconds = this.#retentionSeconds,
+  ): Promise<ClaimResult> {
     const record: DeliveryRecord = {
       ...delivery,
       status: 'RECEIVED',
@@ -124,7 +139,7 @@ export class DeliveryStore {
       leaseOwner: lease.owner,
       leaseUntil: lease.until,
       attempts: 1,
-      expiresAt: toEpochSeconds(now) + this.#retentionSeconds,
+      expiresAt: toEpochSeconds(now) + retentionSeconds,
     };
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
@@ -291,6 +306,10 @@ export class DeliveryStore {
     if (record.payload !== undefined) item.payload = B(record.payload);
     if (record.payloadRef !== undefined) item.payloadRef = S(record.payloadRef);
     if (record.contentType !== undefined) item.contentType = S(record.contentType);
+    if (record.providerDeliveryId !== undefined) {
+      item.providerDeliveryId = S(record.providerDeliveryId);
+    }
+    if (record.unsignedEventType) item.unsignedEventType = { BOOL: true };
     if (record.leaseOwner !== undefined) item.leaseOwner = S(record.leaseOwner);
     if (record.status === 'RECEIVED' && record.leaseUntil !== undefined) {
       item.leaseUntil = N(record.leaseUntil);
@@ -305,6 +324,10 @@ export function fromItem(item: Item): DeliveryRecord {
     provider: str(item, 'provider') ?? '',
     deliveryId: str(item, 'deliveryId') ?? '',
     eventType: str(item, 'eventType') ?? '',
+    ...(item.providerDeliveryId?.S !== undefined
+      ? { providerDeliveryId: item.providerDeliveryId.S }
+      : {}),
+    ...(item.unsignedEventType?.BOOL ? { unsignedEventType: true as const } : {}),
     status: (str(item, 'status') ?? 'RECEIVED') as DeliveryStatus,
     payload: bytes(item, 'payload'),
     payloadRef: str(item, 'payloadRef'),

@@ -1,13 +1,12 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { DependencyError } from '../shared/errors.ts';
-import type { HookonceEvent } from './envelope.ts';
+import type { EncodedEvent } from './envelope.ts';
 
 /** SNS's limit on one message, attributes included. */
 export const SNS_MAX_MESSAGE_BYTES = 256 * 1024;
 
 export interface EventPublisher {
-  /** `message` is the envelope already serialized, when the caller has it. */
-  publish(event: HookonceEvent, message?: string): Promise<void>;
+  publish(event: EncodedEvent): Promise<void>;
 }
 
 /**
@@ -23,12 +22,12 @@ export class SnsPublisher implements EventPublisher {
     this.#topicArn = options.topicArn;
   }
 
-  async publish(event: HookonceEvent, message = JSON.stringify(event)): Promise<void> {
+  async publish(event: EncodedEvent): Promise<void> {
     try {
       await this.#client.send(
         new PublishCommand({
           TopicArn: this.#topicArn,
-          Message: message,
+          Message: event.message,
           MessageAttributes: {
             provider: { DataType: 'String', StringValue: event.provider },
             type: { DataType: 'String', StringValue: event.type },

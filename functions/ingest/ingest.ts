@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { PayloadStore } from '../deliveries/payloads.ts';
 import type { DeliveryRecord, DeliveryStore, Lease, NewDelivery } from '../deliveries/store.ts';
-import { buildEnvelope, eventId, type HookonceEvent, parseJson } from '../fanout/envelope.ts';
+import { type EncodedEvent, encodeEvent, eventId, parseJson } from '../fanout/envelope.ts';
 import { type EventPublisher, SNS_MAX_MESSAGE_BYTES } from '../fanout/publisher.ts';
-import type { Provider, WebhookRequest } from '../providers/types.ts';
+import type { Provider, Verdict, WebhookRequest } from '../providers/types.ts';
 import type { Clock } from '../shared/clock.ts';
 import { DependencyError } from '../shared/errors.ts';
 import { errorFields, type Logger } from '../shared/log.ts';
@@ -35,13 +35,22 @@ export const OUTAGE_RETRY_AFTER_SECONDS = 2;
 /** Far under DynamoDB's 2,048-byte key limit, which also holds the prefix and the provider name. */
 export const MAX_DELIVERY_ID_BYTES = 1024;
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
-const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+/** The longest event type accepted: far above any provider's names. */
+export const MAX_EVENT_TYPE_BYTES = 256;
 
-function isUsableDeliveryId(id: string): boolean {
-  return (
-    id.length > 0 && Buffer.byteLength(id) <= MAX_DELIVERY_ID_BYTES && !CONTROL_CHARACTER.test(id)
-  );
+/**
+ * What an id or an event type may not hold: C0 and C1 controls, DEL, the
+ * bidirectional embedding, override and isolate characters (which make a log line
+ * or a console show something else than what is there), the noncharacters U+FFFE
+ * and U+FFFF, and lone surrogates.
+ */
+const REFUSED_IN_NAMES =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\ufffe\uffff]|\p{Cs}/u;
+
+/** A delivery id or an event type fit to key, log and show: 1 to `maxBytes` bytes, none of REFUSED_IN_NAMES. */
+export function isUsableName(value: string, maxBytes: number): boolean {
+  return value.length > 0 && Buffer.byteLength(value) <= maxBytes && !REFUSED_IN_NAMES.test(value);
 }
 
 /** Room left under SNS's limit for the message attributes. */
@@ -51,6 +60,10 @@ export type DeliveryStorePort = Pick<
   DeliveryStore,
   'claim' | 'takeOver' | 'markPublished' | 'release'
 >;
+
+/** The request names nothing of itself in an answer: a 404 says no more than this. */
+const UNKNOWN_PROVIDER_MESSAGE =
+  'no provider of that name is configured: check the URL, POST /webhooks/<provider> with a declared provider';
 
 export interface IngestDeps {
   readonly providers: ReadonlyMap<string, Provider>;
@@ -100,11 +113,7 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
   if (!provider) {
     // No provider dimension: the name is whatever the request put in the path.
     metrics.count(METRIC.rejected, { reason: 'unknown_provider' });
-    return problem(
-      404,
-      'unknown_provider',
-      `no provider named "${request.provider}" is configured`,
-    );
+    return problem(404, 'unknown_provider', UNKNOWN_PROVIDER_MESSAGE);
   }
   const log = deps.log.child({ provider: provider.name });
   const dims = { provider: provider.name };
@@ -155,22 +164,29 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
     };
   }
 
-  if (!isUsableDeliveryId(verdict.deliveryId)) {
-    log.warn('rejected', { reason: 'malformed_delivery_id', status: 400 });
-    metrics.count(METRIC.rejected, { ...dims, reason: 'malformed_delivery_id' });
-    return problem(
-      400,
-      'malformed_delivery_id',
-      `the delivery id must be 1 to ${MAX_DELIVERY_ID_BYTES} bytes of printable text`,
-    );
+  const malformed = malformedName(verdict);
+  if (malformed) {
+    log.warn('rejected', { reason: malformed.error, status: 400 });
+    metrics.count(METRIC.rejected, { ...dims, reason: malformed.error });
+    return problem(400, malformed.error, malformed.message);
   }
 
   const id = eventId(provider.name, verdict.deliveryId);
-  const dlog = log.child({ deliveryId: verdict.deliveryId, eventType: verdict.eventType });
+  const dlog = log.child({
+    deliveryId: verdict.deliveryId,
+    ...(verdict.providerDeliveryId !== undefined
+      ? { providerDeliveryId: verdict.providerDeliveryId }
+      : {}),
+    eventType: verdict.eventType,
+  });
   const inline: NewDelivery = {
     provider: provider.name,
     deliveryId: verdict.deliveryId,
+    ...(verdict.providerDeliveryId !== undefined
+      ? { providerDeliveryId: verdict.providerDeliveryId }
+      : {}),
     eventType: verdict.eventType,
+    ...(verdict.unsignedEventType ? { unsignedEventType: true as const } : {}),
     payload: request.rawBody,
     payloadSha256: createHash('sha256').update(request.rawBody).digest('hex'),
     contentType: request.headers['content-type'],
@@ -179,14 +195,13 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
   const lease = leaseFor(request, now, deps.lease ?? DEFAULT_LEASE);
   const inlineLimit = deps.inlinePayloadBytes ?? DEFAULT_INLINE_PAYLOAD_BYTES;
 
-  // The envelope of a new delivery is built once: checked for size, then published as is.
+  // The envelope of a new delivery is encoded once: checked for size, then published as is.
+  const isJson = json() !== undefined;
   let delivery = inline;
-  let envelope: HookonceEvent | undefined;
-  let message = '';
+  let envelope: EncodedEvent | undefined;
   if (request.rawBody.length <= inlineLimit) {
-    envelope = buildEnvelope(fresh(inline, now), json());
-    message = JSON.stringify(envelope);
-    if (Buffer.byteLength(message) > MAX_ENVELOPE_BYTES) envelope = undefined;
+    envelope = encodeEvent(fresh(inline, now), { isJson });
+    if (Buffer.byteLength(envelope.message) > MAX_ENVELOPE_BYTES) envelope = undefined;
   }
 
   let holder: DeliveryRecord | undefined;
@@ -200,35 +215,34 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
         inline.contentType,
       );
       delivery = { ...inline, payload: undefined, payloadRef };
-      envelope = buildEnvelope(fresh(delivery, now), undefined);
-      message = JSON.stringify(envelope);
+      envelope = encodeEvent(fresh(delivery, now));
       dlog.info('payload offloaded', { bytes: request.rawBody.length });
     }
     const published = envelope;
-    const claim = await deps.deliveries.claim(delivery, lease, now);
+    const claim = await deps.deliveries.claim(delivery, lease, now, provider.retentionSeconds);
     if (claim.claimed) {
       holder = claim.record;
       dlog.debug('claimed', {
         leaseUntil: lease.until,
         offloaded: delivery.payloadRef !== undefined,
       });
-      await publishAndMark(holder, lease.owner, deps, () =>
-        deps.publisher.publish(published, message),
-      );
+      await publishAndMark(holder, lease.owner, deps, published);
       dlog.info('accepted', { outcome: 'published' });
       metrics.count(METRIC.published, dims);
       return accepted(id);
     }
 
     const existing = claim.existing;
-    if (existing.payloadSha256 !== delivery.payloadSha256) {
-      dlog.warn('payload mismatch', { outcome: 'payload_mismatch' });
-      metrics.count(METRIC.rejected, { ...dims, reason: 'payload_mismatch' });
-      return problem(
-        409,
-        'payload_mismatch',
-        'this delivery id was already received with a different body',
-      );
+    if (delivery.payloadRef !== undefined && delivery.payloadRef !== existing.payloadRef) {
+      // Stored for a claim that was refused: nothing will ever read it.
+      await discard(delivery.payloadRef, deps, dlog);
+    }
+    const sameBody = existing.payloadSha256 === delivery.payloadSha256;
+    if (!sameBody) {
+      // A provider that renders each attempt again (Stripe's pending_webhooks) sends
+      // another body under the same signed id: the first body wins.
+      dlog.warn('payload changed; the first body is kept', { outcome: 'payload_changed' });
+      metrics.count(METRIC.payloadChanged, dims);
     }
     if (existing.status === 'PUBLISHED') {
       dlog.info('duplicate', { outcome: 'duplicate' });
@@ -248,10 +262,8 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
       return inProgress(1_000); // lost the race for it just now: the winner is at work
     }
     holder = taken;
-    // The stored record keeps its first receivedAt, so the envelope is the one a first attempt would have sent.
-    await publishAndMark(holder, lease.owner, deps, () =>
-      deps.publisher.publish(buildEnvelope(taken, json())),
-    );
+    // From the stored record, first receivedAt and first body: the envelope a first attempt would have sent.
+    await publishAndMark(holder, lease.owner, deps, encodeEvent(taken, sameBody ? { isJson } : {}));
     dlog.info('accepted', { outcome: 'taken_over', attempts: taken.attempts });
     metrics.count(METRIC.published, dims);
     metrics.count(METRIC.takenOver, dims);
@@ -268,13 +280,47 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
   }
 }
 
+/** The 400 a verdict's names earn, if any: ids and types are keyed, logged and shown. */
+function malformedName(
+  verdict: Extract<Verdict, { kind: 'accept' }>,
+): { error: 'malformed_delivery_id' | 'malformed_event_type'; message: string } | undefined {
+  const idMessage = `the delivery id must be 1 to ${MAX_DELIVERY_ID_BYTES} bytes of printable text, without control or bidirectional-override characters`;
+  if (!isUsableName(verdict.deliveryId, MAX_DELIVERY_ID_BYTES)) {
+    return { error: 'malformed_delivery_id', message: idMessage };
+  }
+  if (
+    verdict.providerDeliveryId !== undefined &&
+    !isUsableName(verdict.providerDeliveryId, MAX_DELIVERY_ID_BYTES)
+  ) {
+    return { error: 'malformed_delivery_id', message: idMessage };
+  }
+  if (!isUsableName(verdict.eventType, MAX_EVENT_TYPE_BYTES)) {
+    return {
+      error: 'malformed_event_type',
+      message: `the event type must be 1 to ${MAX_EVENT_TYPE_BYTES} bytes of printable text, without control or bidirectional-override characters`,
+    };
+  }
+  return undefined;
+}
+
+/** Deletes a payload object no delivery refers to; a failure only leaves it to the bucket's lifecycle rule. */
+async function discard(uri: string, deps: IngestDeps, log: Logger): Promise<void> {
+  try {
+    await deps.payloads.delete(uri);
+  } catch (error) {
+    log.warn('could not delete an unreferenced payload; the lifecycle rule removes it', {
+      ...errorFields(error),
+    });
+  }
+}
+
 async function publishAndMark(
   record: DeliveryRecord,
   owner: string,
   deps: IngestDeps,
-  publish: () => Promise<void>,
+  event: EncodedEvent,
 ): Promise<void> {
-  await publish();
+  await deps.publisher.publish(event);
   const marked = await deps.deliveries.markPublished(record, owner, deps.clock.now());
   if (!marked) {
     // Our lease lapsed and another invocation took over: it publishes too (at least once).

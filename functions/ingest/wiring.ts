@@ -99,12 +99,15 @@ export function createIngestHandler(env: Env, overrides: Partial<IngestDeps> = {
     inlinePayloadBytes: overrides.inlinePayloadBytes,
   };
 
-  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
-    .use(injectLambdaContext(powertools, { resetKeys: true }))
-    .handler((event, context) => ingest(toIngestRequest(event, context), deps))
-    .onError(async (request) => {
-      // Anything the core did not answer itself is a bug: log it, say nothing of it.
-      log.error('unhandled error', errorFields(request.error));
-      request.response = internalError();
-    });
+  return (
+    middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+      // Never the event: it holds the body and the signature headers (even if POWERTOOLS_LOGGER_LOG_EVENT is set).
+      .use(injectLambdaContext(powertools, { resetKeys: true, logEvent: false }))
+      .handler((event, context) => ingest(toIngestRequest(event, context), deps))
+      .onError(async (request) => {
+        // Anything the core did not answer itself is a bug: log it, say nothing of it.
+        log.error('unhandled error', errorFields(request.error));
+        request.response = internalError();
+      })
+  );
 }

@@ -1,4 +1,4 @@
-import { createHmac, type KeyObject } from 'node:crypto';
+import { createHash, createHmac, type KeyObject } from 'node:crypto';
 import { ConfigError } from '../shared/errors.ts';
 import { safeEqual } from './compare.ts';
 import { type Rejection, reject401 } from './types.ts';
@@ -113,6 +113,32 @@ export function keepHeaders(
     if (value !== undefined) kept[name] = value;
   }
   return kept;
+}
+
+/**
+ * The key of a delivery whose provider does not sign its delivery id: the
+ * SHA-256 (hex) of the signed content, so only what the provider signed decides
+ * which delivery a request is. A provider's redelivery (same content) is the
+ * same key; a signed request sent again under another id header is too.
+ */
+export function signedDigest(...parts: ReadonlyArray<string | Uint8Array>): string {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part);
+  return hash.digest('hex');
+}
+
+/**
+ * An event type read from a header the signature does not cover: the type when
+ * it matches the scheme's strict pattern, `fallback` when the header is absent,
+ * undefined when it is present but malformed.
+ */
+export function unsignedEventType(
+  value: string | undefined,
+  pattern: RegExp,
+  fallback: string,
+): string | undefined {
+  if (value === undefined || value === '') return fallback;
+  return pattern.test(value) ? value : undefined;
 }
 
 /** A JSON object (not an array, not null). */

@@ -1,14 +1,25 @@
-import { checkSecretList, decodeHex, hmac, keepHeaders, matchesAny } from './common.ts';
+import {
+  checkSecretList,
+  decodeHex,
+  hmac,
+  keepHeaders,
+  matchesAny,
+  signedDigest,
+  unsignedEventType,
+} from './common.ts';
 import { type Provider, reject400, reject401, type Verdict } from './types.ts';
 
 /**
  * GitHub (https://docs.github.com/webhooks/using-webhooks/validating-webhook-deliveries):
  *   X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>
- * keyed with the webhook's secret. The delivery id is X-GitHub-Delivery (a GUID that
- * a manual redelivery keeps), the event type X-GitHub-Event. GitHub's `ping`, sent
- * when a webhook is created, is a delivery like any other: accepted, answered 202.
- * The scheme has no timestamp, so there is no replay window: a replayed delivery is
- * caught by its delivery id.
+ * keyed with the webhook's secret. Only the body is signed: X-GitHub-Delivery (a
+ * GUID that a manual redelivery keeps) and X-GitHub-Event are not. So the key of a
+ * delivery is the SHA-256 of the body, and the GUID is kept for display and lookup:
+ * the same body sent again under a fresh GUID (copied from "Recent Deliveries",
+ * say) is a duplicate. X-GitHub-Event must match a strict pattern and is marked
+ * unsigned in the envelope. GitHub's `ping`, sent when a webhook is created, is a
+ * delivery like any other. The scheme signs no timestamp, so a replay is refused
+ * for as long as its key is kept (the provider's retention, 30 days by default).
  */
 export const GITHUB_HEADERS = {
   signature: 'x-hub-signature-256',
@@ -17,6 +28,8 @@ export const GITHUB_HEADERS = {
 } as const;
 
 const PREFIX = 'sha256=';
+/** GitHub's event names: `push`, `pull_request`, `check_run`, … */
+const EVENT_NAME = /^[a-z][a-z0-9_]{0,63}$/;
 const SIGNATURE_BYTES = 32;
 const KEPT_HEADERS = [
   'x-github-delivery',
@@ -70,10 +83,19 @@ export function github(options: { name: string; maxBodyBytes: number }): Provide
       if (!delivery) {
         return reject400('missing_delivery_id', 'the X-GitHub-Delivery header is missing');
       }
+      const eventType = unsignedEventType(headers[GITHUB_HEADERS.event], EVENT_NAME, 'webhook');
+      if (!eventType) {
+        return reject400(
+          'malformed_event_type',
+          'X-GitHub-Event must be a GitHub event name: lower-case letters, digits and underscores',
+        );
+      }
       return {
         kind: 'accept',
-        deliveryId: delivery,
-        eventType: headers[GITHUB_HEADERS.event] || 'webhook',
+        deliveryId: signedDigest(request.rawBody),
+        providerDeliveryId: delivery,
+        eventType,
+        unsignedEventType: true,
         keptHeaders: keepHeaders(headers, KEPT_HEADERS),
       };
     },

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { HmacDeliveryId } from '../shared/declaration.ts';
 import {
   asName,
@@ -11,6 +10,7 @@ import {
   hmac,
   keepHeaders,
   matchesAny,
+  signedDigest,
   valueAt,
 } from './common.ts';
 import { type Provider, reject400, reject401, type Verdict } from './types.ts';
@@ -19,9 +19,11 @@ import { type Provider, reject400, reject401, type Verdict } from './types.ts';
  * Any HMAC signer, as declared: the signature header (and a prefix such as
  * `sha256=`), the algorithm, the encoding, and what is signed, a template of
  * `{body}`, `{timestamp}` and `{id}` such as `{timestamp}.{body}`. With a timestamp
- * header the replay window applies. The delivery id comes from a header or a JSON
- * field; where the sender sends none it is the SHA-256 of the body, so identical
- * bodies count as one delivery (content-based dedup).
+ * header the replay window applies. The key of a delivery is taken only from what is
+ * signed: a JSON field of the body, an id header the template signs (`{id}`), and
+ * otherwise the SHA-256 of the body (content-based dedup), with an unsigned id header
+ * kept for display and lookup. The timestamp is left out of that digest: a sender's
+ * retry signs the same body at a new time, and must stay the same delivery.
  */
 export interface HmacOptions {
   name: string;
@@ -74,9 +76,8 @@ function decodeSignature(
   return encoding === 'hex' ? decodeHex(text, bytes) : decodeBase64(text, bytes);
 }
 
-/** The SHA-256 of the body in hex: the delivery id of a sender that sends none. */
-export const contentDeliveryId = (body: Uint8Array): string =>
-  createHash('sha256').update(body).digest('hex');
+/** The SHA-256 of the body in hex: the key of a delivery whose id is not signed. */
+export const contentDeliveryId = (body: Uint8Array): string => signedDigest(body);
 
 export function hmacProvider(options: HmacOptions): Provider {
   const { name, maxBodyBytes, header, prefix, algorithm, encoding, timestampHeader } = options;
@@ -143,23 +144,28 @@ export function hmacProvider(options: HmacOptions): Provider {
         if (body === undefined) return reject400('malformed_body', 'the body is not valid JSON');
       }
       let deliveryId: string | undefined;
-      if (idHeader) {
-        deliveryId = headerId;
-        if (!deliveryId) {
-          return reject400('missing_delivery_id', `the ${idHeader} header is missing`);
-        }
-      } else if (idField) {
+      let providerDeliveryId: string | undefined;
+      if (idField) {
         deliveryId = asName(valueAt(body, idField));
         if (!deliveryId) {
           return reject400('missing_delivery_id', `the body has no "${idField}" to use as its id`);
         }
+      } else if (idHeader && signsId) {
+        deliveryId = headerId;
       } else {
         deliveryId = contentDeliveryId(rawBody);
+        if (idHeader) {
+          providerDeliveryId = headerId;
+          if (!providerDeliveryId) {
+            return reject400('missing_delivery_id', `the ${idHeader} header is missing`);
+          }
+        }
       }
       const type = options.eventTypeField ? valueAt(body, options.eventTypeField) : undefined;
       return {
         kind: 'accept',
-        deliveryId,
+        deliveryId: deliveryId ?? '',
+        ...(providerDeliveryId !== undefined ? { providerDeliveryId } : {}),
         eventType: typeof type === 'string' && type ? type : 'webhook',
         keptHeaders: keepHeaders(headers, keptHeaders),
       };

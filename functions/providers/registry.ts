@@ -42,7 +42,8 @@ export function buildProviders(
         `provider "${name}": unknown scheme "${(p as { scheme: string }).scheme}"; this build knows ${Object.keys(FACTORIES).join(', ')}`,
       );
     }
-    providers.set(name, factory({ ...(p as ResolvedProviderOf<SchemeName>), name }));
+    const provider = factory({ ...(p as ResolvedProviderOf<SchemeName>), name });
+    providers.set(name, { ...provider, retentionSeconds: p.retentionDays * 24 * 3600 });
   }
   return providers;
 }

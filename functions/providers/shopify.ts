@@ -1,13 +1,24 @@
-import { checkSecretList, decodeBase64, hmac, keepHeaders, matchesAny } from './common.ts';
+import {
+  checkSecretList,
+  decodeBase64,
+  hmac,
+  keepHeaders,
+  matchesAny,
+  signedDigest,
+  unsignedEventType,
+} from './common.ts';
 import { type Provider, reject400, reject401, type Verdict } from './types.ts';
 
 /**
  * Shopify (https://shopify.dev/docs/apps/build/webhooks/subscribe/https#step-5-verify-the-webhook):
  *   X-Shopify-Hmac-Sha256: <base64 HMAC-SHA256 of the body>
- * keyed with the app's client secret. The delivery id is X-Shopify-Event-Id (one per
- * event), else X-Shopify-Webhook-Id (one per webhook, kept across retries); the event
- * type is X-Shopify-Topic (`orders/create`). X-Shopify-Triggered-At is not signed,
- * so there is no replay window: a replay is caught by its delivery id.
+ * keyed with the app's client secret. Only the body is signed: X-Shopify-Event-Id
+ * (else X-Shopify-Webhook-Id, kept across retries), X-Shopify-Topic and
+ * X-Shopify-Triggered-At are not. So the key of a delivery is the SHA-256 of the
+ * body, with the provider's id kept for display and lookup; the topic
+ * (`orders/create`) must match a strict pattern and is marked unsigned. No
+ * timestamp is signed, so a replay is refused for as long as its key is kept
+ * (the provider's retention, 30 days by default).
  */
 export const SHOPIFY_HEADERS = {
   signature: 'x-shopify-hmac-sha256',
@@ -18,6 +29,8 @@ export const SHOPIFY_HEADERS = {
 } as const;
 
 const SIGNATURE_BYTES = 32;
+/** Shopify's topics: `orders/create`, `app/uninstalled`, `customers/data_request`, … */
+const TOPIC = /^[a-z][a-z0-9_]{0,63}(?:\/[a-z][a-z0-9_]{0,63}){1,2}$/;
 const KEPT_HEADERS = [
   'x-shopify-topic',
   'x-shopify-shop-domain',
@@ -68,10 +81,19 @@ export function shopify(options: { name: string; maxBodyBytes: number }): Provid
           'neither X-Shopify-Event-Id nor X-Shopify-Webhook-Id is present',
         );
       }
+      const topic = unsignedEventType(headers[SHOPIFY_HEADERS.topic], TOPIC, 'webhook');
+      if (!topic) {
+        return reject400(
+          'malformed_event_type',
+          'X-Shopify-Topic must be a Shopify topic such as orders/create',
+        );
+      }
       return {
         kind: 'accept',
-        deliveryId: id,
-        eventType: headers[SHOPIFY_HEADERS.topic] || 'webhook',
+        deliveryId: signedDigest(request.rawBody),
+        providerDeliveryId: id,
+        eventType: topic,
+        unsignedEventType: true,
         keptHeaders: keepHeaders(headers, KEPT_HEADERS),
       };
     },

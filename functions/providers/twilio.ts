@@ -6,6 +6,7 @@ import {
   hmac,
   keepHeaders,
   matchesAny,
+  signedDigest,
 } from './common.ts';
 import { type Provider, reject400, reject401, type Verdict, type WebhookRequest } from './types.ts';
 
@@ -25,9 +26,13 @@ import { type Provider, reject400, reject401, type Verdict, type WebhookRequest 
  * validator does, a URL with a port is also tried without it and one without a port
  * with the scheme's default, since Twilio may sign either form.
  *
- * The delivery id is I-Twilio-Idempotency-Token (kept across Twilio's retries); the
- * event type is fixed by the declaration (`eventType`, default `twilio`). There is
- * no timestamp, so no replay window: a replay is caught by its delivery id.
+ * I-Twilio-Idempotency-Token (kept across Twilio's retries) is not signed, so the
+ * key of a delivery is the SHA-256 of what is: the URL form that matched and the
+ * decoded, sorted parameters. A form encoded again (`+` for `%20`) is the same
+ * content and so the same delivery; the token is kept for display and lookup. The
+ * event type is fixed by the declaration (`eventType`, default `twilio`). No
+ * timestamp is signed, so a replay is refused for as long as its key is kept
+ * (the provider's retention, 30 days by default).
  */
 export const TWILIO_HEADERS = {
   signature: 'x-twilio-signature',
@@ -128,16 +133,20 @@ export function twilio(options: {
       const bodyHash = new URLSearchParams(request.rawQueryString).get(BODY_HASH_PARAMETER);
       // A JSON body is signed through bodySHA256 in the URL; a form body through its parameters.
       const params = bodyHash === null ? formParameters(rawBody) : {};
-      const expected: Buffer[] = [];
-      for (const secret of context.secrets) {
-        for (const variant of portVariants(url)) {
-          expected.push(hmac('sha1', secret, signedData(variant, params)));
+      // Each URL form in turn: the one that matched is what Twilio signed, and keys the delivery.
+      let signed: Buffer | undefined;
+      for (const variant of portVariants(url)) {
+        const data = signedData(variant, params);
+        const expected = context.secrets.map((secret) => hmac('sha1', secret, data));
+        if (matchesAny([candidate], expected)) {
+          signed = data;
+          break;
         }
       }
-      if (!matchesAny([candidate], expected)) {
+      if (!signed) {
         return reject401(
           'signature_mismatch',
-          `X-Twilio-Signature does not match ${url} and the parameters with any active auth token: check the auth token, and set publicUrl when Twilio calls another host or path`,
+          'X-Twilio-Signature does not match the URL and the parameters with any active auth token: check the auth token, and set publicUrl when Twilio calls another host or path',
         );
       }
       if (bodyHash !== null) {
@@ -157,7 +166,8 @@ export function twilio(options: {
       }
       return {
         kind: 'accept',
-        deliveryId: token,
+        deliveryId: signedDigest(signed),
+        providerDeliveryId: token,
         eventType,
         keptHeaders: keepHeaders(headers, KEPT_HEADERS),
       };

@@ -22,14 +22,28 @@ export type SignatureFailure =
   | 'timestamp_too_new';
 
 /** Reason codes of a 400. */
-export type InputFailure = 'missing_delivery_id' | 'malformed_delivery_id' | 'malformed_body';
+export type InputFailure =
+  | 'missing_delivery_id'
+  | 'malformed_delivery_id'
+  | 'malformed_event_type'
+  | 'malformed_body';
 
 export type Verdict =
   | {
       readonly kind: 'accept';
+      /**
+       * What keys the delivery, taken only from what the signature covers: the
+       * provider's delivery id where it is signed, else a digest of the signed
+       * content (signedDigest), so a signed request sent again under a new
+       * unsigned id is still the same delivery.
+       */
       readonly deliveryId: string;
+      /** The provider's own delivery id when it is not signed (and so not the key): kept for display and lookup. */
+      readonly providerDeliveryId?: string;
       /** The provider's own event name; the envelope type is `<provider>.<eventType>`. */
       readonly eventType: string;
+      /** Set when the event type comes from a header the signature does not cover. */
+      readonly unsignedEventType?: true;
       /** Headers worth keeping with the delivery: never a signature or a secret. */
       readonly keptHeaders: Readonly<Record<string, string>>;
     }
@@ -68,6 +82,8 @@ export interface VerifyContext {
 export interface Provider {
   readonly name: string;
   readonly maxBodyBytes: number;
+  /** How long a delivery's key is kept (its replay and dedup window). @default the store's retention */
+  readonly retentionSeconds?: number;
   /** Checks that the secrets it is given are well formed; throws a ConfigError otherwise. */
   checkSecrets(secrets: readonly string[]): void;
   inspect(request: WebhookRequest, context: VerifyContext): Verdict;

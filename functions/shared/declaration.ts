@@ -117,6 +117,13 @@ export type ProviderDeclaration = ProviderScheme & {
    * @default a secret the stack creates, starting as `[]`
    */
   secretArn?: string;
+  /**
+   * Days a delivery's key is kept: a copy within them is a duplicate. A scheme that
+   * signs no timestamp (github, shopify, twilio, hmac without timestampHeader)
+   * takes a replayed request again once its key is gone, so it keeps keys longer.
+   * @default the declaration's retentionDays; at least 30 for a scheme that signs no timestamp
+   */
+  retentionDays?: number;
   /** The same as secretArn, by the secret's name in this account and region. */
   secretName?: string;
 };
@@ -175,7 +182,10 @@ export interface HookonceDeclaration {
   providers: Readonly<Record<string, ProviderDeclaration>>;
   /** Keyed by subscriber name; each gets its own queue, DLQ and consumer. */
   subscribers: Readonly<Record<string, SubscriberDeclaration>>;
-  /** How long a delivery id is remembered. @default 7 */
+  /**
+   * How long a delivery id is remembered, for providers that sign a timestamp
+   * (others keep at least NO_TIMESTAMP_RETENTION_DAYS). @default 7
+   */
   retentionDays?: number;
   /** Shards of the pending-deliveries index (DESIGN.md §3). @default 16 */
   pendingShards?: number;
@@ -209,6 +219,11 @@ export type ExistingSecret = { readonly arn: string } | { readonly name: string 
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_TOLERANCE_SECONDS = 300;
 export const DEFAULT_RETENTION_DAYS = 7;
+/**
+ * The least a scheme that signs no timestamp keeps a key: its signed requests
+ * stay valid for ever, so a replay is refused only while the key is kept.
+ */
+export const NO_TIMESTAMP_RETENTION_DAYS = 30;
 export const DEFAULT_PENDING_SHARDS = 16;
 export const DEFAULT_THROTTLE = { rateLimit: 1000, burstLimit: 2000 } as const;
 export const DEFAULT_CONSUMER_TIMEOUT_SECONDS = 30;
@@ -233,13 +248,16 @@ export function resolveDeclaration(declaration: HookonceDeclaration): ResolvedDe
   if (Object.keys(declaration.providers).length === 0)
     problems.push('declare at least one provider');
 
+  const retentionDays = declaration.retentionDays ?? DEFAULT_RETENTION_DAYS;
   const providers: Record<string, ResolvedProvider> = {};
   const existingSecrets: Record<string, ExistingSecret> = {};
+  const warnings: string[] = [];
   for (const [provider, p] of Object.entries(declaration.providers)) {
     if (!NAME.test(provider)) {
       problems.push(`provider "${provider}": names are lower-case letters, digits and dashes`);
     }
-    const resolved = resolveProvider(`provider "${provider}"`, p, problems);
+    const resolved = resolveProvider(`provider "${provider}"`, p, problems, retentionDays);
+    if (resolved) warnings.push(...providerWarnings(`provider "${provider}"`, resolved));
     if (resolved) providers[provider] = resolved;
     const secret = resolveSecret(`provider "${provider}"`, p, problems);
     if (secret) existingSecrets[provider] = secret;
@@ -288,7 +306,6 @@ export function resolveDeclaration(declaration: HookonceDeclaration): ResolvedDe
     subscribers[subscriber] = resolved;
   }
 
-  const retentionDays = declaration.retentionDays ?? DEFAULT_RETENTION_DAYS;
   const pendingShards = declaration.pendingShards ?? DEFAULT_PENDING_SHARDS;
   checkInt(problems, 'retentionDays', retentionDays, 1, 365);
   checkInt(problems, 'pendingShards', pendingShards, 1, 1000);
@@ -310,7 +327,43 @@ export function resolveDeclaration(declaration: HookonceDeclaration): ResolvedDe
     pendingShards,
     throttle,
     existingSecrets,
+    warnings,
   };
+}
+
+/** The longest any provider keeps a delivery: what a stored payload must outlive. */
+export function longestRetentionDays(declaration: ResolvedDeclaration): number {
+  return Math.max(
+    declaration.retentionDays,
+    ...Object.values(declaration.providers).map((p) => p.retentionDays),
+  );
+}
+
+/** Whether a resolved provider's scheme signs a timestamp, and so bounds a replay in time. */
+export function signsTimestamp(p: ResolvedProvider | ProviderDeclaration): boolean {
+  switch (p.scheme) {
+    case 'standard-webhooks':
+    case 'stripe':
+    case 'slack':
+      return true;
+    case 'hmac':
+      return p.timestampHeader !== undefined;
+    default:
+      return false;
+  }
+}
+
+/** What is allowed but probably not meant: said at synth and at `npm start`, never fatal. */
+function providerWarnings(what: string, p: ResolvedProvider): string[] {
+  const warnings: string[] = [];
+  if (p.scheme === 'hmac' && p.deliveryId && 'header' in p.deliveryId) {
+    if (!p.signedContent.includes('{id}')) {
+      warnings.push(
+        `${what}: the delivery id header "${p.deliveryId.header}" is not in signedContent, so the signature does not cover it: deliveries are keyed by the SHA-256 of the body and the header is kept for display only. If the sender signs its id, add {id} to signedContent.`,
+      );
+    }
+  }
+  return warnings;
 }
 
 /** A complete secret ARN: the name, a dash and the six characters Secrets Manager adds. */
@@ -351,6 +404,8 @@ function resolveSecret(
 
 interface ResolvedCommon {
   maxBodyBytes: number;
+  /** Days a delivery's key is kept (see ProviderDeclaration.retentionDays). */
+  retentionDays: number;
 }
 
 /** A provider with every default filled in: JSON-serializable, it travels to the ingest function in HOOKONCE_PROVIDERS. */
@@ -377,10 +432,18 @@ export interface ResolvedHmac {
   eventTypeField?: string;
 }
 
+/** Omit over each member of a union, not over the union as one. */
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
 export type ResolvedProviderOf<S extends SchemeName> = Extract<ResolvedProvider, { scheme: S }>;
 
 /** What every provider may set, whatever its scheme. */
-const COMMON_OPTIONS: readonly string[] = ['maxBodyBytes', 'secretArn', 'secretName'];
+const COMMON_OPTIONS: readonly string[] = [
+  'maxBodyBytes',
+  'secretArn',
+  'secretName',
+  'retentionDays',
+];
 
 /** The options each scheme takes, beside `scheme` and COMMON_OPTIONS: anything else is a typo. */
 const OPTIONS: Readonly<Record<SchemeName, readonly string[]>> = {
@@ -414,7 +477,24 @@ function resolveProvider(
   what: string,
   p: ProviderDeclaration,
   problems: string[],
+  defaultRetentionDays: number,
 ): ResolvedProvider | undefined {
+  const resolved = resolveScheme(what, p, problems);
+  if (!resolved) return undefined;
+  const retentionDays =
+    p.retentionDays ??
+    (signsTimestamp(resolved)
+      ? defaultRetentionDays
+      : Math.max(defaultRetentionDays, NO_TIMESTAMP_RETENTION_DAYS));
+  checkInt(problems, `${what}: retentionDays`, retentionDays, 1, 365);
+  return { ...resolved, retentionDays };
+}
+
+function resolveScheme(
+  what: string,
+  p: ProviderDeclaration,
+  problems: string[],
+): DistributiveOmit<ResolvedProvider, 'retentionDays'> | undefined {
   const scheme = (p as { scheme: unknown }).scheme;
   if (typeof scheme !== 'string' || !(SCHEMES as readonly string[]).includes(scheme)) {
     problems.push(
@@ -589,9 +669,12 @@ export interface ResolvedDeclaration {
   name: string;
   providers: Readonly<Record<string, ResolvedProvider>>;
   subscribers: Readonly<Record<string, ResolvedSubscriber>>;
+  /** The declaration's retentionDays; each provider has its own in providers[…].retentionDays. */
   retentionDays: number;
   pendingShards: number;
   throttle: Required<ThrottleDeclaration>;
+  /** What is allowed but probably not meant, one sentence each (the CDK app and `npm start` show them). */
+  warnings: readonly string[];
   /** Providers whose secret already exists (secretArn or secretName), by provider. */
   existingSecrets: Readonly<Record<string, ExistingSecret>>;
 }

@@ -28,6 +28,11 @@ export const METRIC = {
   published: 'Published',
   /** A delivery id seen again, already published: answered 200 (ingest; provider). */
   duplicate: 'Duplicate',
+  /**
+   * A signed delivery id seen again with another body: answered as a duplicate,
+   * the first body kept (ingest; provider).
+   */
+  payloadChanged: 'PayloadChanged',
   /** A request refused with a 4xx (ingest; provider, reason). */
   rejected: 'Rejected',
   /** A request refused for its signature or timestamp, any reason (ingest; provider). */

@@ -1,5 +1,5 @@
 import type { DeliveryKey, DeliveryStore } from '../deliveries/store.ts';
-import { buildEnvelope, parseJson } from '../fanout/envelope.ts';
+import { encodeEvent } from '../fanout/envelope.ts';
 import type { EventPublisher } from '../fanout/publisher.ts';
 import type { Clock } from '../shared/clock.ts';
 import { DependencyError } from '../shared/errors.ts';
@@ -99,7 +99,7 @@ async function recover(
     );
     if (!taken) return 'skipped';
     try {
-      await publisher.publish(buildEnvelope(taken, taken.payload && parseJson(taken.payload)));
+      await publisher.publish(encodeEvent(taken));
       await deliveries.markPublished(taken, options.owner, clock.now());
     } catch (error) {
       await deliveries.release(taken, options.owner).catch(() => false);

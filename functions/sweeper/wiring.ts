@@ -42,15 +42,18 @@ export function createSweeperHandler(env: Env, overrides: Partial<SweepDeps> = {
     log: overrides.log ?? fromPowertools(powertools),
     metrics: overrides.metrics ?? emfMetrics({ service }),
   };
-  return middy<ScheduledEvent | undefined, SweepReport>()
-    .use(injectLambdaContext(powertools, { resetKeys: true }))
-    .handler((_event, context) =>
-      sweep(deps, {
-        owner: `sweeper:${context.awsRequestId}`,
-        graceMs: config.graceSeconds * 1000,
-        maxPerRun: config.maxPerRun,
-        leaseMs: 30_000,
-        remainingTimeMs: () => context.getRemainingTimeInMillis(),
-      }),
-    );
+  return (
+    middy<ScheduledEvent | undefined, SweepReport>()
+      // Never the event: it holds the body and the signature headers (even if POWERTOOLS_LOGGER_LOG_EVENT is set).
+      .use(injectLambdaContext(powertools, { resetKeys: true, logEvent: false }))
+      .handler((_event, context) =>
+        sweep(deps, {
+          owner: `sweeper:${context.awsRequestId}`,
+          graceMs: config.graceSeconds * 1000,
+          maxPerRun: config.maxPerRun,
+          leaseMs: 30_000,
+          remainingTimeMs: () => context.getRemainingTimeInMillis(),
+        }),
+      )
+  );
 }

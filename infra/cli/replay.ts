@@ -11,7 +11,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { fromItem } from '../../functions/deliveries/store.ts';
-import { buildEnvelope, parseJson } from '../../functions/fanout/envelope.ts';
+import { encodeEvent } from '../../functions/fanout/envelope.ts';
 import { toEpochSeconds } from '../../functions/shared/clock.ts';
 import {
   type FilterPolicy,
@@ -139,8 +139,7 @@ export async function replay(
         report.matched += 1;
         report.byType[attributes.type] = (report.byType[attributes.type] ?? 0) + 1;
         // Built as the ingest path and the sweeper build it: the same envelope, the same id.
-        const envelope = buildEnvelope(record, record.payload && parseJson(record.payload));
-        await sender.add(JSON.stringify(envelope), attributes);
+        await sender.add(encodeEvent(record).message, attributes);
       }
       progress.update(report.scanned, note());
       start = page.LastEvaluatedKey;

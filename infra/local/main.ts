@@ -67,6 +67,10 @@ for (const [name, s] of Object.entries(runtime.declaration.subscribers)) {
     `  ${name.padEnd(10)} ${policy ? JSON.stringify(policy) : 'every event'} → ${s.consumer.entry}  ${dim(`(DLQ after ${s.maxReceiveCount} receives)`)}`,
   );
 }
+if (runtime.declaration.warnings.length > 0) {
+  lines.push('', bold('warnings'));
+  for (const warning of runtime.declaration.warnings) lines.push(`  ${warning}`);
+}
 lines.push(
   '',
   `ready in ${Math.round(performance.now() - started)} ms ${dim('— Ctrl-C to stop')}`,

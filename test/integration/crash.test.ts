@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAULT_POINTS, type FaultPoint, Pipeline } from '../support/pipeline.ts';
 
@@ -27,6 +28,27 @@ describe('Crash-safe ingest: the invocation dies at a named point', () => {
 
   afterAll(async () => {
     await pipeline?.stop();
+  });
+
+  it('a retry the provider rendered again takes over and publishes the first body, which the consumer gets', async () => {
+    // Prepare: Stripe-like, the retry carries a different pending_webhooks.
+    const id = 'rerendered-after-claim';
+    const first = JSON.stringify({ type: 'invoice.paid', data: { invoice: id }, pending: 2 });
+    const rerendered = JSON.stringify({ type: 'invoice.paid', data: { invoice: id }, pending: 1 });
+    crashOnceAt(pipeline, 'after-claim');
+    expect((await pipeline.send(id, first)).status).toBe(500);
+
+    // Act
+    pipeline.now += PAST_LEASE_MS;
+    const retried = await pipeline.send(id, rerendered);
+    await pipeline.drain();
+
+    // Assess
+    expect(retried.status).toBe(202);
+    expect(pipeline.effects.get(`standard:${id}`)).toBe(1);
+    expect(pipeline.consumedSha256.get(`standard:${id}`)).toBe(
+      createHash('sha256').update(first).digest('hex'),
+    );
   });
 
   describe.each(FAULT_POINTS)('dies %s', (point) => {

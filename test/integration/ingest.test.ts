@@ -189,19 +189,19 @@ describe.each(backends)('Function: createIngestHandler (on %s and fauxqs)', (kin
     expect(await published()).toEqual([]);
   });
 
-  it('answers the same id with another body 409 payload_mismatch, and keeps the first', async () => {
+  it('answers a signed id seen again with another body (a re-rendered retry) 200 duplicate, and keeps the first body', async () => {
     // Prepare
     const id = newDeliveryId();
     const first = bodyOf('invoice.paid', id);
     await post({ id, body: first });
     await published();
 
-    // Act
-    const response = await post({ id, body: bodyOf('invoice.voided', id) });
+    // Act: the provider rendered the event again for its retry.
+    const response = await post({ id, body: bodyOf('invoice.voided', id), at: T0 + 60_000 });
 
     // Assess
-    expect(response.statusCode).toBe(409);
-    expect(answer(response)).toMatchObject({ error: 'payload_mismatch' });
+    expect(response.statusCode).toBe(200);
+    expect(answer(response)).toEqual({ id: `standard:${id}`, duplicate: true });
     expect(await published()).toEqual([]);
     expect((await stored(id))?.payloadSha256).toBe(sha256(first));
   });

@@ -48,6 +48,11 @@ describe('Large payloads: kept in S3, carried as dataref, delivered intact', () 
     expect(record?.payloadSha256).toBe(sha256(body));
     expect(pipeline.consumedSha256.get(`standard:${id}`)).toBe(sha256(body));
     expect(pipeline.effects.get(`standard:${id}`)).toBe(1);
+    // The guard read the payload from S3 before the effect ran: data is there.
+    expect(pipeline.consumedData.get(`standard:${id}`)).toMatchObject({
+      id,
+      type: 'file.uploaded',
+    });
   });
 
   it('keeps a small body in the item and in the envelope', async () => {
@@ -61,10 +66,21 @@ describe('Large payloads: kept in S3, carried as dataref, delivered intact', () 
     const record = await pipeline.record(id);
     expect(Buffer.from(record?.payload ?? []).toString()).toBe(body);
     expect(record?.payloadRef).toBeUndefined();
-    expect(pipeline.consumedSha256.get(`standard:${id}`)).toBe(
-      // JSON data travels parsed; re-serialized it is the same text here (no whitespace).
-      sha256(body),
-    );
+    expect(pipeline.consumedSha256.get(`standard:${id}`)).toBe(sha256(body));
+  });
+
+  it('delivers a small JSON body byte for byte: a 64-bit integer, 1.50, whitespace, duplicate keys', async () => {
+    // Prepare
+    const id = 'exact';
+    const body = `{ "type": "invoice.paid",\n  "id": 820982911946154508, "amount": 1.50, "amount": 2 }\n`;
+
+    // Act
+    const answer = await pipeline.send(id, body);
+    await pipeline.drain();
+
+    // Assess
+    expect(answer.status).toBe(202);
+    expect(pipeline.consumedSha256.get(`standard:${id}`)).toBe(sha256(body));
   });
 
   it('answers a body over the maximum with 413 and stores nothing', async () => {
@@ -78,16 +94,38 @@ describe('Large payloads: kept in S3, carried as dataref, delivered intact', () 
     expect(await pipeline.record(id)).toBeUndefined();
   });
 
-  it('never overwrites a stored large payload with another body under the same id', async () => {
+  it('never overwrites a stored large payload with another body under the same id, and leaves no object for the refused one', async () => {
+    // Prepare
     const id = 'large-mismatch';
     const first = bodyOf(500_000, id);
     const second = bodyOf(500_000, `${id}-other`);
     expect((await pipeline.send(id, first)).status).toBe(202);
+    const before = await pipeline.payloadObjects();
 
+    // Act
     const answer = await pipeline.send(id, second);
 
-    expect(answer.status).toBe(409);
-    expect(answer.body.error).toBe('payload_mismatch');
+    // Assess
+    expect(answer.status).toBe(200);
+    expect(answer.body).toEqual({ id: `standard:${id}`, duplicate: true });
     expect((await pipeline.record(id))?.payloadSha256).toBe(sha256(first));
+    expect(await pipeline.payloadObjects()).toEqual(before);
+    expect(before.some((key) => key.endsWith(`/${sha256(first)}`))).toBe(true);
+  });
+
+  it('keeps the one object of a large body sent twice: the copy is the same object', async () => {
+    // Prepare
+    const id = 'large-twice';
+    const body = bodyOf(300_000, id);
+    expect((await pipeline.send(id, body)).status).toBe(202);
+
+    // Act
+    const again = await pipeline.send(id, body);
+
+    // Assess
+    expect(again.status).toBe(200);
+    expect((await pipeline.payloadObjects()).filter((k) => k.endsWith(sha256(body)))).toHaveLength(
+      1,
+    );
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildEnvelope } from '../../functions/fanout/envelope.ts';
+import { encodeEvent } from '../../functions/fanout/envelope.ts';
 import { SnsPublisher } from '../../functions/fanout/publisher.ts';
 import { matchesFilter } from '../../functions/shared/declaration.ts';
 import { drainQueue, testDeclaration, useMessaging } from '../support/backends.ts';
@@ -46,7 +46,7 @@ describe('Subscriptions: filter policies on fauxqs', () => {
     // Act
     for (const [provider, eventType] of EXPECTED.map(([p, t]) => [p, t] as const)) {
       await publisher.publish(
-        buildEnvelope(
+        encodeEvent(
           {
             provider,
             deliveryId: `${provider}-${eventType}`,

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import {
   DeleteMessageBatchCommand,
@@ -116,9 +116,9 @@ export function faulty(
       release: (key, owner) => store.release(key, owner),
     },
     publisher: {
-      publish: async (event, message) => {
-        await publisher.publish(event, message);
-        die('after-publish', event.deliveryid);
+      publish: async (event) => {
+        await publisher.publish(event);
+        die('after-publish', event.id.slice(event.provider.length + 1));
       },
     },
   };
@@ -151,6 +151,8 @@ export class Pipeline {
   readonly published = new Map<string, number>();
   /** SHA-256 of the payload the consumer saw, by event id. */
   readonly consumedSha256 = new Map<string, string>();
+  /** The `data` each effect was handed, by event id: the guard fills it whatever the size. */
+  readonly consumedData = new Map<string, unknown>();
   plan: FaultPlan = () => false;
 
   #dataDir: string;
@@ -179,6 +181,7 @@ export class Pipeline {
   }
 
   #inline: number | undefined;
+  #bucket = '';
 
   static async start(
     name: string,
@@ -195,6 +198,7 @@ export class Pipeline {
     p.#s3 = s3ClientFor(p.#fauxqs as Emulator);
     await ensureTables(p.#ddb, p.declaration);
     const bucket = await ensureBucket(p.#s3, p.declaration);
+    p.#bucket = bucket;
     const messaging = await ensureMessaging(p.#sns, p.#sqs, p.declaration);
     p.#queues = messaging.subscribers.all as SubscriberQueues;
     const retentionSeconds = p.declaration.retentionDays * 86_400;
@@ -229,11 +233,19 @@ export class Pipeline {
     );
     p.#consumer = consume(
       async (event: HookonceEvent) => {
+        p.consumedData.set(event.id, event.data);
         const bytes = await loadPayload(event, { s3: p.#s3 });
         p.consumedSha256.set(event.id, createHash('sha256').update(bytes).digest('hex'));
         p.effects.set(event.id, (p.effects.get(event.id) ?? 0) + 1);
       },
-      { consumer: 'pipeline', tableName: names.consumerTable, client: p.#ddb, clock, log: silent },
+      {
+        consumer: 'pipeline',
+        tableName: names.consumerTable,
+        client: p.#ddb,
+        s3: p.#s3,
+        clock,
+        log: silent,
+      },
     );
     return p;
   }
@@ -254,6 +266,14 @@ export class Pipeline {
       body: result.body ? (JSON.parse(result.body) as Record<string, unknown>) : {},
       headers: (result.headers ?? {}) as Record<string, string>,
     };
+  }
+
+  /** The keys of every payload object in the bucket. */
+  async payloadObjects(): Promise<string[]> {
+    const out = await this.#s3.send(
+      new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: 'payloads/' }),
+    );
+    return (out.Contents ?? []).map((o) => o.Key ?? '').sort();
   }
 
   /** One run of the sweeper, at the pipeline's time, past the grace period. */

@@ -7,6 +7,8 @@ import {
   DEFAULT_RETENTION_DAYS,
   DEFAULT_TOLERANCE_SECONDS,
   type HookonceDeclaration,
+  longestRetentionDays,
+  NO_TIMESTAMP_RETENTION_DAYS,
   type ProviderDeclaration,
   resolveDeclaration,
   toFilterPolicy,
@@ -42,6 +44,7 @@ describe('Module: declaration', () => {
             scheme: 'standard-webhooks',
             maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
             toleranceSeconds: DEFAULT_TOLERANCE_SECONDS,
+            retentionDays: DEFAULT_RETENTION_DAYS,
           },
         },
         subscribers: {
@@ -63,6 +66,7 @@ describe('Module: declaration', () => {
         pendingShards: DEFAULT_PENDING_SHARDS,
         throttle: { rateLimit: 1000, burstLimit: 2000 },
         existingSecrets: {},
+        warnings: [],
       });
       expect(DEFAULT_TOLERANCE_SECONDS).toBe(300);
     });
@@ -221,16 +225,19 @@ describe('Module: declaration', () => {
       // Assess
       const maxBodyBytes = DEFAULT_MAX_BODY_BYTES;
       const toleranceSeconds = DEFAULT_TOLERANCE_SECONDS;
+      // Schemes that sign a timestamp keep keys 7 days; those that sign none, 30.
+      const timed = { maxBodyBytes, toleranceSeconds, retentionDays: 7 };
+      const untimed = { maxBodyBytes, retentionDays: 30 };
       expect(resolved).toEqual({
-        standard: { scheme: 'standard-webhooks', maxBodyBytes, toleranceSeconds },
-        stripe: { scheme: 'stripe', maxBodyBytes, toleranceSeconds },
-        github: { scheme: 'github', maxBodyBytes },
-        shopify: { scheme: 'shopify', maxBodyBytes },
-        slack: { scheme: 'slack', maxBodyBytes, toleranceSeconds },
-        twilio: { scheme: 'twilio', maxBodyBytes, eventType: 'twilio' },
+        standard: { scheme: 'standard-webhooks', ...timed },
+        stripe: { scheme: 'stripe', ...timed },
+        github: { scheme: 'github', ...untimed },
+        shopify: { scheme: 'shopify', ...untimed },
+        slack: { scheme: 'slack', ...timed },
+        twilio: { scheme: 'twilio', ...untimed, eventType: 'twilio' },
         hmac: {
           scheme: 'hmac',
-          maxBodyBytes,
+          ...untimed,
           header: 'x-signature',
           prefix: '',
           algorithm: 'sha256',
@@ -257,6 +264,7 @@ describe('Module: declaration', () => {
       expect(resolved).toEqual({
         scheme: 'hmac',
         maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+        retentionDays: DEFAULT_RETENTION_DAYS,
         header: 'x-acme-signature',
         prefix: 'sha512=',
         algorithm: 'sha512',
@@ -281,9 +289,76 @@ describe('Module: declaration', () => {
       expect(resolved).toEqual({
         scheme: 'twilio',
         maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+        retentionDays: NO_TIMESTAMP_RETENTION_DAYS,
         publicUrl: 'https://hooks.example.com/webhooks/twilio',
         eventType: 'sms.status',
       });
+    });
+
+    it('keeps a declared retentionDays per provider, and never less than 30 days by default for a scheme that signs no timestamp', () => {
+      // Act
+      const resolved = resolveDeclaration({
+        retentionDays: 45,
+        providers: {
+          stripe: { scheme: 'stripe' },
+          github: { scheme: 'github' },
+          shopify: { scheme: 'shopify', retentionDays: 90 },
+          slack: { scheme: 'slack', retentionDays: 2 },
+        },
+        subscribers: {},
+      });
+      const short = resolveDeclaration({
+        retentionDays: 3,
+        providers: { stripe: { scheme: 'stripe' }, github: { scheme: 'github' } },
+        subscribers: {},
+      });
+
+      // Assess
+      expect(resolved.providers.stripe?.retentionDays).toBe(45);
+      expect(resolved.providers.github?.retentionDays).toBe(45);
+      expect(resolved.providers.shopify?.retentionDays).toBe(90);
+      expect(resolved.providers.slack?.retentionDays).toBe(2);
+      expect(longestRetentionDays(resolved)).toBe(90);
+      expect(short.providers.stripe?.retentionDays).toBe(3);
+      expect(short.providers.github?.retentionDays).toBe(30);
+    });
+
+    it('refuses a provider retentionDays outside 1 to 365', () => {
+      // Act
+      const resolving = () => resolveOne({ scheme: 'github', retentionDays: 0 });
+
+      // Assess
+      expect(resolving).toThrow(/retentionDays must be a whole number between 1 and 365/);
+    });
+
+    it('warns where an hmac delivery id header is not in signedContent, and not where it is', () => {
+      // Prepare
+      const hmac = (signedContent: string) =>
+        resolveDeclaration({
+          providers: {
+            acme: {
+              scheme: 'hmac',
+              header: 'x-sig',
+              algorithm: 'sha256',
+              encoding: 'hex',
+              signedContent,
+              deliveryId: { header: 'x-acme-id' },
+            },
+          },
+          subscribers: {},
+        });
+
+      // Act
+      const unsigned = hmac('{body}');
+      const signed = hmac('{id}.{body}');
+
+      // Assess
+      expect(unsigned.warnings).toEqual([
+        expect.stringMatching(
+          /provider "acme": the delivery id header "x-acme-id" is not in signedContent/,
+        ),
+      ]);
+      expect(signed.warnings).toEqual([]);
     });
 
     it('survives the trip through JSON that takes it to the ingest function', () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { sign, verify } from '@octokit/webhooks-methods';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -25,6 +26,9 @@ const PUSH = JSON.stringify({
   repository: { id: 1296269, full_name: 'octocat/Hello-World' },
 });
 
+/** GitHub signs the body alone: it, not X-GitHub-Delivery, keys a delivery. */
+const keyOf = (body: string | Buffer) => createHash('sha256').update(body).digest('hex');
+
 const headersOf = (signature: string | undefined, event = 'push', delivery = DELIVERY) => ({
   'x-hub-signature-256': signature,
   'x-github-event': event,
@@ -47,7 +51,7 @@ const inspect = (
 
 describe('Class: GithubProvider', () => {
   describe('Method: inspect', () => {
-    it('accepts a delivery signed by @octokit/webhooks-methods, named by X-GitHub-Delivery and X-GitHub-Event', async () => {
+    it('accepts a delivery signed by @octokit/webhooks-methods, keyed by the SHA-256 of the body it signs, X-GitHub-Delivery kept as the provider’s id', async () => {
       // Prepare
       const signature = await sign(SECRET, PUSH);
 
@@ -57,8 +61,10 @@ describe('Class: GithubProvider', () => {
       // Assess
       expect(verdict).toEqual({
         kind: 'accept',
-        deliveryId: DELIVERY,
+        deliveryId: keyOf(PUSH),
+        providerDeliveryId: DELIVERY,
         eventType: 'push',
+        unsignedEventType: true,
         keptHeaders: {
           'x-github-delivery': DELIVERY,
           'x-github-event': 'push',
@@ -77,8 +83,49 @@ describe('Class: GithubProvider', () => {
       const verdict = inspect(await sign(SECRET, ping), ping, { event: 'ping' });
 
       // Assess
-      expect(verdict).toMatchObject({ kind: 'accept', eventType: 'ping', deliveryId: DELIVERY });
+      expect(verdict).toMatchObject({ kind: 'accept', eventType: 'ping', deliveryId: keyOf(ping) });
     });
+
+    it('keys a signed request sent again under a fresh X-GitHub-Delivery as the same delivery', async () => {
+      // Prepare: a copy of one signed request, as anyone with "Recent Deliveries" could send it.
+      const signature = await sign(SECRET, PUSH);
+
+      // Act
+      const first = inspect(signature, PUSH);
+      const replayed = inspect(signature, PUSH, {
+        delivery: 'f0f0f0f0-0000-4000-8000-000000000000',
+      });
+
+      // Assess
+      expect(first).toMatchObject({ kind: 'accept', deliveryId: keyOf(PUSH) });
+      expect(replayed).toMatchObject({
+        kind: 'accept',
+        deliveryId: keyOf(PUSH),
+        providerDeliveryId: 'f0f0f0f0-0000-4000-8000-000000000000',
+      });
+    });
+
+    it.each([
+      ['an upper-case name', 'Push'],
+      ['a space', 'pull request'],
+      ['a path', '../push'],
+      ['a right-to-left override', 'push\u202e'],
+      ['a C1 control', 'push\u0085'],
+      ['a name too long', `a${'b'.repeat(64)}`],
+    ])(
+      'refuses an X-GitHub-Event with %s as malformed_event_type (it is not signed)',
+      async (_, event) => {
+        // Act
+        const verdict = inspect(await sign(SECRET, PUSH), PUSH, { event });
+
+        // Assess
+        expect(verdict).toMatchObject({
+          kind: 'reject',
+          status: 400,
+          code: 'malformed_event_type',
+        });
+      },
+    );
 
     it('verifies GitHub\'s documented example (secret "It\'s a Secret to Everybody", body "Hello, World!")', () => {
       // Prepare: the pair published in GitHub's "Validating webhook deliveries".
@@ -115,7 +162,7 @@ describe('Class: GithubProvider', () => {
       const verdict = inspect(await sign(SECRET, form), form);
 
       // Assess
-      expect(verdict).toMatchObject({ kind: 'accept', deliveryId: DELIVERY });
+      expect(verdict).toMatchObject({ kind: 'accept', deliveryId: keyOf(form) });
     });
 
     it('rejects a delivery without X-Hub-Signature-256 (a webhook without a secret) as missing_signature', () => {
@@ -185,7 +232,11 @@ describe('Class: GithubProvider', () => {
           const verdict = inspect(await sign(secret, body), body, { secrets: [secret] });
 
           // Assess
-          expect(verdict).toMatchObject({ kind: 'accept', deliveryId: DELIVERY });
+          expect(verdict).toMatchObject({
+            kind: 'accept',
+            deliveryId: keyOf(body),
+            providerDeliveryId: DELIVERY,
+          });
         }),
         { seed: SEED, numRuns: 200 },
       );

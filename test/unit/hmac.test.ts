@@ -49,6 +49,9 @@ const expectedHex = (secret: string, timestamp: number | string, body: string | 
 
 const BODY = JSON.stringify({ type: 'order.shipped', data: { order: 'o_1', carrier: 'ups' } });
 
+/** Where the id header is not signed, the SHA-256 of the body keys a delivery. */
+const keyOf = (body: string | Buffer) => createHash('sha256').update(body).digest('hex');
+
 const inspect = (
   headers: Record<string, string | undefined>,
   body: string | Buffer = BODY,
@@ -70,14 +73,15 @@ const signedHeaders = (
 
 describe('Class: HmacProvider', () => {
   describe('Method: inspect', () => {
-    it('accepts a delivery signed as declared, named by its id header and its type field', () => {
+    it('accepts a delivery signed as declared, keyed by its body where the id header is not signed, named by its type field', () => {
       // Act
       const verdict = inspect(signedHeaders());
 
       // Assess
       expect(verdict).toEqual({
         kind: 'accept',
-        deliveryId: 'dlv_1',
+        deliveryId: keyOf(BODY),
+        providerDeliveryId: 'dlv_1',
         eventType: 'order.shipped',
         keptHeaders: {
           'content-type': 'application/json',
@@ -85,6 +89,56 @@ describe('Class: HmacProvider', () => {
           'x-delivery-id': 'dlv_1',
         },
       });
+    });
+
+    it('keys a signed request sent again under a fresh, unsigned id header as the same delivery', () => {
+      // Act
+      const first = inspect(signedHeaders(BODY, SECRET, NOW_SECONDS, 'dlv_1'));
+      const replayed = inspect(signedHeaders(BODY, SECRET, NOW_SECONDS, 'dlv_forged'));
+
+      // Assess
+      expect(replayed).toMatchObject({
+        kind: 'accept',
+        deliveryId: keyOf(BODY),
+        providerDeliveryId: 'dlv_forged',
+      });
+      expect(first).toMatchObject({ kind: 'accept', deliveryId: keyOf(BODY) });
+    });
+
+    it('keys a retry signed at a new timestamp by the same body, so it stays the same delivery', () => {
+      // Act
+      const retry = inspect(signedHeaders(BODY, SECRET, NOW_SECONDS - 60, 'dlv_1'));
+
+      // Assess
+      expect(retry).toMatchObject({ kind: 'accept', deliveryId: keyOf(BODY) });
+    });
+
+    it('keys a delivery by its id header when the template signs {id}', () => {
+      // Prepare
+      const { provider: signsId } = declared({
+        header: 'x-signature',
+        algorithm: 'sha256',
+        encoding: 'hex',
+        timestampHeader: 'x-timestamp',
+        signedContent: '{id}.{timestamp}.{body}',
+        deliveryId: { header: 'x-delivery-id' },
+      });
+      const signature = (id: string) =>
+        createHmac('sha256', SECRET).update(`${id}.${NOW_SECONDS}.`).update(BODY).digest('hex');
+      const headers = (id: string, signed = id) => ({
+        'x-signature': signature(signed),
+        'x-timestamp': String(NOW_SECONDS),
+        'x-delivery-id': id,
+      });
+
+      // Act
+      const verdict = inspect(headers('dlv_signed'), BODY, [SECRET], signsId);
+      const swapped = inspect(headers('dlv_other', 'dlv_signed'), BODY, [SECRET], signsId);
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'accept', deliveryId: 'dlv_signed' });
+      expect(verdict).not.toHaveProperty('providerDeliveryId');
+      expect(swapped).toMatchObject({ kind: 'reject', status: 401, code: 'signature_mismatch' });
     });
 
     it('verifies GitHub deliveries when declared as GitHub signs (oracle: @octokit/webhooks-methods)', async () => {
@@ -108,7 +162,12 @@ describe('Class: HmacProvider', () => {
       );
 
       // Assess
-      expect(verdict).toMatchObject({ kind: 'accept', deliveryId: 'guid-1', eventType: 'opened' });
+      expect(verdict).toMatchObject({
+        kind: 'accept',
+        deliveryId: keyOf(body),
+        providerDeliveryId: 'guid-1',
+        eventType: 'opened',
+      });
     });
 
     it("verifies Slack's published example when declared as Slack signs", () => {

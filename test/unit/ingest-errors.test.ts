@@ -65,6 +65,7 @@ function stubs() {
   const payloads = {
     put: vi.fn(async (): Promise<string> => 's3://payloads/key'),
     get: vi.fn(async (): Promise<Uint8Array> => new Uint8Array()),
+    delete: vi.fn(async (): Promise<void> => undefined),
   };
   const secrets = { get: vi.fn(async (): Promise<readonly string[]> => [TEST_SECRET]) };
   const deps: IngestDeps = {

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { shopify, signShopify } from '../../functions/providers/shopify.ts';
@@ -47,6 +47,9 @@ const ORDER = JSON.stringify({
 const EVENT_ID = '5ab8e6d1-3c2f-4e8a-9b7d-2f1e0c9a8b7d';
 const WEBHOOK_ID = 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043';
 
+/** Shopify signs the body alone: it, not the id headers, keys a delivery. */
+const keyOf = (body: string | Buffer) => createHash('sha256').update(body).digest('hex');
+
 const headersOf = (
   signature: string | undefined,
   ids: { event?: string; webhook?: string } = {},
@@ -74,15 +77,17 @@ const inspect = (
 
 describe('Class: ShopifyProvider', () => {
   describe('Method: inspect', () => {
-    it("accepts a delivery signed per Shopify's algorithm, named by X-Shopify-Event-Id and X-Shopify-Topic", () => {
+    it("accepts a delivery signed per Shopify's algorithm, keyed by the SHA-256 of the body, X-Shopify-Event-Id kept as the provider's id", () => {
       // Act
       const verdict = inspect(shopifyHmac(SECRET, ORDER));
 
       // Assess
       expect(verdict).toEqual({
         kind: 'accept',
-        deliveryId: EVENT_ID,
+        deliveryId: keyOf(ORDER),
+        providerDeliveryId: EVENT_ID,
         eventType: 'orders/create',
+        unsignedEventType: true,
         keptHeaders: {
           'x-shopify-topic': 'orders/create',
           'x-shopify-shop-domain': 'hookonce-test.myshopify.com',
@@ -108,8 +113,51 @@ describe('Class: ShopifyProvider', () => {
       const verdict = inspect(shopifyHmac(SECRET, ORDER), ORDER, { ids: { event: undefined } });
 
       // Assess
-      expect(verdict).toMatchObject({ kind: 'accept', deliveryId: WEBHOOK_ID });
+      expect(verdict).toMatchObject({
+        kind: 'accept',
+        deliveryId: keyOf(ORDER),
+        providerDeliveryId: WEBHOOK_ID,
+      });
     });
+
+    it('keys a signed request sent again under fresh id headers as the same delivery', () => {
+      // Act
+      const first = inspect(shopifyHmac(SECRET, ORDER));
+      const replayed = inspect(shopifyHmac(SECRET, ORDER), ORDER, {
+        ids: { event: 'another-event-id', webhook: 'another-webhook-id' },
+      });
+
+      // Assess
+      expect(replayed).toMatchObject({ kind: 'accept', providerDeliveryId: 'another-event-id' });
+      expect(replayed.kind === 'accept' && replayed.deliveryId).toBe(
+        first.kind === 'accept' && first.deliveryId,
+      );
+    });
+
+    it.each([
+      ['no slash', 'orders'],
+      ['upper case', 'Orders/Create'],
+      ['a space', 'orders/create now'],
+      ['a right-to-left override', 'orders/\u202ecreate'],
+      ['four parts', 'a/b/c/d'],
+    ])(
+      'refuses an X-Shopify-Topic with %s as malformed_event_type (it is not signed)',
+      (_, topic) => {
+        // Act
+        const verdict = inspectWith(provider, {
+          headers: { ...headersOf(shopifyHmac(SECRET, ORDER)), 'x-shopify-topic': topic },
+          body: ORDER,
+          secrets: [SECRET],
+        });
+
+        // Assess
+        expect(verdict).toMatchObject({
+          kind: 'reject',
+          status: 400,
+          code: 'malformed_event_type',
+        });
+      },
+    );
 
     it('rejects a correctly signed delivery with neither id header with 400 missing_delivery_id', () => {
       // Act
@@ -186,7 +234,11 @@ describe('Class: ShopifyProvider', () => {
           const verdict = inspect(shopifyHmac(secret, body), body, { secrets: [secret] });
 
           // Assess
-          expect(verdict).toMatchObject({ kind: 'accept', deliveryId: EVENT_ID });
+          expect(verdict).toMatchObject({
+            kind: 'accept',
+            deliveryId: keyOf(body),
+            providerDeliveryId: EVENT_ID,
+          });
         }),
         { seed: SEED, numRuns: 200 },
       );

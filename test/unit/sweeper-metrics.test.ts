@@ -48,7 +48,7 @@ describe('Function: sweep, its metrics', () => {
         deliveries: stubStore(),
         publisher: {
           publish: async (event) => {
-            if (event.deliveryid === 'd-fails') throw new DependencyError('sns', 'down');
+            if (event.id.endsWith(':d-fails')) throw new DependencyError('sns', 'down');
           },
         },
         clock: { now: () => T0 },

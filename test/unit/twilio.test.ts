@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import twilioLibrary from 'twilio';
 import { describe, expect, it } from 'vitest';
@@ -51,6 +52,21 @@ const form = (params: Record<string, string | string[]>): string => {
 };
 const BODY = form(STATUS);
 
+/**
+ * What keys a Twilio delivery: the SHA-256 of what Twilio signs, the URL then each
+ * parameter by name as name + value, written out here from Twilio's description.
+ */
+const keyOf = (url: string, params: Record<string, string | string[]>): string => {
+  let data = url;
+  for (const name of Object.keys(params).sort()) {
+    const values = params[name] ?? [];
+    for (const value of [...new Set(Array.isArray(values) ? values : [values])].sort()) {
+      data += name + value;
+    }
+  }
+  return createHash('sha256').update(data, 'utf8').digest('hex');
+};
+
 const request = (
   signature: string | undefined,
   body: string | Buffer = BODY,
@@ -75,7 +91,7 @@ const inspect = (...args: Parameters<typeof request>) => inspectWith(provider, r
 
 describe('Class: TwilioProvider', () => {
   describe('Method: inspect', () => {
-    it('accepts a form callback signed as the twilio package expects, named by I-Twilio-Idempotency-Token and the declared type', () => {
+    it('accepts a form callback signed as the twilio package expects, keyed by what it signs, with I-Twilio-Idempotency-Token kept and the declared type', () => {
       // Prepare
       const signature = getExpectedTwilioSignature(TOKEN, URL_, STATUS);
 
@@ -85,7 +101,8 @@ describe('Class: TwilioProvider', () => {
       // Assess
       expect(verdict).toEqual({
         kind: 'accept',
-        deliveryId: TOKEN_HEADER,
+        deliveryId: keyOf(URL_, STATUS),
+        providerDeliveryId: TOKEN_HEADER,
         eventType: 'sms.status',
         keptHeaders: {
           'i-twilio-idempotency-token': TOKEN_HEADER,
@@ -116,7 +133,71 @@ describe('Class: TwilioProvider', () => {
       const verdict = inspect(signature, body, { rawQueryString: query });
 
       // Assess
-      expect(verdict).toMatchObject({ kind: 'accept', deliveryId: TOKEN_HEADER });
+      expect(verdict).toMatchObject({
+        kind: 'accept',
+        deliveryId: keyOf(`https://${HOST}${PATH}?${query}`, {}),
+        providerDeliveryId: TOKEN_HEADER,
+      });
+    });
+
+    it('keys a signed callback sent again under a fresh I-Twilio-Idempotency-Token as the same delivery', () => {
+      // Prepare
+      const signature = getExpectedTwilioSignature(TOKEN, URL_, STATUS);
+
+      // Act
+      const replayed = inspect(signature, BODY, { token: 'another-token-1700000001' });
+
+      // Assess
+      expect(replayed).toMatchObject({
+        kind: 'accept',
+        deliveryId: keyOf(URL_, STATUS),
+        providerDeliveryId: 'another-token-1700000001',
+      });
+    });
+
+    it('keys a form encoded again (%20 for +, parameters reordered) as the same delivery: the decoded parameters are what is signed', () => {
+      // Prepare
+      const signature = getExpectedTwilioSignature(TOKEN, URL_, {
+        ...STATUS,
+        Body: 'see you soon',
+      });
+      const plus = form({ ...STATUS, Body: 'see you soon' });
+      const reencoded = Object.entries({ Body: 'see you soon', ...STATUS })
+        .reverse()
+        .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+        .join('&');
+
+      // Act
+      const first = inspect(signature, plus);
+      const again = inspect(signature, reencoded);
+
+      // Assess
+      expect(plus).not.toBe(reencoded);
+      const key = keyOf(URL_, { ...STATUS, Body: 'see you soon' });
+      expect(first).toMatchObject({ kind: 'accept', deliveryId: key });
+      expect(again).toMatchObject({ kind: 'accept', deliveryId: key });
+    });
+
+    it('keys a request whose Host adds the default port by the URL Twilio signed, so it is the same delivery', () => {
+      // Prepare
+      const signature = getExpectedTwilioSignature(TOKEN, URL_, STATUS);
+
+      // Act
+      const withPort = inspect(signature, BODY, { host: `${HOST}:443` });
+
+      // Assess
+      expect(withPort).toMatchObject({ kind: 'accept', deliveryId: keyOf(URL_, STATUS) });
+    });
+
+    it('says nothing of the URL it rebuilt from the request when the signature does not match', () => {
+      // Act
+      const verdict = inspect(getExpectedTwilioSignature(TOKEN, URL_, STATUS), BODY, {
+        host: 'attacker.example<script>',
+      });
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'reject', code: 'signature_mismatch' });
+      expect(JSON.stringify(verdict)).not.toContain('attacker');
     });
 
     it('rejects a JSON body that does not match the bodySHA256 Twilio signed', () => {
@@ -294,7 +375,11 @@ describe('Class: TwilioProvider', () => {
             const verdict = inspect(signature, form(p), { rawQueryString: q });
 
             // Assess
-            expect(verdict).toMatchObject({ kind: 'accept', deliveryId: TOKEN_HEADER });
+            expect(verdict).toMatchObject({
+              kind: 'accept',
+              deliveryId: keyOf(url, p),
+              providerDeliveryId: TOKEN_HEADER,
+            });
           },
         ),
         { seed: SEED, numRuns: 200 },
