@@ -162,10 +162,14 @@ export function asName(value: unknown): string | undefined {
   return undefined;
 }
 
+/** The fewest characters a shared secret may have: anything shorter is refused at cold start. */
+export const MIN_SECRET_LENGTH = 16;
+
 /**
- * The cold-start check most schemes share: at least one secret, and each one
- * acceptable to `isValid` (by default: some text without whitespace). `hint`
- * says where the right value is found; no message ever repeats a secret.
+ * The cold-start check most schemes share: at least one secret, each one
+ * acceptable to `isValid` (by default: some text without whitespace) and at
+ * least MIN_SECRET_LENGTH characters long. `hint` says where the provider shows
+ * the right value; no message ever repeats a secret.
  */
 export function checkSecretList(
   provider: string,
@@ -174,5 +178,12 @@ export function checkSecretList(
   isValid: (secret: string) => boolean = (secret) => secret.length > 0 && !/\s/.test(secret),
 ): void {
   if (secrets.length === 0) throw new ConfigError(`provider "${provider}" has no secret`);
-  for (const secret of secrets) if (!isValid(secret)) throw new ConfigError(hint);
+  for (const secret of secrets) {
+    if (!isValid(secret)) throw new ConfigError(hint);
+    if (secret.length < MIN_SECRET_LENGTH) {
+      throw new ConfigError(
+        `a secret of provider "${provider}" is shorter than ${MIN_SECRET_LENGTH} characters, too weak to sign with: ${hint}`,
+      );
+    }
+  }
 }

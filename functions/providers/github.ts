@@ -50,7 +50,7 @@ export function github(options: { name: string; maxBodyBytes: number }): Provide
       checkSecretList(
         name,
         secrets,
-        'a GitHub webhook secret is the text typed in the webhook\'s "Secret" field, without whitespace',
+        "a GitHub webhook secret is the text typed in the webhook's \"Secret\" field (the repository's or organisation's Settings → Webhooks → your webhook), without whitespace",
       );
     },
     inspect(request, context): Verdict {

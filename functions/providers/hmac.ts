@@ -102,7 +102,7 @@ export function hmacProvider(options: HmacOptions): Provider {
       checkSecretList(
         name,
         secrets,
-        'an HMAC secret is the shared key exactly as the sender uses it (its UTF-8 bytes), without whitespace',
+        "an HMAC secret is the shared key exactly as the sender uses it (its UTF-8 bytes), without whitespace: copy it from where the sender's webhook settings show its signing secret",
       );
     },
     inspect(request, context): Verdict {

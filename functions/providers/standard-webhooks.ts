@@ -78,6 +78,32 @@ export function decodeStandardPublicKey(key: string): KeyObject {
   }
 }
 
+/** The fewest bytes a `whsec_` key may hold: a shorter one is refused at cold start. */
+const MIN_SECRET_BYTES = 16;
+const SECRET_WHERE =
+  'copy it whole from where the sender shows the signing secret of this endpoint (its webhook or endpoint settings)';
+
+/**
+ * The HMAC key a `whsec_` secret (or bare base64 key) holds, once it is known to be
+ * canonical base64 (re-encoding the key gives the same text back, so nothing was
+ * dropped, cut or re-padded on the way) of at least MIN_SECRET_BYTES bytes.
+ */
+function strongSecretKey(secret: string): Buffer {
+  const encoded = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
+  const key = Buffer.from(encoded, 'base64');
+  if (encoded.length === 0 || !BASE64.test(encoded) || key.toString('base64') !== encoded) {
+    throw new ConfigError(
+      `a Standard Webhooks secret is "${SECRET_PREFIX}" followed by canonical base64 ("=" padding included): ${SECRET_WHERE}`,
+    );
+  }
+  if (key.length < MIN_SECRET_BYTES) {
+    throw new ConfigError(
+      `a Standard Webhooks secret holds at least ${MIN_SECRET_BYTES} bytes (${Math.ceil(MIN_SECRET_BYTES / 3) * 4} base64 characters after "${SECRET_PREFIX}"): ${SECRET_WHERE}`,
+    );
+  }
+  return key;
+}
+
 function parseVerifyingKey(secret: string): VerifyingKey {
   if (secret.startsWith(PRIVATE_KEY_PREFIX)) {
     throw new ConfigError(
@@ -87,7 +113,7 @@ function parseVerifyingKey(secret: string): VerifyingKey {
   if (secret.startsWith(PUBLIC_KEY_PREFIX)) {
     return { kind: 'v1a', key: decodeStandardPublicKey(secret) };
   }
-  return { kind: 'v1', key: createSecretKey(decodeStandardSecret(secret)) };
+  return { kind: 'v1', key: createSecretKey(strongSecretKey(secret)) };
 }
 
 /** The bytes a Standard Webhooks signature covers. */

@@ -76,17 +76,51 @@ export async function startHttpGateway(options: {
   };
 }
 
+/** The answer to a path that cannot be decoded; it never repeats the path it was sent. */
+export const MALFORMED_PATH = {
+  error: 'malformed_path',
+  message:
+    'the request path has a malformed percent-encoding: a % must be followed by two hexadecimal digits, and the bytes they spell must be UTF-8; encode each path segment (encodeURIComponent) before sending',
+} as const;
+
+/** The path's segment, percent-decoded; undefined when it is not valid percent-encoded UTF-8. */
+function decodeSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The request target as a URL; undefined when it does not parse. */
+function parseTarget(target: string | undefined): URL | undefined {
+  try {
+    return new URL(target ?? '/', 'http://local');
+  } catch {
+    return undefined;
+  }
+}
+
 async function handle(req: IncomingMessage, res: ServerResponse, invoke: Invoke): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://local');
+  const url = parseTarget(req.url);
+  if (!url) {
+    req.resume();
+    return send(res, 400, MALFORMED_PATH);
+  }
   const match = ROUTE.exec(url.pathname);
   if (req.method !== 'POST' || !match?.[1]) {
     req.resume();
     return send(res, 404, { message: 'Not Found' });
   }
+  const provider = decodeSegment(match[1]);
+  if (provider === undefined) {
+    req.resume();
+    return send(res, 400, MALFORMED_PATH);
+  }
   const body = await readBody(req, API_GATEWAY_MAX_BODY_BYTES);
   if (body === undefined) return send(res, 413, { message: 'Request Too Large' });
 
-  const event = toEvent(req, url, decodeURIComponent(match[1]), body);
+  const event = toEvent(req, url, provider, body);
   // A body API Gateway takes can still be too large for Lambda once it sits in the
   // event (base64 makes binary bodies 4/3 larger): AWS refuses those too.
   if (Buffer.byteLength(JSON.stringify(event)) > LAMBDA_MAX_PAYLOAD_BYTES) {

@@ -273,13 +273,22 @@ function buildVerifier(c: SchemeCase): Provider | string {
   }
 }
 
-/** The verifier as the ingest core calls it: the body parsed once, after the signature matched. */
-function inspectAsIngest(provider: Provider, r: WebhookRequest, secrets: readonly string[]) {
+/**
+ * The verifier as the ingest core calls it: the body parsed once, after the
+ * signature matched. `now` is the time the request was signed at, so no second
+ * read of the clock can land outside a tolerance.
+ */
+function inspectAsIngest(
+  provider: Provider,
+  r: WebhookRequest,
+  secrets: readonly string[],
+  now: number,
+) {
   let parsed: unknown;
   let done = false;
   return provider.inspect(r, {
     secrets,
-    now: Date.now(),
+    now,
     json: () => {
       if (!done) {
         parsed = parseJson(r.rawBody);
@@ -322,9 +331,10 @@ export async function benchVerify(settings: Settings): Promise<Section> {
     Buffer.from(c.scheme === 'twilio' ? formBody(bytes, id) : jsonBody(bytes, id));
   for (const p of [...cases]) {
     const body = bodyFor(p.c, p.size.bytes, 'evt_check');
-    const r = p.c.sign(body, randomUUID(), Date.now(), p.c.secret);
+    const signedAt = Date.now();
+    const r = p.c.sign(body, randomUUID(), signedAt, p.c.secret);
     if (p.verifier) {
-      const verdict = inspectAsIngest(p.verifier, r, [p.c.secret]);
+      const verdict = inspectAsIngest(p.verifier, r, [p.c.secret], signedAt);
       if (verdict.kind !== 'accept') {
         skipped.push(
           `${p.c.scheme} ${p.size.label}: hookonce's verifier answered ${verdict.kind}${verdict.kind === 'reject' ? ` ${verdict.code}` : ''} to B3's signature`,
@@ -350,14 +360,15 @@ export async function benchVerify(settings: Settings): Promise<Section> {
     for (const p of ordered) {
       // Signed at the start of each round: the timestamp stays within every tolerance.
       const body = bodyFor(p.c, p.size.bytes, `evt_${randomUUID()}`);
-      const r = p.c.sign(body, randomUUID(), Date.now(), p.c.secret);
+      const signedAt = Date.now();
+      const r = p.c.sign(body, randomUUID(), signedAt, p.c.secret);
       const text = body.toString('utf8');
       const key = `${p.c.scheme} ${p.size.label}`;
       const subjects: Array<[string, () => unknown]> = [[`${key} floor`, p.c.floor(r, p.c.secret)]];
       const verifier = p.verifier;
       if (verifier) {
         const secrets = [p.c.secret];
-        subjects.push([`${key} hookonce`, () => inspectAsIngest(verifier, r, secrets)]);
+        subjects.push([`${key} hookonce`, () => inspectAsIngest(verifier, r, secrets, signedAt)]);
       }
       const peer = p.peer;
       if (peer) subjects.push([`${key} peer`, () => peer(r, text)]);

@@ -47,6 +47,7 @@ describe('The default declaration’s billing subscriber, on the local runtime',
       out: (t) => out.push(t),
       err: (t) => out.push(t),
       fetch,
+      // The CLI signs for a runtime that checks timestamps against the wall clock.
       now: () => Date.now(),
     });
     return { code, out: out.join('\n') };

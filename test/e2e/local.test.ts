@@ -4,13 +4,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerPk } from '../../functions/consumers/example/ledger.ts';
 import type { HookonceDeclaration } from '../../functions/shared/declaration.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/emulators.ts';
 import { type LocalRuntime, PROJECT_ROOT, startLocal } from '../../infra/local/runtime.ts';
-import { eventually } from '../support/eventually.ts';
+import { eventually, until } from '../support/eventually.ts';
 
 const SECRET = `whsec_${Buffer.from('e2e-secret-of-exactly-32-bytes!!').toString('base64')}`;
 
@@ -23,6 +24,11 @@ const declaration: HookonceDeclaration = {
   },
 };
 
+/**
+ * A delivery signed as a Standard Webhooks sender signs it. The runtime's ingest
+ * function runs in its own sandbox on the wall clock, so `at` is one read of that
+ * clock, taken when the delivery is signed.
+ */
 function signed(id: string, body: string, secret = SECRET, at = new Date()): RequestInit {
   return {
     method: 'POST',
@@ -40,6 +46,7 @@ describe('Local runtime: npm start on embedded emulators', () => {
   let runtime: LocalRuntime;
   let dataDir: string;
   let ddb: DynamoDBClient;
+  let sqs: SQSClient;
 
   const post = (path: string, init: RequestInit) => fetch(`${runtime.url}${path}`, init);
   const applied = async (eventId: string): Promise<number> => {
@@ -62,6 +69,28 @@ describe('Local runtime: npm start on embedded emulators', () => {
     );
     return out.Count ?? 0;
   };
+  /** Messages in the subscribers' queues, waiting or in flight. */
+  const pending = async (): Promise<number> => {
+    let total = 0;
+    for (const { queueUrl } of Object.values(runtime.resources.subscribers)) {
+      const out = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: queueUrl,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
+      total +=
+        Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) +
+        Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+    }
+    return total;
+  };
+  /**
+   * SNS fans a publish out before the ingest function answers: once the queues
+   * are empty, every copy published so far has been consumed, and a second
+   * publish would show up as a second tap. No fixed sleep.
+   */
+  const consumedAll = () => until(async () => (await pending()) === 0);
   const start = () =>
     startLocal({
       declaration,
@@ -80,10 +109,16 @@ describe('Local runtime: npm start on embedded emulators', () => {
       region: LOCAL_REGION,
       credentials: LOCAL_CREDENTIALS,
     });
+    sqs = new SQSClient({
+      endpoint: runtime.endpoints.sqs,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
   });
 
   afterAll(async () => {
     ddb?.destroy();
+    sqs?.destroy();
     await runtime?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
@@ -111,13 +146,18 @@ describe('Local runtime: npm start on embedded emulators', () => {
 
   it('answers the same delivery again with 200 duplicate and publishes nothing new', async () => {
     const body = JSON.stringify({ type: 'invoice.paid', data: { id: 'in_2' } });
-    const first = await post('/webhooks/standard', signed('msg_e2e_2', body));
+    // The server checks timestamps against the wall clock: read it once, here.
+    const sentAt = Date.now();
+    const first = await post(
+      '/webhooks/standard',
+      signed('msg_e2e_2', body, SECRET, new Date(sentAt)),
+    );
     expect(first.status).toBe(202);
 
     // A provider's retry signs again with a new timestamp; the body is the same.
     const again = await post(
       '/webhooks/standard',
-      signed('msg_e2e_2', body, SECRET, new Date(Date.now() + 1000)),
+      signed('msg_e2e_2', body, SECRET, new Date(sentAt + 1000)),
     );
 
     expect(again.status).toBe(200);
@@ -126,8 +166,7 @@ describe('Local runtime: npm start on embedded emulators', () => {
       () => applied('standard:msg_e2e_2'),
       (n) => n > 0,
     );
-    // Let the pollers run a few more rounds: a second publish would show up as a second tap.
-    await new Promise((r) => setTimeout(r, 1500));
+    await consumedAll();
     expect(await taps('standard:msg_e2e_2')).toBe(1);
     expect(await applied('standard:msg_e2e_2')).toBe(1);
   });
@@ -179,7 +218,7 @@ describe('Local runtime: npm start on embedded emulators', () => {
         (n) => n > 0,
       ),
     ).toBe(1);
-    await new Promise((r) => setTimeout(r, 1500));
+    await consumedAll();
     expect(await taps('standard:msg_e2e_race')).toBe(1);
     expect(await applied('standard:msg_e2e_race')).toBe(1);
   });
@@ -244,9 +283,15 @@ describe('Local runtime: npm start on embedded emulators', () => {
 
     await runtime.stop();
     ddb.destroy();
+    sqs.destroy();
     runtime = await start();
     ddb = new DynamoDBClient({
       endpoint: runtime.endpoints.dynamodb,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    sqs = new SQSClient({
+      endpoint: runtime.endpoints.sqs,
       region: LOCAL_REGION,
       credentials: LOCAL_CREDENTIALS,
     });

@@ -58,6 +58,7 @@ describe('Operators on the local runtime: hookonce replay and hookonce dlq', () 
       out: (t) => out.push(t),
       err: (t) => err.push(t),
       fetch,
+      // The CLI signs for a runtime that checks timestamps against the wall clock.
       now: () => Date.now(),
     });
     return { code, out: out.join('\n'), err: err.join('\n') };
@@ -96,6 +97,18 @@ describe('Operators on the local runtime: hookonce replay and hookonce dlq', () 
       Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
     );
   };
+  /** When the runtime received its first delivery, by its own clock. */
+  const firstReceivedAt = async (): Promise<number> => {
+    const out = await ddb.send(
+      new ScanCommand({
+        TableName: runtime.resources.deliveriesTable,
+        FilterExpression: 'begins_with(pk, :delivery)',
+        ExpressionAttributeValues: { ':delivery': { S: 'DELIVERY#' } },
+        ConsistentRead: true,
+      }),
+    );
+    return Math.min(...(out.Items ?? []).map((i) => Number(i.receivedAt?.N)));
+  };
   const queues = (name: string) => {
     const q = runtime.resources.subscribers[name];
     if (!q) throw new Error(`no subscriber ${name}`);
@@ -128,11 +141,13 @@ describe('Operators on the local runtime: hookonce replay and hookonce dlq', () 
         Item: { pk: { S: 'SWITCH#flaky' }, broken: { BOOL: true } },
       }),
     );
-    startedAt = new Date(Date.now() - 1_000).toISOString();
     await send('stripe', 'paid', '--type', 'invoice.paid');
     await send('stripe', 'finalized', '--type', 'invoice.finalized');
     await send('stripe', 'charge', '--type', 'charge.succeeded');
     await send('standard', 'standard');
+    // The replay window opens with the first delivery, as the runtime stamped it:
+    // no second read of the wall clock to race the runtime's.
+    startedAt = new Date(await firstReceivedAt()).toISOString();
   });
 
   afterAll(async () => {

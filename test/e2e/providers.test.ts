@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { sign as octokitSign } from '@octokit/webhooks-methods';
 import { Webhook } from 'standardwebhooks';
 import Stripe from 'stripe';
@@ -15,7 +16,7 @@ import { ledgerPk } from '../../functions/consumers/example/ledger.ts';
 import { declaration as defaultDeclaration } from '../../infra/hookonce.config.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/emulators.ts';
 import { type LocalRuntime, PROJECT_ROOT, startLocal } from '../../infra/local/runtime.ts';
-import { eventually } from '../support/eventually.ts';
+import { eventually, until } from '../support/eventually.ts';
 
 /**
  * Every provider of the default declaration, end to end over HTTP against the
@@ -55,6 +56,10 @@ const env = {
 };
 
 const stripeWebhooks = new Stripe('sk_test_e2e_never_calls_the_api').webhooks;
+/**
+ * The runtime's ingest function runs in its own sandbox on the wall clock, so a
+ * signed timestamp is one read of that clock, taken when the delivery is signed.
+ */
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 interface Outgoing {
@@ -179,6 +184,7 @@ describe('Providers end to end: the local runtime over HTTP', () => {
   let runtime: LocalRuntime;
   let dataDir: string;
   let ddb: DynamoDBClient;
+  let sqs: SQSClient;
 
   const post = (out: Outgoing) =>
     fetch(`${runtime.url}${out.path}`, { method: 'POST', headers: out.headers, body: out.body });
@@ -204,6 +210,19 @@ describe('Providers end to end: the local runtime over HTTP', () => {
     );
     return out.Item;
   };
+  /** Messages in the example subscriber's queue, waiting or in flight. */
+  const examplePending = async (): Promise<number> => {
+    const out = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: runtime.resources.subscribers.example?.queueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    return (
+      Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) +
+      Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
+    );
+  };
   const storedCount = async () => {
     const out = await ddb.send(
       new ScanCommand({ TableName: runtime.resources.deliveriesTable, ConsistentRead: true }),
@@ -226,10 +245,16 @@ describe('Providers end to end: the local runtime over HTTP', () => {
       region: LOCAL_REGION,
       credentials: LOCAL_CREDENTIALS,
     });
+    sqs = new SQSClient({
+      endpoint: runtime.endpoints.sqs,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
   });
 
   afterAll(async () => {
     ddb?.destroy();
+    sqs?.destroy();
     await runtime?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
@@ -276,8 +301,9 @@ describe('Providers end to end: the local runtime over HTTP', () => {
 
       expect(again.status).toBe(200);
       expect(await again.json()).toEqual({ id: `${name}:${id}`, duplicate: true });
-      // Let the pollers run more rounds: a second publish would count a second effect.
-      await new Promise((r) => setTimeout(r, 1500));
+      // SNS fanned any publish out before the answer: once the example queue is
+      // empty, a second publish would have counted a second effect.
+      await until(async () => (await examplePending()) === 0);
       expect(await applied(`${name}:${id}`)).toBe(1);
     });
 

@@ -5,6 +5,7 @@ import { createOnce, type Once, OnceInProgressError } from '../../functions/cons
 import { createLogger } from '../../functions/shared/log.ts';
 import { backends, testDeclaration, useDynamo } from '../support/backends.ts';
 import { envelope, lambdaContext, sqsEvent, sqsRecord } from '../support/events.ts';
+import { until } from '../support/eventually.ts';
 
 const T0 = Date.UTC(2100, 0, 1);
 const silent = createLogger({}, 'error', () => undefined);
@@ -162,12 +163,3 @@ describe.each(backends)('Function: createOnce (on %s)', (kind) => {
       key,
     );
 });
-
-/** Polls until `condition` holds (a claim written by a call still running). */
-async function until(condition: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 3_000; i++) {
-    if (await condition()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error('condition never held');
-}

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Answer, Pipeline } from '../support/pipeline.ts';
+import { type Answer, type FaultPoint, Pipeline } from '../support/pipeline.ts';
 
 const PAST_LEASE_MS = 9_501;
 const GRACE_MS = 30_000;
@@ -26,6 +26,37 @@ describe('Outages: a dependency stops mid-run and comes back', () => {
       pipeline.now += PAST_LEASE_MS;
       await sendAll(open);
     }
+  };
+
+  /**
+   * Sends `ids` at once and runs `stop` while every request that has reached
+   * `point` by then waits there: at least one request is in flight, at a known
+   * step, when the dependency goes away, whatever the timing of the machine.
+   */
+  const sendWhileStopping = async (
+    ids: readonly string[],
+    point: FaultPoint,
+    stop: () => Promise<void>,
+  ): Promise<Answer[]> => {
+    let reached: () => void = () => undefined;
+    const oneThere = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    let resume: () => void = () => undefined;
+    const stopped = new Promise<void>((resolve) => {
+      resume = resolve;
+    });
+    pipeline.hold = (at) => {
+      if (at !== point) return undefined;
+      reached();
+      return stopped;
+    };
+    const wave = sendAll(ids);
+    await oneThere;
+    await stop();
+    pipeline.hold = () => undefined;
+    resume();
+    return wave;
   };
 
   beforeAll(async () => {
@@ -83,23 +114,25 @@ describe('Outages: a dependency stops mid-run and comes back', () => {
     // Prepare
     const ids = range(0, 60, 'mid');
 
-    // Act: stop DynamoDB while a wave is in flight, bring it back; then the same with SNS.
-    const wave1 = sendAll(ids.slice(0, 30));
-    await new Promise((r) => setTimeout(r, 5));
-    await pipeline.stopDynamo();
-    await wave1;
+    // Act: stop DynamoDB while requests wait to mark what they published, bring it
+    // back; then stop SNS while requests wait to publish what they claimed.
+    const wave1 = await sendWhileStopping(ids.slice(0, 30), 'before-mark', () =>
+      pipeline.stopDynamo(),
+    );
     await pipeline.startDynamo();
-    const wave2 = sendAll(ids.slice(30));
-    await new Promise((r) => setTimeout(r, 5));
-    await pipeline.stopMessaging();
-    await wave2;
+    const wave2 = await sendWhileStopping(ids.slice(30), 'after-claim', () =>
+      pipeline.stopMessaging(),
+    );
     await pipeline.startMessaging();
     await retryUntilAcknowledged(ids);
     pipeline.now += PAST_LEASE_MS + GRACE_MS;
     await pipeline.sweep(GRACE_MS);
     await pipeline.drain();
 
-    // Assess: every delivery of the whole suite is published, and applied once.
+    // Assess: each wave had requests cut off mid-way, and yet every delivery of the
+    // whole suite is published, and applied once.
+    expect(wave1.filter((a) => a.status >= 500).length).toBeGreaterThan(0);
+    expect(wave2.filter((a) => a.status >= 500).length).toBeGreaterThan(0);
     const all = [...answers.keys()];
     expect(all).toHaveLength(90);
     for (const id of all) {

@@ -60,6 +60,13 @@ export const FAULT_POINTS: readonly FaultPoint[] = ['after-claim', 'after-publis
 export type FaultPlan = (point: FaultPoint, deliveryId: string) => boolean;
 
 /**
+ * Says, for one invocation, whether it waits at a point, and for what: until the
+ * promise it answers settles. A test holds a request in flight at a known step
+ * while it stops a dependency, instead of sleeping and hoping one is.
+ */
+export type HoldPlan = (point: FaultPoint, deliveryId: string) => Promise<void> | undefined;
+
+/**
  * Stands for the process dying: it is no DependencyError, so the core runs no
  * clean-up (no lease is given back) and the answer is Lambda's bare 500.
  */
@@ -84,14 +91,19 @@ export function seeded(seed: number): () => number {
   };
 }
 
-/** Wraps the real ports so a plan can make the invocation die at a named point. */
+/**
+ * Wraps the real ports so a plan can make the invocation die at a named point,
+ * and another hold it there for a while first.
+ */
 export function faulty(
   store: DeliveryStorePort,
   publisher: EventPublisher,
   plan: () => FaultPlan,
   injected: Map<FaultPoint, number>,
+  hold: () => HoldPlan = () => () => undefined,
 ): { deliveries: DeliveryStorePort; publisher: EventPublisher } {
-  const die = (point: FaultPoint, deliveryId: string): void => {
+  const reach = async (point: FaultPoint, deliveryId: string): Promise<void> => {
+    await hold()(point, deliveryId);
     if (plan()(point, deliveryId)) {
       injected.set(point, (injected.get(point) ?? 0) + 1);
       throw new Crash(point);
@@ -99,18 +111,18 @@ export function faulty(
   };
   return {
     deliveries: {
-      claim: async (delivery, lease, now) => {
-        const result = await store.claim(delivery, lease, now);
-        if (result.claimed) die('after-claim', delivery.deliveryId);
+      claim: async (delivery, lease, now, retentionSeconds) => {
+        const result = await store.claim(delivery, lease, now, retentionSeconds);
+        if (result.claimed) await reach('after-claim', delivery.deliveryId);
         return result;
       },
       takeOver: async (key, lease, now) => {
         const taken = await store.takeOver(key, lease, now);
-        if (taken) die('after-claim', key.deliveryId);
+        if (taken) await reach('after-claim', key.deliveryId);
         return taken;
       },
       markPublished: async (key, owner, now) => {
-        die('before-mark', key.deliveryId);
+        await reach('before-mark', key.deliveryId);
         return store.markPublished(key, owner, now);
       },
       release: (key, owner) => store.release(key, owner),
@@ -118,7 +130,7 @@ export function faulty(
     publisher: {
       publish: async (event) => {
         await publisher.publish(event);
-        die('after-publish', event.id.slice(event.provider.length + 1));
+        await reach('after-publish', event.id.slice(event.provider.length + 1));
       },
     },
   };
@@ -154,6 +166,7 @@ export class Pipeline {
   /** The `data` each effect was handed, by event id: the guard fills it whatever the size. */
   readonly consumedData = new Map<string, unknown>();
   plan: FaultPlan = () => false;
+  hold: HoldPlan = () => undefined;
 
   #dataDir: string;
   #dynamoPort = 0;
@@ -224,7 +237,13 @@ export class Pipeline {
         HOOKONCE_SECRET_STANDARD: TEST_SECRET,
       },
       {
-        ...faulty(p.#store, p.#publisher, () => p.plan, p.injected),
+        ...faulty(
+          p.#store,
+          p.#publisher,
+          () => p.plan,
+          p.injected,
+          () => p.hold,
+        ),
         payloads: new S3PayloadStore({ client: p.#s3, bucket }),
         clock,
         log: silent,

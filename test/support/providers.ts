@@ -114,8 +114,8 @@ export const jsonObject = (): fc.Arbitrary<Record<string, unknown>> =>
 /** Ids as providers write them: letters, digits, `_ - . :`. */
 export const deliveryIds = (): fc.Arbitrary<string> => fc.stringMatching(/^[A-Za-z0-9_.:-]{1,64}$/);
 
-/** Secrets of printable characters without whitespace. */
-export const secrets = (): fc.Arbitrary<string> => fc.stringMatching(/^[!-~]{8,48}$/);
+/** Secrets of printable characters without whitespace, as long as checkSecrets takes (16 and more). */
+export const secrets = (): fc.Arbitrary<string> => fc.stringMatching(/^[!-~]{16,48}$/);
 
 /** Asserts that a rejection never carries the expected signature nor the secret. */
 export function expectNoLeak(verdict: Verdict, ...secretTexts: string[]): void {

@@ -8,7 +8,7 @@ import { verify as octokitVerify } from '@octokit/webhooks-methods';
 import { Webhook } from 'standardwebhooks';
 import Stripe from 'stripe';
 import twilioLibrary from 'twilio';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { buildProviders } from '../../functions/providers/registry.ts';
 import {
   type HookonceDeclaration,
@@ -398,8 +398,14 @@ describe('Module: hookonce CLI', () => {
     });
 
     it('prepares a Standard Webhooks delivery that the standardwebhooks library verifies', () => {
+      // Prepare: the library checks the timestamp against its own clock; it reads NOW.
+      vi.useFakeTimers({ now: NOW, toFake: ['Date'] });
+      onTestFinished(() => {
+        vi.useRealTimers();
+      });
+
       // Act
-      const delivery = prepared('standard', { now: Date.now(), id: 'msg_cli' });
+      const delivery = prepared('standard', { id: 'msg_cli' });
 
       // Assess
       const verify = () =>

@@ -309,9 +309,9 @@ describe('Class: GithubProvider', () => {
   });
 
   describe('Method: checkSecrets', () => {
-    it('accepts any secret without whitespace', () => {
+    it('accepts any secret of 16 characters or more without whitespace', () => {
       // Act
-      const check = () => provider.checkSecrets([SECRET, 'a', "It's-a-Secret"]);
+      const check = () => provider.checkSecrets([SECRET, "It's-a-Secret-to-Everybody"]);
 
       // Assess
       expect(check).not.toThrow();

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { Webhook } from 'standardwebhooks';
 import nacl from 'tweetnacl';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { parseJson } from '../../functions/fanout/envelope.ts';
 import {
   signStandardWebhook,
@@ -429,10 +429,67 @@ describe('Class: StandardWebhooksProvider', () => {
     it('accepts whsec_ secrets and bare base64 keys', () => {
       // Act
       const check = () =>
-        provider.checkSecrets([TEST_SECRET, OTHER_SECRET, Buffer.from('bare').toString('base64')]);
+        provider.checkSecrets([
+          TEST_SECRET,
+          OTHER_SECRET,
+          Buffer.from('a-bare-key-of-24-bytes!!').toString('base64'),
+        ]);
 
       // Assess
       expect(check).not.toThrow();
+    });
+
+    it('accepts a key of exactly 16 bytes, and refuses one of 15 saying how many it needs', () => {
+      // Prepare
+      const short = `whsec_${Buffer.alloc(15, 7).toString('base64')}`;
+
+      // Act
+      const accept = () =>
+        provider.checkSecrets([`whsec_${Buffer.alloc(16, 7).toString('base64')}`]);
+      const error = thrownBy(() => provider.checkSecrets([short]));
+
+      // Assess
+      expect(accept).not.toThrow();
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(String(error)).toContain('at least 16 bytes');
+      expect(String(error)).toContain('signing secret of this endpoint');
+      expect(String(error)).not.toContain(short.slice('whsec_'.length));
+    });
+
+    it.each([
+      [
+        'without its "=" padding',
+        `whsec_${Buffer.alloc(16, 7).toString('base64').replace(/=+$/, '')}`,
+      ],
+      ['with stray bits after the last byte', `whsec_${'A'.repeat(21)}B==`],
+      ['in the base64url alphabet', `whsec_${Buffer.alloc(18, 0xfb).toString('base64url')}`],
+    ])(
+      'refuses a key of 16 bytes or more written %s: only canonical base64 is taken',
+      (_, secret) => {
+        // Act
+        const error = thrownBy(() => provider.checkSecrets([secret]));
+
+        // Assess
+        expect(Buffer.from(secret.slice('whsec_'.length), 'base64').length).toBeGreaterThanOrEqual(
+          16,
+        );
+        expect(error).toBeInstanceOf(ConfigError);
+        expect(String(error)).toContain('canonical base64');
+        expect(String(error)).toContain('signing secret of this endpoint');
+        expect(String(error)).not.toContain(secret.slice('whsec_'.length));
+      },
+    );
+
+    it('verifies nothing with a key it refuses, should one reach it without the cold-start check', () => {
+      // Prepare
+      const weak = standardSecret('fifteen-bytes!!');
+      const headers = signStandard({ id: 'msg_weak', at: NOW, body: BODY, secret: weak });
+
+      // Act
+      const verdict = inspect(headers, BODY, { secrets: [weak] });
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'reject', code: 'signature_mismatch' });
     });
 
     it.each([
@@ -667,13 +724,19 @@ describe('Class: StandardWebhooksProvider, asymmetric v1a signatures', () => {
 
 describe('Function: signStandardWebhook', () => {
   it('signs v1 with a whsec_ secret as the standardwebhooks library verifies it', () => {
+    // Prepare: the library checks the timestamp against its own clock; it reads NOW.
+    vi.useFakeTimers({ now: NOW, toFake: ['Date'] });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
+
     fc.assert(
       fc.property(fc.json(), fc.stringMatching(/^msg_[A-Za-z0-9]{1,30}$/), (body, id) => {
         // Act
         const signature = signStandardWebhook({
           secret: TEST_SECRET,
           id,
-          timestamp: Math.floor(Date.now() / 1000),
+          timestamp: NOW_SECONDS,
           body,
         });
 
@@ -681,7 +744,7 @@ describe('Function: signStandardWebhook', () => {
         const verify = () =>
           new Webhook(TEST_SECRET).verify(body, {
             'webhook-id': id,
-            'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+            'webhook-timestamp': String(NOW_SECONDS),
             'webhook-signature': signature,
           });
         expect(verify).not.toThrow();
