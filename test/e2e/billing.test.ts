@@ -129,11 +129,13 @@ describe('The default declaration’s billing subscriber, on the local runtime',
       await hookonce('send', 'stripe', '--file', 'paid.json', '--id', 'evt_e2e_paid'),
       await hookonce('send', 'github', '--id', 'gh-e2e-billing'),
     ];
+    // GitHub does not sign its delivery id: the body's digest keys the event.
+    const githubId = /\{"id":"(github:[0-9a-f]{64})"/.exec(sent[4]?.out ?? '')?.[1] ?? 'none';
     const ids = [
       'stripe:evt_e2e_paid',
       'stripe:evt_e2e_created',
       'stripe:evt_e2e_finalized',
-      'github:gh-e2e-billing',
+      githubId,
     ];
     const example = await eventually(
       () => Promise.all(ids.map(async (id) => Number((await item(ledgerPk(id)))?.applied?.N ?? 0))),
@@ -162,5 +164,51 @@ describe('The default declaration’s billing subscriber, on the local runtime',
     });
     const customer = await item('CUSTOMER#cus_e2e_billing');
     expect(customer).toMatchObject({ paidTotal: { N: '4200' }, paidInvoices: { N: '1' } });
+  });
+
+  it('applies a 200 KB Stripe event, whose payload travelled through S3, once: the guard hands billing its data', async () => {
+    // Prepare: an invoice with 200 KB of line items, over the 96 KiB carried inline.
+    const event = {
+      object: 'event',
+      type: 'invoice.paid',
+      created: 1_795_436_900,
+      data: {
+        object: {
+          id: 'in_e2e_large',
+          object: 'invoice',
+          customer: 'cus_e2e_large',
+          status: 'paid',
+          amount_paid: 9900,
+          currency: 'usd',
+          lines: Array.from({ length: 2_000 }, (_, n) => ({ id: `il_${n}`, note: 'x'.repeat(80) })),
+        },
+      },
+    };
+    const file = join(dataDir, 'large.json');
+    writeFileSync(file, JSON.stringify(event));
+    expect(Buffer.byteLength(JSON.stringify(event))).toBeGreaterThan(200_000);
+
+    // Act
+    const sent = await hookonce('send', 'stripe', '--file', 'large.json', '--id', 'evt_e2e_large');
+    const again = await hookonce('send', 'stripe', '--file', 'large.json', '--id', 'evt_e2e_large');
+    const invoice = await eventually(
+      () => item('INVOICE#in_e2e_large'),
+      (i) => i !== undefined,
+    );
+    await eventually(billingPending, (n) => n === 0);
+
+    // Assess
+    expect(sent.out).toContain('< 202 Accepted');
+    expect(again.out).toContain('"duplicate":true');
+    expect(invoice).toMatchObject({ status: { S: 'paid' }, amount: { N: '9900' } });
+    expect(await item('CUSTOMER#cus_e2e_large')).toMatchObject({ paidTotal: { N: '9900' } });
+    expect(await billingClaims()).toContain('stripe:evt_e2e_large DONE');
+    const dlq = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: runtime.resources.subscribers.billing?.dlqUrl,
+        AttributeNames: ['ApproximateNumberOfMessages'],
+      }),
+    );
+    expect(Number(dlq.Attributes?.ApproximateNumberOfMessages)).toBe(0);
   });
 });

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -66,7 +66,17 @@ interface Outgoing {
   path: string;
   headers: Record<string, string>;
   body: string;
+  /**
+   * What keys the delivery where the provider does not sign its id (GitHub, Shopify,
+   * Twilio): the SHA-256 of what it signs. Unset where the signed id is the key.
+   */
+  key?: string;
 }
+
+const sha256 = (data: string) => createHash('sha256').update(data, 'utf8').digest('hex');
+
+/** The event id hookonce answers with, and the consumer's ledger counts under. */
+const eventIdOf = (name: Name, id: string, out: Outgoing) => `${name}:${out.key ?? id}`;
 
 /** How each provider sends a delivery `id` signed with `secret`. */
 const SENDERS: Record<Name, (id: string, secret: string, base: string) => Promise<Outgoing>> = {
@@ -114,10 +124,11 @@ const SENDERS: Record<Name, (id: string, secret: string, base: string) => Promis
         'x-hub-signature-256': await octokitSign(secret, body),
       },
       body,
+      key: sha256(body),
     };
   },
   async shopify(id, secret) {
-    const body = JSON.stringify({ id: 1042, name: '#1042', total_price: '199.65' });
+    const body = JSON.stringify({ id: 1042, name: `#${id}`, total_price: '199.65' });
     return {
       path: '/webhooks/shopify',
       headers: {
@@ -128,6 +139,7 @@ const SENDERS: Record<Name, (id: string, secret: string, base: string) => Promis
         'x-shopify-hmac-sha256': createHmac('sha256', secret).update(body).digest('base64'),
       },
       body,
+      key: sha256(body),
     };
   },
   async slack(id, secret) {
@@ -150,7 +162,12 @@ const SENDERS: Record<Name, (id: string, secret: string, base: string) => Promis
   async twilio(id, secret, base) {
     const params = { MessageSid: 'SM1', MessageStatus: 'delivered', To: '+15558675310', Ref: id };
     const path = '/webhooks/twilio?tenant=acme';
+    // Twilio signs the URL and each parameter, sorted by name, as name + value.
+    const signed = Object.keys(params)
+      .sort()
+      .reduce((data, k) => data + k + params[k as keyof typeof params], `${base}${path}`);
     return {
+      key: sha256(signed),
       path,
       headers: {
         'content-type': 'application/x-www-form-urlencoded',
@@ -173,7 +190,8 @@ const SENDERS: Record<Name, (id: string, secret: string, base: string) => Promis
         'content-type': 'application/json',
         'x-timestamp': String(ts),
         'x-delivery-id': id,
-        'x-signature': createHmac('sha256', secret).update(`${ts}.${body}`).digest('hex'),
+        // The default declaration signs "{id}.{timestamp}.{body}".
+        'x-signature': createHmac('sha256', secret).update(`${id}.${ts}.${body}`).digest('hex'),
       },
       body,
     };
@@ -188,8 +206,13 @@ describe('Providers end to end: the local runtime over HTTP', () => {
 
   const post = (out: Outgoing) =>
     fetch(`${runtime.url}${out.path}`, { method: 'POST', headers: out.headers, body: out.body });
+  const outgoing = (name: Name, id: string, secret: string) =>
+    SENDERS[name](id, secret, runtime.url);
   const send = async (name: Name, id: string, secret: string) =>
-    post(await SENDERS[name](id, secret, runtime.url));
+    post(await outgoing(name, id, secret));
+  /** The event id of delivery `id` of `name`, as hookonce keys it. */
+  const eventIdFor = async (name: Name, id: string) =>
+    eventIdOf(name, id, await outgoing(name, id, SECRETS[name][0]));
   const applied = async (eventId: string): Promise<number> => {
     const out = await ddb.send(
       new GetItemCommand({
@@ -277,13 +300,15 @@ describe('Providers end to end: the local runtime over HTTP', () => {
     it('accepts a signed delivery with 202, and the example consumer applies it once', async () => {
       const id = `${name}-e2e-first`;
 
+      const eventId = await eventIdFor(name, id);
+
       const res = await send(name, id, secret);
 
       expect(res.status).toBe(202);
-      expect(await res.json()).toEqual({ id: `${name}:${id}`, duplicate: false });
+      expect(await res.json()).toEqual({ id: eventId, duplicate: false });
       expect(
         await eventually(
-          () => applied(`${name}:${id}`),
+          () => applied(eventId),
           (n) => n > 0,
         ),
       ).toBe(1);
@@ -291,25 +316,27 @@ describe('Providers end to end: the local runtime over HTTP', () => {
 
     it('answers the same delivery again, signed anew, with 200 duplicate; the effect stays at one', async () => {
       const id = `${name}-e2e-retry`;
+      const eventId = await eventIdFor(name, id);
       expect((await send(name, id, secret)).status).toBe(202);
       await eventually(
-        () => applied(`${name}:${id}`),
+        () => applied(eventId),
         (n) => n > 0,
       );
 
       const again = await send(name, id, secret);
 
       expect(again.status).toBe(200);
-      expect(await again.json()).toEqual({ id: `${name}:${id}`, duplicate: true });
+      expect(await again.json()).toEqual({ id: eventId, duplicate: true });
       // SNS fanned any publish out before the answer: once the example queue is
       // empty, a second publish would have counted a second effect.
       await until(async () => (await examplePending()) === 0);
-      expect(await applied(`${name}:${id}`)).toBe(1);
+      expect(await applied(eventId)).toBe(1);
     });
 
     it('refuses a forgery with 401 and a reason code, and stores nothing', async () => {
       const id = `${name}-e2e-forged`;
       const forger = name === 'twilio' ? '00000000000000000000000000000000' : FORGER;
+      const before = await storedCount();
 
       const res = await send(name, id, forger);
 
@@ -317,23 +344,51 @@ describe('Providers end to end: the local runtime over HTTP', () => {
       const answer = (await res.json()) as { error: string; message: string };
       expect(answer.error).toBe('signature_mismatch');
       expect(answer.message).not.toContain(secret);
-      expect(await stored(name, id)).toBeUndefined();
+      expect(await storedCount()).toBe(before);
     });
 
     it('accepts a delivery signed with the older of two active secrets (rotation)', async () => {
       const id = `${name}-e2e-rotated`;
+      const eventId = await eventIdFor(name, id);
 
       const res = await send(name, id, oldSecret);
 
       expect(res.status).toBe(202);
       expect(
         await eventually(
-          () => applied(`${name}:${id}`),
+          () => applied(eventId),
           (n) => n > 0,
         ),
       ).toBe(1);
     });
   });
+
+  it.each([
+    ['github', 'x-github-delivery'],
+    ['shopify', 'x-shopify-event-id'],
+    ['twilio', 'i-twilio-idempotency-token'],
+  ] as const)(
+    'answers a signed %s request sent again under a fresh %s 200 duplicate: the effect stays at one',
+    async (name, header) => {
+      // Prepare: one real, signed request, as a proxy log or "Recent Deliveries" keeps it.
+      const out = await outgoing(name, `${name}-e2e-replayed`, SECRETS[name][0]);
+      const eventId = eventIdOf(name, `${name}-e2e-replayed`, out);
+      expect((await post(out)).status).toBe(202);
+      await eventually(
+        () => applied(eventId),
+        (n) => n > 0,
+      );
+
+      // Act: the same bytes and signature, under a new unsigned id.
+      const replayed = await post({ ...out, headers: { ...out.headers, [header]: 'fresh-id-1' } });
+
+      // Assess
+      expect(replayed.status).toBe(200);
+      expect(await replayed.json()).toEqual({ id: eventId, duplicate: true });
+      await until(async () => (await examplePending()) === 0);
+      expect(await applied(eventId)).toBe(1);
+    },
+  );
 
   it('accepts a Standard Webhooks v1a delivery signed with the Ed25519 key whose whpk_ is active', async () => {
     const id = 'msg_e2e_v1a';
@@ -453,16 +508,22 @@ describe('Providers end to end: the local runtime over HTTP', () => {
         const first = await hookonce(['send', name, '--id', id]);
         const second = await hookonce(['send', name, '--id', id]);
 
+        // GitHub, Shopify and Twilio do not sign their ids: the sample's body keys it.
+        const eventId = /\{"id":"([^"]+)","duplicate":false\}/.exec(first.out)?.[1] ?? '';
+        expect(eventId).toMatch(
+          ['github', 'shopify', 'twilio'].includes(name)
+            ? new RegExp(`^${name}:[0-9a-f]{64}$`)
+            : new RegExp(`^${name}:${id}$`),
+        );
         expect(first.code).toBe(0);
         expect(first.out).toContain(`> POST ${runtime.url}/webhooks/${name}`);
         expect(first.out).toContain('< 202 Accepted');
-        expect(first.out).toContain(`{"id":"${name}:${id}","duplicate":false}`);
         expect(second.code).toBe(0);
         expect(second.out).toContain('< 200 OK');
-        expect(second.out).toContain(`{"id":"${name}:${id}","duplicate":true}`);
+        expect(second.out).toContain(`{"id":"${eventId}","duplicate":true}`);
         expect(
           await eventually(
-            () => applied(`${name}:${id}`),
+            () => applied(eventId),
             (n) => n > 0,
           ),
         ).toBe(1);
