@@ -13,6 +13,7 @@ import {
   resolveDeclaration,
   toFilterPolicy,
 } from '../../functions/shared/declaration.ts';
+import { declaration as defaultDeclaration } from '../../infra/hookonce.config.ts';
 
 const consumer = { entry: 'functions/consumers/example/handler.ts' };
 
@@ -329,6 +330,15 @@ describe('Module: declaration', () => {
 
       // Assess
       expect(resolving).toThrow(/retentionDays must be a whole number between 1 and 365/);
+    });
+
+    it('signs the delivery id of the default hmac provider, so the default declaration warns of nothing', () => {
+      // Act
+      const resolved = resolveDeclaration(defaultDeclaration);
+
+      // Assess
+      expect(resolved.providers.hmac).toMatchObject({ signedContent: '{id}.{timestamp}.{body}' });
+      expect(resolved.warnings).toEqual([]);
     });
 
     it('warns where an hmac delivery id header is not in signedContent, and not where it is', () => {

@@ -113,10 +113,11 @@ describe('Module: ingest', () => {
       const { deps, deliveries, secrets } = stubs();
 
       // Act
-      const response = await ingest(request({ provider: 'nope' }), deps);
+      const response = await ingest(request({ provider: 'nope<script>' }), deps);
 
-      // Assess
+      // Assess: the answer says nothing of what the request put in its path.
       expectProblem(response, 404, 'unknown_provider');
+      expect(response.body).not.toContain('nope');
       expect(secrets.get).not.toHaveBeenCalled();
       expect(deliveries.claim).not.toHaveBeenCalled();
     });
@@ -295,6 +296,112 @@ describe('Module: ingest', () => {
       expectProblem(response, 400, 'malformed_delivery_id');
       expect(deliveries.claim).not.toHaveBeenCalled();
       expect(publisher.publish).not.toHaveBeenCalled();
+    });
+
+    it.each([
+      ['a C1 control (U+0085)', 'msg\u0085x'],
+      ['a right-to-left override (U+202E)', 'msg_\u202etxt.exe'],
+      ['a left-to-right isolate (U+2066)', 'msg_\u2066x'],
+      ['a noncharacter (U+FFFF)', 'msg_\uffff'],
+      ['DEL', 'msg_\u007f'],
+    ])(
+      'answers 400 malformed_delivery_id for a signed id holding %s, and stores nothing',
+      async (_, id) => {
+        // Prepare
+        const { deps, deliveries } = stubs();
+        const req = { ...request(), headers: signStandard({ id, at: NOW, body: BODY }) };
+
+        // Act
+        const response = await ingest(req, deps);
+
+        // Assess
+        expectProblem(response, 400, 'malformed_delivery_id');
+        expect(response.body).not.toContain(id);
+        expect(deliveries.claim).not.toHaveBeenCalled();
+      },
+    );
+
+    it.each([
+      ['a C1 control (U+009B)', 'invoice.paid\u009b'],
+      ['a right-to-left override (U+202E)', 'invoice.\u202epaid'],
+      ['a noncharacter (U+FFFE)', 'invoice.\ufffe'],
+    ])(
+      'answers 400 malformed_event_type for a signed event type holding %s, and stores nothing',
+      async (_, type) => {
+        // Prepare: Standard Webhooks takes the type from the signed body.
+        const { deps, deliveries } = stubs();
+        const body = JSON.stringify({ type, data: {} });
+
+        // Act
+        const response = await ingest(request({ body }), deps);
+
+        // Assess
+        expectProblem(response, 400, 'malformed_event_type');
+        expect(deliveries.claim).not.toHaveBeenCalled();
+      },
+    );
+
+    it('deletes the payload it stored in S3 when the claim is refused for a delivery holding another body', async () => {
+      // Prepare: the stored delivery has another body, so another object.
+      const { deps, deliveries, payloads } = stubs();
+      deliveries.claim.mockImplementationOnce(async (delivery, lease, now) => ({
+        claimed: false,
+        existing: {
+          ...recordOf(delivery, lease, now),
+          status: 'PUBLISHED',
+          payloadSha256: 'f'.repeat(64),
+          payloadRef: 's3://payloads/first',
+        },
+      }));
+      const large = JSON.stringify({ type: 'invoice.paid', blob: 'x'.repeat(900) });
+
+      // Act
+      const response = await ingest(request({ body: large }), { ...deps, inlinePayloadBytes: 100 });
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      expect(payloads.put).toHaveBeenCalledTimes(1);
+      expect(payloads.delete).toHaveBeenCalledWith('s3://payloads/key');
+    });
+
+    it('keeps the payload object a refused claim shares with the stored delivery', async () => {
+      // Prepare: the same body, so the same object.
+      const { deps, deliveries, payloads } = stubs();
+      deliveries.claim.mockImplementationOnce(async (delivery, lease, now) => ({
+        claimed: false,
+        existing: { ...recordOf(delivery, lease, now), status: 'PUBLISHED' },
+      }));
+      const large = JSON.stringify({ type: 'invoice.paid', blob: 'x'.repeat(900) });
+
+      // Act
+      const response = await ingest(request({ body: large }), { ...deps, inlinePayloadBytes: 100 });
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      expect(payloads.delete).not.toHaveBeenCalled();
+    });
+
+    it('still answers 200 when deleting the unreferenced payload fails: the lifecycle rule removes it', async () => {
+      // Prepare
+      const { deps, deliveries, payloads } = stubs();
+      deliveries.claim.mockImplementationOnce(async (delivery, lease, now) => ({
+        claimed: false,
+        existing: {
+          ...recordOf(delivery, lease, now),
+          status: 'PUBLISHED',
+          payloadSha256: 'f'.repeat(64),
+          payloadRef: 's3://payloads/first',
+        },
+      }));
+      payloads.delete.mockRejectedValueOnce(new DependencyError('s3', INTERNALS));
+      const large = JSON.stringify({ type: 'invoice.paid', blob: 'x'.repeat(900) });
+
+      // Act
+      const response = await ingest(request({ body: large }), { ...deps, inlinePayloadBytes: 100 });
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      expect(response.body).not.toContain('ECONNREFUSED');
     });
   });
 });

@@ -167,5 +167,53 @@ describe('Module: ingest wiring', () => {
         true,
       );
     });
+
+    it('never logs the event (body, signature headers), even with POWERTOOLS_LOGGER_LOG_EVENT=true', async () => {
+      // Prepare: Powertools would log the whole event when this variable is set, unless told not to.
+      vi.stubEnv('POWERTOOLS_LOGGER_LOG_EVENT', 'true');
+      const written: string[] = [];
+      const streams = [process.stdout, process.stderr].map((stream) =>
+        vi.spyOn(stream, 'write').mockImplementation((chunk) => {
+          written.push(String(chunk));
+          return true;
+        }),
+      );
+      const consoles = (['log', 'info', 'warn', 'error', 'debug'] as const).map((level) =>
+        vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
+          written.push(args.map(String).join(' '));
+        }),
+      );
+      const body = JSON.stringify({ type: 'invoice.paid', marker: 'BODY-MARKER-7f3a' });
+      const headers = signStandard({ id: 'msg_log_event', at: NOW, body });
+      try {
+        const handler = createIngestHandler(validEnv, {
+          clock: { now: () => NOW },
+          deliveries: {
+            claim: vi.fn(async () => {
+              throw new TypeError('stop here');
+            }),
+            takeOver: vi.fn(),
+            markPublished: vi.fn(),
+            release: vi.fn(),
+          },
+          publisher: { publish: vi.fn(async () => undefined) },
+        });
+
+        // Act
+        await handler(
+          webhookEvent({ provider: 'standard', headers, body }),
+          lambdaContext('invocation-log-event'),
+        );
+      } finally {
+        for (const spy of [...streams, ...consoles]) spy.mockRestore();
+        vi.unstubAllEnvs();
+      }
+
+      // Assess: something was logged (the unhandled error), but never the event.
+      const all = written.join('\n');
+      expect(all).toContain('unhandled error');
+      expect(all).not.toContain('BODY-MARKER-7f3a');
+      expect(all).not.toContain(headers['webhook-signature'] ?? '-');
+    });
   });
 });
