@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { toEpochSeconds } from '../shared/clock.ts';
 import { dynamo, type Item, isConditionFailure, N, num, S, str } from '../shared/dynamo.ts';
-import { DependencyError } from '../shared/errors.ts';
+import { DependencyError, describeFailure } from '../shared/errors.ts';
 
 export type ClaimOutcome =
   | { readonly outcome: 'claimed' }
@@ -60,16 +60,8 @@ export interface ClaimRecord {
   readonly expiresAt: number;
 }
 
-/** How much of an error a released claim keeps: enough to read, never a whole payload. */
-export const LAST_ERROR_MAX_CHARS = 500;
-
-/** `<name>: <message>` of anything thrown, on one line, cut to LAST_ERROR_MAX_CHARS. */
-export function describeFailure(error: unknown): string {
-  const text =
-    error instanceof Error ? `${error.name}: ${error.message}` : `thrown: ${String(error)}`;
-  const line = text.replace(/\s+/g, ' ').trim();
-  return line.length > LAST_ERROR_MAX_CHARS ? `${line.slice(0, LAST_ERROR_MAX_CHARS - 1)}…` : line;
-}
+// The guard's failures and the sweeper's are described alike (functions/shared/errors.ts).
+export { describeFailure, LAST_ERROR_MAX_CHARS } from '../shared/errors.ts';
 
 /*
  * The life of one (consumer, event id) claim, every arrow one conditional write:
