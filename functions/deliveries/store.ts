@@ -188,8 +188,16 @@ export class DeliveryStore {
    * Takes over a RECEIVED delivery whose lease has lapsed, or revives a FAILED
    * one (a provider's retry of a parked delivery): RECEIVED under the new
    * lease, back in the pending index. `undefined` if someone else holds it.
+   * The sweeper passes `revive: false`: it is done with a parked delivery, even
+   * when the index, eventually consistent, still lists it for a moment.
    */
-  async takeOver(key: DeliveryKey, lease: Lease, now: number): Promise<DeliveryRecord | undefined> {
+  async takeOver(
+    key: DeliveryKey,
+    lease: Lease,
+    now: number,
+    options: { readonly revive?: boolean } = {},
+  ): Promise<DeliveryRecord | undefined> {
+    const revive = options.revive ?? true;
     try {
       const out = await dynamo('take-over', () =>
         this.#client.send(
@@ -199,7 +207,9 @@ export class DeliveryStore {
             UpdateExpression:
               'SET #status = :received, leaseOwner = :owner, leaseUntil = :until, pendingShard = :shard ' +
               'ADD attempts :one REMOVE failedAt',
-            ConditionExpression: `(${leaseHasLapsed}) OR ${deliveryIsParked}`,
+            ConditionExpression: revive
+              ? `(${leaseHasLapsed}) OR ${deliveryIsParked}`
+              : leaseHasLapsed,
             ExpressionAttributeNames: { '#status': 'status' },
             ExpressionAttributeValues: {
               ':owner': S(lease.owner),
@@ -207,7 +217,7 @@ export class DeliveryStore {
               ':shard': S(pendingShard(key, this.#shards)),
               ':now': N(now),
               ':received': S('RECEIVED'),
-              ':failed': S('FAILED'),
+              ...(revive ? { ':failed': S('FAILED') } : {}),
               ':one': N(1),
             },
             ReturnValues: 'ALL_NEW',

@@ -126,11 +126,9 @@ async function recover(key: DeliveryKey, deps: SweepDeps, options: SweepOptions)
   let taken: DeliveryRecord | undefined;
   try {
     const now = clock.now();
-    taken = await deliveries.takeOver(
-      key,
-      { owner: options.owner, until: now + options.leaseMs },
-      now,
-    );
+    const lease = { owner: options.owner, until: now + options.leaseMs };
+    // A parked delivery is the sweeper's no more, though a lagging index may still list it.
+    taken = await deliveries.takeOver(key, lease, now, { revive: false });
   } catch (error) {
     if (!(error instanceof DependencyError)) throw error;
     log.error('could not take a delivery over; the next run tries again', {

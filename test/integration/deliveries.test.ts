@@ -348,6 +348,25 @@ describe.each(backends)('Class: DeliveryStore (on %s)', (kind) => {
       const owner = revived[0]?.leaseOwner as string;
       expect(await store.markPublished(delivery, owner, T0 + 3_000)).toBe(true);
     });
+
+    it('leaves it FAILED when asked not to revive (the sweeper, whatever a lagging index lists)', async () => {
+      // Prepare
+      const delivery = newDelivery();
+      await store.claim(delivery, { owner: 'sweeper-a', until: T0 + 30_000 }, T0);
+      await store.park(delivery, 'sweeper-a', { error: new Error('down'), at: T0 + 1_000 });
+
+      // Act
+      const taken = await store.takeOver(
+        delivery,
+        { owner: 'sweeper-b', until: T0 + 40_000 },
+        T0 + 10_000,
+        { revive: false },
+      );
+
+      // Assess
+      expect(taken).toBeUndefined();
+      expect((await store.get(delivery))?.status).toBe('FAILED');
+    });
   });
 
   describe('Method: release', () => {
