@@ -40,7 +40,7 @@ describe('Function: sweep, against deliveries whose publish keeps failing (on dy
   const declaration = testDeclaration('it-sweeper');
   const db = useDynamo('dynalite', declaration);
   const messaging = useMessaging(declaration);
-  /** Every test leaves nothing pending: each one's sweeps see only its own deliveries. */
+  /** The store with `shards` pending shards. Every test leaves nothing pending, so each one's sweeps see only its own deliveries. */
   const storeOf = (shards: number) =>
     new DeliveryStore({
       client: db.client,
@@ -264,7 +264,8 @@ describe('Command: hookonce deliveries failed (on dynalite, through .hookonce/lo
       pendingShards: 4,
       retentionSeconds: 60,
     });
-    const store1 = async (
+    /** Stores a delivery left pending, published, or parked at the given time. */
+    const storeOne = async (
       s: DeliveryStore,
       id: string,
       state: 'pending' | 'published' | number,
@@ -282,8 +283,9 @@ describe('Command: hookonce deliveries failed (on dynalite, through .hookonce/lo
         { owner: 'sweeper', until: T0 + 1_000 },
         T0,
       );
-      if (state === 'published')
+      if (state === 'published') {
         await s.markPublished({ provider: 'standard', deliveryId: id }, 'sweeper', T0);
+      }
       if (typeof state === 'number') {
         await s.park({ provider: 'standard', deliveryId: id }, 'sweeper', {
           error: new Error('SNS publish failed', {
@@ -293,12 +295,12 @@ describe('Command: hookonce deliveries failed (on dynalite, through .hookonce/lo
         });
       }
     };
-    await store1(store, 'msg_parked_second', T0 + 5 * HOUR);
-    await store1(store, 'msg_parked_first', T0 + 4 * HOUR);
-    await store1(store, 'msg_pending', 'pending');
-    await store1(store, 'msg_published', 'published');
+    await storeOne(store, 'msg_parked_second', T0 + 5 * HOUR);
+    await storeOne(store, 'msg_parked_first', T0 + 4 * HOUR);
+    await storeOne(store, 'msg_pending', 'pending');
+    await storeOne(store, 'msg_published', 'published');
     // Parked, but past its retention by NOW: as good as gone.
-    await store1(shortLived, 'msg_parked_expired', T0 + 2 * HOUR);
+    await storeOne(shortLived, 'msg_parked_expired', T0 + 2 * HOUR);
   });
 
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
