@@ -43,6 +43,7 @@ import {
 } from '../functions/shared/declaration.ts';
 import {
   DEFAULT_SWEEP_GRACE_SECONDS,
+  DEFAULT_SWEEP_MAX_ATTEMPTS,
   DEFAULT_SWEEP_MAX_PER_RUN,
   SWEEP_INTERVAL_SECONDS,
   SWEEPER_ENV,
@@ -481,6 +482,7 @@ export class Hookonce extends Construct {
         retentionSeconds,
         graceSeconds: DEFAULT_SWEEP_GRACE_SECONDS,
         maxPerRun: DEFAULT_SWEEP_MAX_PER_RUN,
+        maxAttempts: DEFAULT_SWEEP_MAX_ATTEMPTS,
       }),
       {
         // It queries the pending index and takes deliveries over; it never creates one.
@@ -501,6 +503,7 @@ export class Hookonce extends Construct {
         [SWEEPER_ENV.retentionSeconds]: null,
         [SWEEPER_ENV.graceSeconds]: null,
         [SWEEPER_ENV.maxPerRun]: null,
+        [SWEEPER_ENV.maxAttempts]: null,
       },
     );
     new Rule(this, 'SweepSchedule', {

@@ -86,6 +86,8 @@ export interface HookonceAlarms {
   readonly ingest5xxRate: Alarm;
   readonly sweeperRecoveries: Alarm;
   readonly sweeperErrors: Alarm;
+  /** A delivery the sweeper gave up publishing: parked FAILED. */
+  readonly sweeperParked: Alarm;
   /** By provider. */
   readonly signatureFailures: Readonly<Record<string, Alarm>>;
   /** By subscriber. */
@@ -214,6 +216,14 @@ export class Observability extends Construct {
         'the sweeper failed or could not publish a delivery in 5 minutes (it retries every minute; deliveries stay stored)',
     });
 
+    const sweeperParked = alarm('SweeperParked', {
+      metric: count(METRIC.sweeperParked, services.sweeper),
+      threshold: 1,
+      comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      description:
+        'the sweeper gave up publishing a delivery after its last attempt and parked it FAILED (list them with `hookonce deliveries failed`; a provider retry publishes one)',
+    });
+
     const deadLetters: Record<string, Alarm> = {};
     const consumerErrors: Record<string, Alarm> = {};
     for (const [subscriber, { deadLetterQueue }] of Object.entries(props.queues)) {
@@ -248,6 +258,7 @@ export class Observability extends Construct {
       ingest5xxRate,
       sweeperRecoveries,
       sweeperErrors,
+      sweeperParked,
       signatureFailures,
       deadLetters,
       consumerErrors,
@@ -274,6 +285,7 @@ export class Observability extends Construct {
       ingest5xxRate,
       sweeperRecoveries,
       sweeperErrors,
+      sweeperParked,
       ...Object.values(signatureFailures),
       ...Object.values(deadLetters),
       ...Object.values(consumerErrors),
@@ -331,6 +343,7 @@ export class Observability extends Construct {
       graph('Sweeper', [
         count(METRIC.sweeperRecovered, services.sweeper).with({ label: 'recovered' }),
         count(METRIC.sweeperFailed, services.sweeper).with({ label: 'failed' }),
+        count(METRIC.sweeperParked, services.sweeper).with({ label: 'parked' }),
         props.sweeperFunction.metricErrors({ statistic: 'Sum', period: WINDOW, label: 'errors' }),
       ]),
       graph(

@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { toEpochSeconds } from '../shared/clock.ts';
 import { dynamo, type Item, isConditionFailure, N, num, S, str } from '../shared/dynamo.ts';
+import { DependencyError, describeFailure } from '../shared/errors.ts';
 
 export type ClaimOutcome =
   | { readonly outcome: 'claimed' }
@@ -17,6 +18,26 @@ export interface ClaimLease {
   /** Epoch milliseconds. */
   readonly until: number;
 }
+
+/**
+ * How long a claim is held past the deadline of the invocation that took it.
+ * Lambda stops an invocation at its deadline, so a lease of the remaining time
+ * plus this margin outlives every write the invocation can still make: no copy
+ * of the event can claim it while the effect may be running. The margin covers
+ * a write sent just before the deadline that lands after it, and clocks of two
+ * hosts that disagree. It costs a crashed invocation's events nothing: SQS
+ * brings a message back only after its visibility timeout (by default six times
+ * the function's timeout), by which time the lease has lapsed.
+ */
+export const DEFAULT_LEASE_MARGIN_MS = 30_000;
+
+/** A lease that outlives an invocation with `remainingMs` left at `now`. */
+export const leaseOutliving = (
+  owner: string,
+  now: number,
+  remainingMs: number,
+  marginMs = DEFAULT_LEASE_MARGIN_MS,
+): ClaimLease => ({ owner, until: now + Math.max(0, remainingMs) + marginMs });
 
 export const claimPk = (consumer: string, eventId: string): string =>
   `CLAIM#${consumer}#${eventId}`;
@@ -39,16 +60,8 @@ export interface ClaimRecord {
   readonly expiresAt: number;
 }
 
-/** How much of an error a released claim keeps: enough to read, never a whole payload. */
-export const LAST_ERROR_MAX_CHARS = 500;
-
-/** `<name>: <message>` of anything thrown, on one line, cut to LAST_ERROR_MAX_CHARS. */
-export function describeFailure(error: unknown): string {
-  const text =
-    error instanceof Error ? `${error.name}: ${error.message}` : `thrown: ${String(error)}`;
-  const line = text.replace(/\s+/g, ' ').trim();
-  return line.length > LAST_ERROR_MAX_CHARS ? `${line.slice(0, LAST_ERROR_MAX_CHARS - 1)}…` : line;
-}
+// The guard's failures and the sweeper's are described alike (functions/shared/errors.ts).
+export { describeFailure, LAST_ERROR_MAX_CHARS } from '../shared/errors.ts';
 
 /*
  * The life of one (consumer, event id) claim, every arrow one conditional write:
@@ -59,15 +72,22 @@ export function describeFailure(error: unknown): string {
  *          │                             │   the claim keeps lastError for operators)
  *          └── lease L lapsed: claim ────┘  (the consumer crashed mid-effect)
  *
- * A DONE claim is kept for the retention window: any copy of the event that
- * arrives meanwhile, from SNS, SQS or a replay, is acknowledged without effect.
- * A released claim is an abandoned one whose lease ended at once: the retried
- * message claims it again without waiting.
+ * The lease L outlives the invocation that claimed (leaseOutliving), so a
+ * lapsed lease means that invocation is over. A DONE claim is kept for the
+ * retention window: any copy of the event that arrives meanwhile, from SNS, SQS
+ * or a replay, is acknowledged without effect. A released claim is an abandoned
+ * one whose lease ended at once: the retried message claims it again without
+ * waiting.
  */
 const claimIsAbsent = 'attribute_not_exists(pk)';
 const claimHasExpired = 'expiresAt < :nowSeconds';
 const claimWasAbandoned = '(#status = :inProgress AND leaseUntil < :now)';
 const claimIsMine = '#status = :inProgress AND leaseOwner = :owner';
+/** A done-mark tried again after its first attempt landed unseen finds the claim already DONE by its owner. */
+const claimIsMineOrDoneByMe = 'leaseOwner = :owner AND #status IN (:inProgress, :done)';
+
+/** The claim store as the guard and once() use it: a seam for tests to inject failures. */
+export type ClaimStorePort = Pick<ClaimStore, 'claim' | 'complete' | 'release'>;
 
 export class ClaimStore {
   readonly #client: DynamoDBClient;
@@ -157,7 +177,11 @@ export class ClaimStore {
     return out.Item;
   }
 
-  /** IN_PROGRESS → DONE, kept for the retention window. False if the lease was lost meanwhile. */
+  /**
+   * IN_PROGRESS → DONE, kept for the retention window. False if the lease was
+   * lost meanwhile. Idempotent for its owner: marking a claim it already marked
+   * DONE succeeds again (a retry after an answer that never arrived).
+   */
   async complete(consumer: string, eventId: string, owner: string, now: number): Promise<boolean> {
     try {
       await dynamo('complete', () =>
@@ -167,7 +191,7 @@ export class ClaimStore {
             Key: { pk: S(claimPk(consumer, eventId)) },
             UpdateExpression:
               'SET #status = :done, doneAt = :now, expiresAt = :expires REMOVE leaseUntil',
-            ConditionExpression: claimIsMine,
+            ConditionExpression: claimIsMineOrDoneByMe,
             ExpressionAttributeNames: { '#status': 'status' },
             ExpressionAttributeValues: {
               ':done': S('DONE'),
@@ -226,6 +250,48 @@ export class ClaimStore {
     } catch (error) {
       if (isConditionFailure(error)) return false;
       throw error;
+    }
+  }
+}
+
+/** How a done-mark that failed on a dependency is tried again before the caller gives up on it. */
+export interface DoneMarkRetry {
+  /** Attempts in all, the first one included. @default 3 */
+  readonly attempts?: number;
+  /** The wait before the second attempt; it doubles before each next one. @default 100 */
+  readonly backoffMs?: number;
+  /** How to wait: tests pass one that returns at once. @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export const DEFAULT_DONE_MARK_RETRY: Required<DoneMarkRetry> = {
+  attempts: 3,
+  backoffMs: 100,
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+/**
+ * Marks a claim DONE, trying again after a DependencyError (DynamoDB throttled,
+ * timed out or unreachable beyond the SDK's own retries) with a doubling wait.
+ * The effect has run by now: a done-mark that lands keeps every later copy of
+ * the event from running it again. A lost lease (false) is an answer, not a
+ * failure, and is not retried; the last DependencyError is thrown.
+ */
+export async function markDone(
+  claims: Pick<ClaimStore, 'complete'>,
+  claim: { readonly consumer: string; readonly eventId: string; readonly owner: string },
+  now: () => number,
+  retry: DoneMarkRetry = {},
+  onRetry: (error: DependencyError, attempt: number) => void = () => undefined,
+): Promise<boolean> {
+  const { attempts, backoffMs, sleep } = { ...DEFAULT_DONE_MARK_RETRY, ...retry };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await claims.complete(claim.consumer, claim.eventId, claim.owner, now());
+    } catch (error) {
+      if (!(error instanceof DependencyError) || attempt >= attempts) throw error;
+      onRetry(error, attempt);
+      await sleep(backoffMs * 2 ** (attempt - 1));
     }
   }
 }

@@ -12,7 +12,15 @@ import { BACKGROUND_CLIENT_CONFIG } from '../shared/aws.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { createLogger, errorFields, type LogFields, type Logger } from '../shared/log.ts';
 import { emfMetrics, METRIC, type MetricsPort, SERVICE } from '../shared/metrics.ts';
-import { type ClaimLease, ClaimStore } from './claims.ts';
+import {
+  type ClaimLease,
+  ClaimStore,
+  type ClaimStorePort,
+  DEFAULT_LEASE_MARGIN_MS,
+  type DoneMarkRetry,
+  leaseOutliving,
+  markDone,
+} from './claims.ts';
 import { readConsumerConfig } from './config.ts';
 import { type PayloadOptions, readEvent, withData } from './payload.ts';
 
@@ -28,10 +36,18 @@ export interface ExactlyOnceOptions {
   log?: Logger;
   /** Counts effects, duplicates skipped and failures per batch. @default EMF through Powertools Metrics */
   metrics?: MetricsPort;
-  /** Kept back from the invocation's remaining time when sizing the lease. @default 1000 */
+  /**
+   * Added to the invocation's remaining time when sizing the lease, so a claim
+   * outlives the invocation that took it (see DEFAULT_LEASE_MARGIN_MS).
+   * @default 30000
+   */
   leaseMarginMs?: number;
   /** Reads the payloads of events too large to travel in their message (`dataref`). @default an S3 client made on first use */
   s3?: PayloadOptions['s3'];
+  /** How a done-mark that failed on DynamoDB is tried again. @default 3 attempts, 100 ms then 200 ms apart */
+  doneMarkRetry?: DoneMarkRetry;
+  /** The claims, as a port: tests wrap the real store to inject failures. @default a ClaimStore on `tableName` */
+  claims?: ClaimStorePort;
 }
 
 /** What the guard puts on the Lambda context for the handler. */
@@ -66,11 +82,13 @@ const eventFields = (event: HookonceEvent): LogFields => ({
  * The exactly-once guard for SQS-triggered consumers (a middy middleware).
  *
  * Before the handler, each record's event id (the envelope's `id`, never the
- * SQS message id) is claimed with one conditional write; events already DONE
- * are acknowledged and removed from the batch, events another invocation holds
- * are retried later. After the handler, each claimed event is marked DONE or
- * released, and the answer carries `batchItemFailures` for exactly the records
- * to retry, so the rest of the batch goes on. A poison record (no envelope)
+ * SQS message id) is claimed with one conditional write, under a lease of the
+ * invocation's remaining time plus a margin, so no copy of the event runs while
+ * this invocation may; events already DONE are acknowledged and removed from
+ * the batch, events another invocation holds are retried later. After the
+ * handler, each claimed event is marked DONE (tried again on a DynamoDB error)
+ * or released, and the answer carries `batchItemFailures` for exactly the
+ * records to retry, so the rest of the batch goes on. A poison record (no envelope)
  * is reported failed every time and reaches the DLQ after maxReceiveCount.
  */
 export function exactlyOnce(
@@ -85,16 +103,18 @@ export function exactlyOnce(
         }
       : readConsumerConfig(process.env);
   const consumer = options.consumer ?? config.subscriber;
-  const claims = new ClaimStore({
-    client: options.client ?? new DynamoDBClient(BACKGROUND_CLIENT_CONFIG),
-    tableName: options.tableName ?? config.tableName,
-    retentionSeconds: options.retentionSeconds ?? config.retentionSeconds ?? 7 * 24 * 3600,
-  });
+  const claims =
+    options.claims ??
+    new ClaimStore({
+      client: options.client ?? new DynamoDBClient(BACKGROUND_CLIENT_CONFIG),
+      tableName: options.tableName ?? config.tableName,
+      retentionSeconds: options.retentionSeconds ?? config.retentionSeconds ?? 7 * 24 * 3600,
+    });
   const clock = options.clock ?? systemClock;
   const service = process.env.POWERTOOLS_SERVICE_NAME || SERVICE.consumer;
   const log = (options.log ?? createLogger({ service })).child({ consumer });
   const metrics = options.metrics ?? emfMetrics({ service });
-  const margin = options.leaseMarginMs ?? 1_000;
+  const margin = options.leaseMarginMs ?? DEFAULT_LEASE_MARGIN_MS;
   const batches = new WeakMap<object, Batch>();
 
   class Batch {
@@ -114,11 +134,23 @@ export function exactlyOnce(
       if (c.state !== 'claimed') return;
       c.state = 'done';
       this.counts.effects++;
+      const claim = { consumer, eventId: c.event.id, owner: this.lease.owner };
       try {
-        const kept = await claims.complete(consumer, c.event.id, this.lease.owner, clock.now());
+        const kept = await markDone(
+          claims,
+          claim,
+          () => clock.now(),
+          options.doneMarkRetry,
+          (error) =>
+            log.warn('could not mark done; trying again', {
+              ...eventFields(c.event),
+              ...errorFields(error),
+            }),
+        );
         if (!kept) log.warn('claim lost before completion', eventFields(c.event));
       } catch (error) {
-        // The effect happened: retrying the message could apply it twice, so it is acknowledged.
+        // The effect happened. Retrying the message would run it again once the
+        // lease lapses, so it is acknowledged: only a later copy could run it twice.
         log.error('could not mark done; the message is acknowledged anyway', {
           ...eventFields(c.event),
           ...errorFields(error),
@@ -155,10 +187,8 @@ export function exactlyOnce(
       typeof context.getRemainingTimeInMillis === 'function'
         ? context.getRemainingTimeInMillis()
         : 30_000;
-    const batch = new Batch({
-      owner: `${context.awsRequestId}`,
-      until: now + Math.max(1_000, remaining - margin),
-    });
+    // The lease outlives this invocation: no copy runs the effect while it may still be running.
+    const batch = new Batch(leaseOutliving(`${context.awsRequestId}`, now, remaining, margin));
     batches.set(context, batch);
 
     for (const record of request.event.Records) {

@@ -5,14 +5,22 @@ import { type Clock, systemClock } from '../shared/clock.ts';
 import { optionalIntEnv, requireEnv } from '../shared/env.ts';
 import { HookonceError } from '../shared/errors.ts';
 import { createLogger, errorFields, type Logger } from '../shared/log.ts';
-import { ClaimStore } from './claims.ts';
+import {
+  ClaimStore,
+  type ClaimStorePort,
+  DEFAULT_LEASE_MARGIN_MS,
+  type DoneMarkRetry,
+  leaseOutliving,
+  markDone,
+} from './claims.ts';
 import { CONSUMER_ENV } from './config.ts';
 
 /**
  * `once(key, fn)`: the consumer guard's claim → effect → done, on a key of your
  * choosing, for effects that do not arrive as an SQS batch (a scheduled job, an
- * HTTP handler, a step of a workflow). Same claims table, same lease and
- * retention rules as the guard (see claims.ts).
+ * HTTP handler, a step of a workflow). Same claims table and retention as the
+ * guard (see claims.ts). Given the caller's deadline, the lease is the guard's:
+ * the deadline plus a margin; without one, a fixed `leaseMs` from the call.
  */
 
 export interface OnceOptions {
@@ -27,12 +35,23 @@ export interface OnceOptions {
   /** How long a DONE key is remembered: `fn` does not run again for it meanwhile. @default 7 days */
   retentionSeconds?: number;
   /**
-   * How long a claim is held while `fn` runs; past it, another caller may take
-   * the key over (this one is taken to have crashed). A call's `deadline`
-   * shortens it.
-   * @default 30 s
+   * For a call without a `deadline`: how long, from the call, the key is held
+   * while `fn` runs; past it, another caller may take the key over (this one is
+   * taken to have crashed), so make it longer than `fn` can take. A call with a
+   * `deadline` is held until the deadline plus `leaseMarginMs` instead.
+   * @default 30000 (30 s)
    */
   leaseMs?: number;
+  /**
+   * How long past a call's `deadline` its key is still held (see
+   * DEFAULT_LEASE_MARGIN_MS).
+   * @default 30000 (30 s)
+   */
+  leaseMarginMs?: number;
+  /** How a done-mark that failed on DynamoDB is tried again. @default 3 attempts, 100 ms then 200 ms apart */
+  doneMarkRetry?: DoneMarkRetry;
+  /** The claims, as a port: tests wrap the real store to inject failures. @default a ClaimStore on `tableName` */
+  claims?: ClaimStorePort;
   client?: DynamoDBClient;
   clock?: Clock;
   log?: Logger;
@@ -45,9 +64,11 @@ export type OnceResult<T> =
 
 export interface OnceCall {
   /**
-   * When this invocation must be finished by (epoch ms), e.g. from a Lambda
-   * context: `Date.now() + context.getRemainingTimeInMillis()`. The lease ends
-   * a second before it, so a caller that times out frees the key soon.
+   * When this invocation ends at the latest (epoch ms), e.g. from a Lambda
+   * context: `Date.now() + context.getRemainingTimeInMillis()`. The key is
+   * then held until the deadline plus the margin (`leaseMarginMs`), whatever
+   * `leaseMs` says: no other caller runs `fn` while this one may still be
+   * running it, and a caller that timed out frees the key 30 s after.
    */
   deadline?: number;
 }
@@ -75,7 +96,6 @@ export type Once = <T>(
 
 const DEFAULT_LEASE_MS = 30_000;
 const DEFAULT_RETENTION_SECONDS = 7 * 24 * 3600;
-const LEASE_MARGIN_MS = 1_000;
 
 /**
  * A `once` bound to a table and a scope. `fn` runs at most once per key while
@@ -83,6 +103,9 @@ const LEASE_MARGIN_MS = 1_000;
  *
  * - done before: `fn` does not run; the answer is `{ applied: false }`;
  * - held by another caller under a live lease: OnceInProgressError;
+ * - `fn` returns: the key is marked DONE, tried again on a DynamoDB error
+ *   (`doneMarkRetry`); should that never land, the answer is still `applied`
+ *   (fn has run) and the key frees itself when its lease lapses;
  * - `fn` throws: the claim is given back at once (with the error kept on it) and
  *   the error is rethrown, so a retry runs `fn` again;
  * - the caller dies while `fn` runs: after the lease, the next caller runs `fn`
@@ -99,24 +122,27 @@ export function createOnce(options: OnceOptions = {}): Once {
   const retentionSeconds =
     options.retentionSeconds ??
     optionalIntEnv(env, CONSUMER_ENV.retentionSeconds, DEFAULT_RETENTION_SECONDS);
-  const claims = new ClaimStore({
-    client: options.client ?? new DynamoDBClient(BACKGROUND_CLIENT_CONFIG),
-    tableName,
-    retentionSeconds,
-  });
+  const claims =
+    options.claims ??
+    new ClaimStore({
+      client: options.client ?? new DynamoDBClient(BACKGROUND_CLIENT_CONFIG),
+      tableName,
+      retentionSeconds,
+    });
   const clock = options.clock ?? systemClock;
   const log = (options.log ?? createLogger({ service: 'hookonce-once' })).child({ scope });
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+  const marginMs = options.leaseMarginMs ?? DEFAULT_LEASE_MARGIN_MS;
 
   return async <T>(key: string, fn: () => Promise<T>, call: OnceCall = {}) => {
     if (typeof key !== 'string' || key.length === 0) throw new TypeError('once: the key is empty');
     const now = clock.now();
-    const until =
-      call.deadline === undefined
-        ? now + leaseMs
-        : Math.min(now + leaseMs, Math.max(now + 1_000, call.deadline - LEASE_MARGIN_MS));
     const owner = randomUUID();
-    const claimed = await claims.claim(scope, key, { owner, until }, now);
+    const lease =
+      call.deadline === undefined
+        ? { owner, until: now + leaseMs }
+        : leaseOutliving(owner, now, call.deadline - now, marginMs);
+    const claimed = await claims.claim(scope, key, lease, now);
     if (claimed.outcome === 'done') return { applied: false };
     if (claimed.outcome === 'in_progress') {
       throw new OnceInProgressError(scope, key, claimed.leaseUntil);
@@ -135,7 +161,13 @@ export function createOnce(options: OnceOptions = {}): Once {
       throw error;
     }
     try {
-      const kept = await claims.complete(scope, key, owner, clock.now());
+      const kept = await markDone(
+        claims,
+        { consumer: scope, eventId: key, owner },
+        () => clock.now(),
+        options.doneMarkRetry,
+        (error) => log.warn('could not mark done; trying again', { key, ...errorFields(error) }),
+      );
       if (!kept) log.warn('lease lost before completion: fn may run again elsewhere', { key });
     } catch (error) {
       // fn has run: failing the call now would invite a second run.
@@ -149,7 +181,8 @@ let defaultOnce: Once | undefined;
 
 /**
  * `await once(key, fn)` inside a consumer: scope `<subscriber>.once`, the
- * consumer's claims table, a 30 s lease. Outside a consumer, use createOnce().
+ * consumer's claims table, a lease of 30 s from the call, or, given
+ * `{ deadline }`, until the deadline plus 30 s. Outside a consumer, use createOnce().
  */
 export const once: Once = (key, fn, call) => {
   defaultOnce ??= createOnce();

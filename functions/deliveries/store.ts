@@ -20,8 +20,9 @@ import {
   str,
   strMap,
 } from '../shared/dynamo.ts';
+import { describeFailure } from '../shared/errors.ts';
 
-export type DeliveryStatus = 'RECEIVED' | 'PUBLISHED';
+export type DeliveryStatus = 'RECEIVED' | 'PUBLISHED' | 'FAILED';
 
 export interface DeliveryKey {
   readonly provider: string;
@@ -55,8 +56,23 @@ export interface DeliveryRecord extends NewDelivery {
   readonly leaseUntil?: number;
   readonly attempts: number;
   readonly publishedAt?: number;
+  /** Publishes the sweeper tried and failed; at its cap the delivery is parked FAILED. */
+  readonly publishFailures?: number;
+  /** The last failure to publish it, `<name>: <message> (<cause>)`. */
+  readonly lastError?: string;
+  /** Epoch milliseconds. */
+  readonly lastErrorAt?: number;
+  /** Epoch milliseconds: when the sweeper parked it; present while FAILED. */
+  readonly failedAt?: number;
   /** Epoch seconds (DynamoDB TTL). */
   readonly expiresAt: number;
+}
+
+/** A failed publish, as the sweeper records it. */
+export interface PublishFailure {
+  readonly error: unknown;
+  /** Epoch milliseconds. */
+  readonly at: number;
 }
 
 export interface Lease {
@@ -80,7 +96,11 @@ export function parseDeliveryPk(pk: string): DeliveryKey | undefined {
   return match?.[1] && match[2] ? { provider: match[1], deliveryId: match[2] } : undefined;
 }
 
-/** `PENDING#<n>`: spreads the sparse index over shards so no GSI partition runs hot (DESIGN.md §3). */
+/**
+ * `PENDING#<n>`: spreads the sparse index over shards so no GSI partition runs
+ * hot (every delivery writes the index twice; one partition takes about 1,000
+ * writes a second).
+ */
 export function pendingShard(key: DeliveryKey, shards: number): string {
   const n = createHash('sha256').update(deliveryPk(key)).digest().readUInt32BE(0) % shards;
   return `PENDING#${n}`;
@@ -95,11 +115,24 @@ export function pendingShard(key: DeliveryKey, shards: number): string {
  *                                      ▼   │
  *                                  takeOver by B ──▶ RECEIVED, lease B ──markPublished by B──▶ …
  *
- * TTL deletes lazily, so an item whose expiresAt has passed counts as absent.
+ *   RECEIVED, lease B, whose publish by the sweeper B failed:
+ *     ├─ deferAfterFailure by B, below the cap ──▶ RECEIVED, lease until a later retry time
+ *     │                                            (behind the newer deliveries of its shard)
+ *     └─ park by B, at the cap ──▶ FAILED ──TTL──▶ (absent)
+ *                                    │
+ *                                    └─ takeOver (a provider's retry) ──▶ RECEIVED, lease C ──▶ …
+ *
+ * Only RECEIVED deliveries are in the sparse pending index: a FAILED one leaves
+ * it, so it holds no place in its shard's page, and is kept for the retention
+ * window from when it was parked, for operators (`hookonce deliveries failed`).
+ * A revived delivery keeps its count of failures: if the sweeper fails on it
+ * once more, it is parked again. TTL deletes lazily, so an item whose
+ * expiresAt has passed counts as absent.
  */
 const deliveryIsAbsent = 'attribute_not_exists(pk)';
 const deliveryHasExpired = 'expiresAt < :nowSeconds';
 const leaseHasLapsed = '#status = :received AND leaseUntil < :now';
+const deliveryIsParked = '#status = :failed';
 const leaseIsMine = '#status = :received AND leaseOwner = :owner';
 
 export interface DeliveryStoreOptions {
@@ -166,22 +199,40 @@ export class DeliveryStore {
     throw new Error(`delivery ${deliveryPk(delivery)} neither claimable nor readable`);
   }
 
-  /** Takes over a RECEIVED delivery whose lease has lapsed; `undefined` if someone else holds it. */
-  async takeOver(key: DeliveryKey, lease: Lease, now: number): Promise<DeliveryRecord | undefined> {
+  /**
+   * Takes over a RECEIVED delivery whose lease has lapsed, or revives a FAILED
+   * one (a provider's retry of a parked delivery): RECEIVED under the new
+   * lease, back in the pending index. `undefined` if someone else holds it.
+   * The sweeper passes `revive: false`: it is done with a parked delivery, even
+   * when the index, eventually consistent, still lists it for a moment.
+   */
+  async takeOver(
+    key: DeliveryKey,
+    lease: Lease,
+    now: number,
+    options: { readonly revive?: boolean } = {},
+  ): Promise<DeliveryRecord | undefined> {
+    const revive = options.revive ?? true;
     try {
       const out = await dynamo('take-over', () =>
         this.#client.send(
           new UpdateItemCommand({
             TableName: this.#table,
             Key: { pk: S(deliveryPk(key)) },
-            UpdateExpression: 'SET leaseOwner = :owner, leaseUntil = :until ADD attempts :one',
-            ConditionExpression: leaseHasLapsed,
+            UpdateExpression:
+              'SET #status = :received, leaseOwner = :owner, leaseUntil = :until, pendingShard = :shard ' +
+              'ADD attempts :one REMOVE failedAt',
+            ConditionExpression: revive
+              ? `(${leaseHasLapsed}) OR ${deliveryIsParked}`
+              : leaseHasLapsed,
             ExpressionAttributeNames: { '#status': 'status' },
             ExpressionAttributeValues: {
               ':owner': S(lease.owner),
               ':until': N(lease.until),
+              ':shard': S(pendingShard(key, this.#shards)),
               ':now': N(now),
               ':received': S('RECEIVED'),
+              ...(revive ? { ':failed': S('FAILED') } : {}),
               ':one': N(1),
             },
             ReturnValues: 'ALL_NEW',
@@ -238,6 +289,78 @@ export class DeliveryStore {
               ':zero': N(0),
               ':received': S('RECEIVED'),
               ':owner': S(owner),
+            },
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * After a failed publish, by the lease holder: counts the failure, keeps it,
+   * and moves the lease to `retryAt`. The pending index is sorted by lease, so
+   * the delivery goes behind every newer one of its shard, and the sweeper
+   * comes back to it only then. False if the lease was lost.
+   */
+  async deferAfterFailure(
+    key: DeliveryKey,
+    owner: string,
+    failure: PublishFailure,
+    retryAt: number,
+  ): Promise<boolean> {
+    return this.#recordFailure('defer after failure', key, owner, failure, {
+      update: 'SET leaseUntil = :retryAt',
+      values: { ':retryAt': N(retryAt) },
+    });
+  }
+
+  /**
+   * RECEIVED → FAILED, by the lease holder, after the last publish it may try:
+   * out of the pending index, so it no longer holds a place in its shard's
+   * page, with the failure kept, and kept itself for the retention window from
+   * now. Only a provider's retry (takeOver) brings it back. False if the lease
+   * was lost.
+   */
+  async park(key: DeliveryKey, owner: string, failure: PublishFailure): Promise<boolean> {
+    return this.#recordFailure('park', key, owner, failure, {
+      update: 'SET #status = :failed, failedAt = :at, expiresAt = :expires',
+      remove: ' REMOVE pendingShard, leaseUntil',
+      values: {
+        ':failed': S('FAILED'),
+        ':expires': N(toEpochSeconds(failure.at) + this.#retentionSeconds),
+      },
+    });
+  }
+
+  async #recordFailure(
+    what: string,
+    key: DeliveryKey,
+    owner: string,
+    failure: PublishFailure,
+    change: { update: string; remove?: string; values: Item },
+  ): Promise<boolean> {
+    try {
+      await dynamo(what, () =>
+        this.#client.send(
+          new UpdateItemCommand({
+            TableName: this.#table,
+            Key: { pk: S(deliveryPk(key)) },
+            UpdateExpression:
+              `${change.update}, lastError = :error, lastErrorAt = :at ` +
+              `ADD publishFailures :one${change.remove ?? ''}`,
+            ConditionExpression: leaseIsMine,
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: {
+              ':received': S('RECEIVED'),
+              ':owner': S(owner),
+              ':error': S(describeFailure(failure.error)),
+              ':at': N(failure.at),
+              ':one': N(1),
+              ...change.values,
             },
           }),
         ),
@@ -339,6 +462,10 @@ export function fromItem(item: Item): DeliveryRecord {
     leaseUntil: num(item, 'leaseUntil'),
     attempts: num(item, 'attempts') ?? 0,
     publishedAt: num(item, 'publishedAt'),
+    publishFailures: num(item, 'publishFailures'),
+    lastError: str(item, 'lastError'),
+    lastErrorAt: num(item, 'lastErrorAt'),
+    failedAt: num(item, 'failedAt'),
     expiresAt: num(item, 'expiresAt') ?? 0,
   };
   return record;

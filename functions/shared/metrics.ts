@@ -45,8 +45,10 @@ export const METRIC = {
   unavailable: 'Unavailable',
   /** Deliveries stored but never published, published by the sweeper (sweeper). */
   sweeperRecovered: 'SweeperRecovered',
-  /** Deliveries the sweeper could not publish this run; the next run tries again (sweeper). */
+  /** Deliveries the sweeper could not publish this run; a later run tries again (sweeper). */
   sweeperFailed: 'SweeperFailed',
+  /** Deliveries the sweeper gave up on after its attempts: parked FAILED, kept, listed by `hookonce deliveries failed` (sweeper). */
+  sweeperParked: 'SweeperParked',
   /** Effects a consumer applied (consumer; subscriber). */
   consumerEffects: 'ConsumerEffects',
   /** Events a consumer had already applied, skipped by the guard (consumer; subscriber). */

@@ -51,6 +51,7 @@ export function createSweeperHandler(env: Env, overrides: Partial<SweepDeps> = {
           owner: `sweeper:${context.awsRequestId}`,
           graceMs: config.graceSeconds * 1000,
           maxPerRun: config.maxPerRun,
+          maxAttempts: config.maxAttempts,
           leaseMs: 30_000,
           remainingTimeMs: () => context.getRemainingTimeInMillis(),
         }),

@@ -3,6 +3,7 @@ import { ConfigError } from '../../functions/shared/errors.ts';
 import { type CliIo, type Command, UsageError } from './command.ts';
 import { costCommand } from './cost.ts';
 import { dlqCommand } from './dlq.ts';
+import { deliveriesCommand } from './parked.ts';
 import { replayCommand } from './replay.ts';
 import { sendCommand } from './send.ts';
 
@@ -12,6 +13,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   cost: costCommand,
   replay: replayCommand,
   dlq: dlqCommand,
+  deliveries: deliveriesCommand,
 };
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;

@@ -240,9 +240,9 @@ export function estimateCost(input: CostInput): CostEstimate {
     line(
       'CloudWatch',
       'alarm metrics',
-      // 5xx rate (2), sweeper recoveries (1) and errors (2), a signature alarm per
-      // provider, a DLQ alarm (1) and a consumer-errors alarm (2) per subscriber.
-      5 + p + 3 * k,
+      // 5xx rate (2), sweeper recoveries (1), errors (2) and parked (1), a signature
+      // alarm per provider, a DLQ alarm (1) and a consumer-errors alarm (2) per subscriber.
+      6 + p + 3 * k,
       'alarmMetricMonth',
       'metrics',
     ),

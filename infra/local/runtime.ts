@@ -18,6 +18,7 @@ import {
 import type { Env } from '../../functions/shared/env.ts';
 import {
   DEFAULT_SWEEP_GRACE_SECONDS,
+  DEFAULT_SWEEP_MAX_ATTEMPTS,
   DEFAULT_SWEEP_MAX_PER_RUN,
   SWEEP_INTERVAL_SECONDS,
   sweeperEnvironment,
@@ -244,6 +245,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
           retentionSeconds,
           graceSeconds: options.sweepGraceSeconds ?? DEFAULT_SWEEP_GRACE_SECONDS,
           maxPerRun: DEFAULT_SWEEP_MAX_PER_RUN,
+          maxAttempts: DEFAULT_SWEEP_MAX_ATTEMPTS,
         }),
       },
       timeoutSeconds: SWEEPER_FUNCTION.timeoutSeconds,

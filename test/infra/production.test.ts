@@ -358,8 +358,8 @@ describe('Construct: Hookonce, ready for production', () => {
     };
 
     it('makes one alarm per watch: 5xx rate, sweeper, per provider and per subscriber', () => {
-      // 5xx rate, sweeper recoveries, sweeper errors; 2 providers; 2 subscribers × (DLQ, errors)
-      built.template.resourceCountIs('AWS::CloudWatch::Alarm', 3 + 2 + 2 * 2);
+      // 5xx rate, sweeper recoveries, errors and parked; 2 providers; 2 subscribers × (DLQ, errors)
+      built.template.resourceCountIs('AWS::CloudWatch::Alarm', 4 + 2 + 2 * 2);
     });
 
     it('fires when more than 5% of requests are answered 5xx in 5 minutes', () => {
@@ -423,6 +423,21 @@ describe('Construct: Hookonce, ready for production', () => {
       publishesToAlarmTopic(errors);
       expect(errors).toMatchObject({ Threshold: 1 });
       expect(errors.Metrics[0].Expression).toBe('FILL(errors, 0) + FILL(failed, 0)');
+    });
+
+    it('fires as soon as the sweeper parks a delivery FAILED', () => {
+      const parked = alarmOf(built.hookonce.observability.alarms.sweeperParked);
+      publishesToAlarmTopic(parked);
+      expect(parked).toMatchObject({
+        Namespace: 'hookonce',
+        MetricName: METRIC.sweeperParked,
+        Dimensions: [{ Name: 'service', Value: 'prod-sweeper' }],
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      });
+      expect(parked.AlarmDescription).toContain('hookonce deliveries failed');
     });
 
     it('fires as soon as a subscriber’s DLQ holds a message', () => {

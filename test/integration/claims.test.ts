@@ -3,10 +3,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   ClaimStore,
   claimPk,
+  DEFAULT_LEASE_MARGIN_MS,
   describeFailure,
   LAST_ERROR_MAX_CHARS,
+  leaseOutliving,
+  markDone,
 } from '../../functions/consumers/claims.ts';
 import { toEpochSeconds } from '../../functions/shared/clock.ts';
+import { DependencyError } from '../../functions/shared/errors.ts';
 import { backends, testDeclaration, useDynamo } from '../support/backends.ts';
 
 const T0 = Date.UTC(2100, 0, 1);
@@ -174,16 +178,120 @@ describe.each(backends)('Class: ClaimStore (on %s)', (kind) => {
       // Act
       const byStranger = await claims.complete(CONSUMER, eventId, 'b', T0 + 1_000);
       const byOwner = await claims.complete(CONSUMER, eventId, 'a', T0 + 2_000);
-      const twice = await claims.complete(CONSUMER, eventId, 'a', T0 + 3_000);
+      const strangerOnceDone = await claims.complete(CONSUMER, eventId, 'b', T0 + 3_000);
 
       // Assess
       expect(byStranger).toBe(false);
       expect(byOwner).toBe(true);
-      expect(twice).toBe(false);
+      expect(strangerOnceDone).toBe(false);
       const item = await stored(eventId);
       expect(item?.status?.S).toBe('DONE');
       expect(item?.leaseUntil).toBeUndefined();
       expect(item?.expiresAt?.N).toBe(String(toEpochSeconds(T0 + 2_000) + RETENTION_SECONDS));
+    });
+
+    it('succeeds again for its owner on a claim already DONE: a retry after an answer that never came', async () => {
+      // Prepare
+      const eventId = newEventId();
+      await claims.claim(CONSUMER, eventId, { owner: 'a', until: T0 + 5_000 }, T0);
+      await claims.complete(CONSUMER, eventId, 'a', T0 + 1_000);
+
+      // Act
+      const retried = await claims.complete(CONSUMER, eventId, 'a', T0 + 1_200);
+
+      // Assess
+      expect(retried).toBe(true);
+      expect((await claims.get(CONSUMER, eventId))?.status).toBe('DONE');
+    });
+  });
+
+  describe('Function: markDone', () => {
+    /** The real store, whose complete() fails with a DependencyError the first `failures` times. */
+    const flaky = (failures: number) => {
+      const calls: number[] = [];
+      return {
+        calls,
+        store: {
+          complete: (consumer: string, eventId: string, owner: string, now: number) => {
+            calls.push(now);
+            if (calls.length <= failures) {
+              return Promise.reject(new DependencyError('dynamodb', 'DynamoDB complete failed'));
+            }
+            return claims.complete(consumer, eventId, owner, now);
+          },
+        },
+      };
+    };
+
+    it('tries the done-mark again after a DynamoDB failure, waiting 100 ms, and marks DONE', async () => {
+      // Prepare
+      const eventId = newEventId();
+      await claims.claim(CONSUMER, eventId, { owner: 'a', until: T0 + 5_000 }, T0);
+      const { calls, store } = flaky(1);
+      const waits: number[] = [];
+      let now = T0 + 1_000;
+
+      // Act
+      const kept = await markDone(store, { consumer: CONSUMER, eventId, owner: 'a' }, () => now++, {
+        sleep: async (ms) => void waits.push(ms),
+      });
+
+      // Assess
+      expect(kept).toBe(true);
+      expect(calls).toEqual([T0 + 1_000, T0 + 1_001]);
+      expect(waits).toEqual([100]);
+      expect((await claims.get(CONSUMER, eventId))?.status).toBe('DONE');
+    });
+
+    it('gives up after its attempts, waits doubling, and throws the last DynamoDB failure', async () => {
+      // Prepare
+      const eventId = newEventId();
+      await claims.claim(CONSUMER, eventId, { owner: 'a', until: T0 + 5_000 }, T0);
+      const { calls, store } = flaky(Number.POSITIVE_INFINITY);
+      const waits: number[] = [];
+
+      // Act
+      const thrown = await markDone(
+        store,
+        { consumer: CONSUMER, eventId, owner: 'a' },
+        () => T0 + 1_000,
+        { attempts: 4, backoffMs: 50, sleep: async (ms) => void waits.push(ms) },
+      ).catch((e: unknown) => e);
+
+      // Assess
+      expect(thrown).toBeInstanceOf(DependencyError);
+      expect(calls).toHaveLength(4);
+      expect(waits).toEqual([50, 100, 200]);
+      expect((await claims.get(CONSUMER, eventId))?.status).toBe('IN_PROGRESS');
+    });
+
+    it('does not try again when the lease was lost: that is an answer', async () => {
+      // Prepare
+      const eventId = newEventId();
+      await claims.claim(CONSUMER, eventId, { owner: 'a', until: T0 + 5_000 }, T0);
+      const { calls, store } = flaky(0);
+
+      // Act
+      const kept = await markDone(
+        store,
+        { consumer: CONSUMER, eventId, owner: 'someone-else' },
+        () => T0 + 1_000,
+        { sleep: async () => undefined },
+      );
+
+      // Assess
+      expect(kept).toBe(false);
+      expect(calls).toHaveLength(1);
+    });
+  });
+
+  describe('Function: leaseOutliving', () => {
+    it('ends the remaining time plus the margin after now: 30 s past the deadline by default', () => {
+      expect(leaseOutliving('a', T0, 10_000)).toEqual({ owner: 'a', until: T0 + 40_000 });
+      expect(DEFAULT_LEASE_MARGIN_MS).toBe(30_000);
+      expect(leaseOutliving('a', T0, 10_000, 5_000).until).toBe(T0 + 15_000);
+      // A deadline already past still leaves the margin.
+      expect(leaseOutliving('a', T0, -2_000).until).toBe(T0 + 30_000);
     });
   });
 

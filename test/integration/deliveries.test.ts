@@ -49,6 +49,9 @@ describe.each(backends)('Class: DeliveryStore (on %s)', (kind) => {
     return (out.Items ?? []).map((item) => item.pk?.S ?? '');
   };
 
+  const keyOf = (d: NewDelivery) => ({ provider: d.provider, deliveryId: d.deliveryId });
+  const shardOf = (d: NewDelivery) => Number(pendingShard(d, SHARDS).slice('PENDING#'.length));
+
   beforeAll(() => {
     store = new DeliveryStore({
       client: db.client,
@@ -248,6 +251,121 @@ describe.each(backends)('Class: DeliveryStore (on %s)', (kind) => {
       // Assess
       expect(late).toBe(false);
       expect((await store.get(delivery))?.status).toBe('RECEIVED');
+    });
+  });
+
+  describe('Method: deferAfterFailure', () => {
+    it('counts the failure, keeps it, and moves the lease to the retry time, still pending, for its owner only', async () => {
+      // Prepare
+      const delivery = newDelivery();
+      await store.claim(delivery, { owner: 'sweeper-a', until: T0 + 30_000 }, T0);
+      const failure = {
+        error: new Error('SNS publish failed', { cause: new Error('NotFound: no topic') }),
+        at: T0 + 1_000,
+      };
+
+      // Act
+      const byStranger = await store.deferAfterFailure(delivery, 'sweeper-b', failure, T0 + 9_999);
+      const byOwner = await store.deferAfterFailure(delivery, 'sweeper-a', failure, T0 + 61_000);
+      const again = await store.deferAfterFailure(delivery, 'sweeper-a', failure, T0 + 121_000);
+
+      // Assess
+      expect(byStranger).toBe(false);
+      expect([byOwner, again]).toEqual([true, true]);
+      expect(await store.get(delivery)).toMatchObject({
+        status: 'RECEIVED',
+        leaseOwner: 'sweeper-a',
+        leaseUntil: T0 + 121_000,
+        publishFailures: 2,
+        lastError: 'Error: SNS publish failed (Error: NotFound: no topic)',
+        lastErrorAt: T0 + 1_000,
+      });
+      expect(await pendingIn(pendingShard(delivery, SHARDS))).toContain(deliveryPk(delivery));
+      expect(await store.pending(shardOf(delivery), T0 + 121_000, 100)).not.toContainEqual(
+        keyOf(delivery),
+      );
+      expect(await store.pending(shardOf(delivery), T0 + 121_001, 100)).toContainEqual(
+        keyOf(delivery),
+      );
+    });
+  });
+
+  describe('Method: park', () => {
+    it('makes the delivery FAILED for its owner only, out of the pending index, kept for the retention from now', async () => {
+      // Prepare
+      const delivery = newDelivery();
+      await store.claim(delivery, { owner: 'sweeper-a', until: T0 + 30_000 }, T0);
+      const at = T0 + 4 * 3_600_000;
+      const failure = { error: new Error('SNS publish failed'), at };
+
+      // Act
+      const byStranger = await store.park(delivery, 'sweeper-b', failure);
+      const byOwner = await store.park(delivery, 'sweeper-a', failure);
+      const twice = await store.park(delivery, 'sweeper-a', failure);
+
+      // Assess
+      expect([byStranger, byOwner, twice]).toEqual([false, true, false]);
+      const parked = await store.get(delivery);
+      expect(parked).toMatchObject({
+        status: 'FAILED',
+        failedAt: at,
+        publishFailures: 1,
+        lastError: 'Error: SNS publish failed',
+        lastErrorAt: at,
+        receivedAt: T0,
+        expiresAt: toEpochSeconds(at) + RETENTION_SECONDS,
+      });
+      expect(parked?.leaseUntil).toBeUndefined();
+      expect(await pendingIn(pendingShard(delivery, SHARDS))).not.toContain(deliveryPk(delivery));
+    });
+  });
+
+  describe('Method: takeOver, of a FAILED delivery', () => {
+    it('revives it for one caller: RECEIVED under the new lease, back in the pending index, its failures kept', async () => {
+      // Prepare
+      const delivery = newDelivery();
+      await store.claim(delivery, { owner: 'sweeper-a', until: T0 + 30_000 }, T0);
+      await store.park(delivery, 'sweeper-a', { error: new Error('down'), at: T0 + 1_000 });
+
+      // Act
+      const [first, second] = await Promise.all([
+        store.takeOver(delivery, { owner: 'retry-1', until: T0 + 12_000 }, T0 + 2_000),
+        store.takeOver(delivery, { owner: 'retry-2', until: T0 + 12_000 }, T0 + 2_000),
+      ]);
+
+      // Assess
+      const revived = [first, second].filter((r) => r !== undefined);
+      expect(revived).toHaveLength(1);
+      expect(revived[0]).toMatchObject({
+        status: 'RECEIVED',
+        leaseUntil: T0 + 12_000,
+        attempts: 2,
+        publishFailures: 1,
+        lastError: 'Error: down',
+      });
+      expect(revived[0]?.failedAt).toBeUndefined();
+      expect(await pendingIn(pendingShard(delivery, SHARDS))).toContain(deliveryPk(delivery));
+      const owner = revived[0]?.leaseOwner as string;
+      expect(await store.markPublished(delivery, owner, T0 + 3_000)).toBe(true);
+    });
+
+    it('leaves it FAILED when asked not to revive (the sweeper, whatever a lagging index lists)', async () => {
+      // Prepare
+      const delivery = newDelivery();
+      await store.claim(delivery, { owner: 'sweeper-a', until: T0 + 30_000 }, T0);
+      await store.park(delivery, 'sweeper-a', { error: new Error('down'), at: T0 + 1_000 });
+
+      // Act
+      const taken = await store.takeOver(
+        delivery,
+        { owner: 'sweeper-b', until: T0 + 40_000 },
+        T0 + 10_000,
+        { revive: false },
+      );
+
+      // Assess
+      expect(taken).toBeUndefined();
+      expect((await store.get(delivery))?.status).toBe('FAILED');
     });
   });
 

@@ -313,6 +313,9 @@ describe.each(backends)('Module: entities (on %s)', (kind) => {
       await effect(event);
     }
 
+    /** When the crashed invocation's claim lapses: its remaining 10 s plus the guard's 30 s margin. */
+    const LEASE_END = T0 + 10_000 + 30_000;
+
     /** The same message again, from SQS after its visibility timeout, at `now`. */
     const redeliver = (
       event: HookonceEvent,
@@ -334,11 +337,11 @@ describe.each(backends)('Module: entities (on %s)', (kind) => {
       await crashAfterEffect(event, effect);
 
       // Act
-      const whileLeased = await redeliver(event, effect, T0 + 5_000);
-      const afterLease = await redeliver(event, effect, T0 + 10_000);
-      const later = await redeliver(event, effect, T0 + 20_000);
+      const whileLeased = await redeliver(event, effect, LEASE_END);
+      const afterLease = await redeliver(event, effect, LEASE_END + 1);
+      const later = await redeliver(event, effect, LEASE_END + 10_000);
 
-      // Assess: the lease was the invocation's remaining 10 s less a 1 s margin.
+      // Assess: the lease was the invocation's remaining 10 s plus the 30 s margin.
       expect(whileLeased.batchItemFailures).toHaveLength(1);
       expect(afterLease.batchItemFailures).toEqual([]);
       expect(later.batchItemFailures).toEqual([]);
@@ -365,8 +368,8 @@ describe.each(backends)('Module: entities (on %s)', (kind) => {
       await crashAfterEffect(event, effect);
 
       // Act
-      const answer = await redeliver(event, effect, T0 + 10_000);
-      const again = await redeliver(event, effect, T0 + 20_000);
+      const answer = await redeliver(event, effect, LEASE_END + 1);
+      const again = await redeliver(event, effect, LEASE_END + 10_000);
 
       // Assess
       expect(answer.batchItemFailures).toEqual([]);
@@ -396,7 +399,7 @@ describe.each(backends)('Module: entities (on %s)', (kind) => {
       await effect({ ...envelope(fresh('msg_hard_next')), data: { version: 6, status: 'paid' } });
 
       // Act
-      const answer = await redeliver(event, effect, T0 + 10_000);
+      const answer = await redeliver(event, effect, LEASE_END + 1);
 
       // Assess
       expect(answer.batchItemFailures).toEqual([]);

@@ -10,6 +10,7 @@ import {
 } from '../../functions/consumers/guard.ts';
 import type { HookonceEvent } from '../../functions/fanout/envelope.ts';
 import type { Clock } from '../../functions/shared/clock.ts';
+import { DependencyError } from '../../functions/shared/errors.ts';
 import { createLogger } from '../../functions/shared/log.ts';
 import { backends, testDeclaration, useDynamo } from '../support/backends.ts';
 import { envelope, lambdaContext, sqsEvent, sqsRecord } from '../support/events.ts';
@@ -221,6 +222,155 @@ describe.each(backends)('Middleware: exactlyOnce (on %s)', (kind) => {
       // Assess
       expect(counter.count(event)).toBe(1);
       expect(failedIds(response)).toEqual([]);
+    });
+  });
+
+  describe('Function: exactlyOnce, its lease', () => {
+    const REMAINING_MS = 10_000;
+    const MARGIN_MS = 30_000;
+
+    /**
+     * One invocation at T0 with REMAINING_MS left that is still running its
+     * effect: the before hook has claimed, nothing after it has run yet.
+     */
+    async function stillRunning(
+      event: HookonceEvent,
+      extra: Partial<ExactlyOnceOptions> = {},
+    ): Promise<void> {
+      const middleware = exactlyOnce({ ...options, ...extra });
+      await middleware.before?.({
+        event: sqsEvent(recordOf('m-first', event)),
+        context: lambdaContext(`running-${event.id}`, REMAINING_MS),
+        response: undefined,
+        error: undefined,
+        internal: {},
+      } as never);
+    }
+
+    const claimOf = (event: HookonceEvent) =>
+      new ClaimStore({
+        client: db.client,
+        tableName: db.consumerTable,
+        retentionSeconds: 3600,
+      }).get(CONSUMER, event.id);
+
+    /** A copy of the event from SQS, handled by another invocation at `now`. */
+    const copyAt = (counter: EffectCounter, event: HookonceEvent, now: number) =>
+      consume(counter.effect, { ...options, clock: { now: () => now } })(
+        sqsEvent(recordOf(`m-copy-${now}`, event)),
+        nextContext(),
+      );
+
+    it('holds the claim for the remaining time plus a 30 s margin: a copy before then is retried, not run', async () => {
+      // Prepare
+      const counter = new EffectCounter();
+      const event = envelope(newDeliveryId());
+      await stillRunning(event);
+
+      // Act
+      const atTheDeadline = await copyAt(counter, event, T0 + REMAINING_MS);
+      const justBeforeTheEnd = await copyAt(counter, event, T0 + REMAINING_MS + MARGIN_MS - 1);
+      const claim = await claimOf(event);
+      const afterTheLease = await copyAt(counter, event, T0 + REMAINING_MS + MARGIN_MS + 1);
+
+      // Assess
+      expect(claim?.leaseUntil).toBe(T0 + REMAINING_MS + MARGIN_MS);
+      expect(failedIds(atTheDeadline)).toEqual([`m-copy-${T0 + REMAINING_MS}`]);
+      expect(failedIds(justBeforeTheEnd)).toEqual([`m-copy-${T0 + REMAINING_MS + MARGIN_MS - 1}`]);
+      // Lapsed: the first invocation is over (it crashed), so the copy runs the effect.
+      expect(failedIds(afterTheLease)).toEqual([]);
+      expect(counter.count(event)).toBe(1);
+    });
+
+    it('takes its margin from leaseMarginMs', async () => {
+      // Prepare
+      const event = envelope(newDeliveryId());
+
+      // Act
+      await stillRunning(event, { leaseMarginMs: 5_000 });
+
+      // Assess
+      expect((await claimOf(event))?.leaseUntil).toBe(T0 + REMAINING_MS + 5_000);
+    });
+  });
+
+  describe('Function: exactlyOnce, its done-mark', () => {
+    /** The real claim store, whose complete() fails with a DependencyError the first `failures` times. */
+    function flakyDoneMark(failures: number) {
+      const real = new ClaimStore({
+        client: db.client,
+        tableName: db.consumerTable,
+        retentionSeconds: 3600,
+      });
+      let calls = 0;
+      return {
+        get calls() {
+          return calls;
+        },
+        claims: {
+          claim: (...args: Parameters<ClaimStore['claim']>) => real.claim(...args),
+          release: (...args: Parameters<ClaimStore['release']>) => real.release(...args),
+          complete: (...args: Parameters<ClaimStore['complete']>) => {
+            calls += 1;
+            if (calls <= failures) {
+              return Promise.reject(new DependencyError('dynamodb', 'DynamoDB complete failed'));
+            }
+            return real.complete(...args);
+          },
+        },
+        get: (eventId: string) => real.get(CONSUMER, eventId),
+      };
+    }
+
+    it('marks the event DONE after one failed attempt, so a copy after the lease is skipped', async () => {
+      // Prepare
+      const counter = new EffectCounter();
+      const event = envelope(newDeliveryId());
+      const flaky = flakyDoneMark(1);
+      const waits: number[] = [];
+      const handler = consume(counter.effect, {
+        ...options,
+        claims: flaky.claims,
+        doneMarkRetry: { sleep: async (ms) => void waits.push(ms) },
+      });
+
+      // Act
+      const first = await handler(sqsEvent(recordOf('m-1', event)), nextContext());
+      const copyLongAfter = await consume(counter.effect, {
+        ...options,
+        clock: { now: () => T0 + 3_600_000 },
+      })(sqsEvent(recordOf('m-2', event)), nextContext());
+
+      // Assess
+      expect(failedIds(first)).toEqual([]);
+      expect(flaky.calls).toBe(2);
+      expect(waits).toEqual([100]);
+      expect((await flaky.get(event.id))?.status).toBe('DONE');
+      expect(failedIds(copyLongAfter)).toEqual([]);
+      expect(counter.count(event)).toBe(1);
+    });
+
+    it('gives up after three attempts and acknowledges the record: its effect has run', async () => {
+      // Prepare
+      const counter = new EffectCounter();
+      const event = envelope(newDeliveryId());
+      const flaky = flakyDoneMark(Number.POSITIVE_INFINITY);
+      const waits: number[] = [];
+      const handler = consume(counter.effect, {
+        ...options,
+        claims: flaky.claims,
+        doneMarkRetry: { sleep: async (ms) => void waits.push(ms) },
+      });
+
+      // Act
+      const response = await handler(sqsEvent(recordOf('m-1', event)), nextContext());
+
+      // Assess
+      expect(failedIds(response)).toEqual([]);
+      expect(flaky.calls).toBe(3);
+      expect(waits).toEqual([100, 200]);
+      expect((await flaky.get(event.id))?.status).toBe('IN_PROGRESS');
+      expect(counter.count(event)).toBe(1);
     });
   });
 

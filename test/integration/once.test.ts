@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ClaimStore } from '../../functions/consumers/claims.ts';
 import { consume } from '../../functions/consumers/guard.ts';
 import { createOnce, type Once, OnceInProgressError } from '../../functions/consumers/once.ts';
+import { DependencyError } from '../../functions/shared/errors.ts';
 import { createLogger } from '../../functions/shared/log.ts';
 import { backends, testDeclaration, useDynamo } from '../support/backends.ts';
 import { envelope, lambdaContext, sqsEvent, sqsRecord } from '../support/events.ts';
@@ -107,17 +108,63 @@ describe.each(backends)('Function: createOnce (on %s)', (kind) => {
     expect(late).toEqual({ applied: true, value: 'late' });
   });
 
-  it('ends the lease a second before the caller’s deadline, when that comes first', async () => {
-    // Prepare
-    const once = onceAt({ leaseMs: 60_000 });
+  it('holds the key until the caller’s deadline plus 30 s, whatever leaseMs says', async () => {
+    // Prepare: a caller with 10 s left claims and is still running fn.
+    const once = onceAt({ leaseMs: 1_000 });
     const key = freshKey();
-
-    // Act
     void once(key, () => new Promise(() => undefined), { deadline: T0 + 10_000 });
     await until(async () => (await claimOf(key))?.status === 'IN_PROGRESS');
 
+    // Act
+    now = T0 + 10_000 + 29_999;
+    const beforeTheMargin = await once(key, async () => 'early').catch((e: unknown) => e);
+    now = T0 + 10_000 + 30_001;
+    const after = await once(key, async () => 'late');
+    now = T0;
+
     // Assess
-    expect((await claimOf(key, 'reports'))?.leaseUntil).toBe(T0 + 9_000);
+    expect((await claimOf(key, 'reports'))?.status).toBe('DONE');
+    expect(beforeTheMargin).toBeInstanceOf(OnceInProgressError);
+    expect(beforeTheMargin).toMatchObject({ leaseUntil: T0 + 40_000 });
+    expect(after).toEqual({ applied: true, value: 'late' });
+  });
+
+  it('tries the done-mark again after a DynamoDB failure, so the key ends DONE', async () => {
+    // Prepare
+    const real = new ClaimStore({
+      client: db.client,
+      tableName: db.consumerTable,
+      retentionSeconds: 60,
+    });
+    let completes = 0;
+    const once = createOnce({
+      scope: 'reports',
+      tableName: db.consumerTable,
+      clock: { now: () => now },
+      log: silent,
+      doneMarkRetry: { sleep: async () => undefined },
+      claims: {
+        claim: (...args) => real.claim(...args),
+        release: (...args) => real.release(...args),
+        complete: (...args) => {
+          completes += 1;
+          return completes === 1
+            ? Promise.reject(new DependencyError('dynamodb', 'DynamoDB complete failed'))
+            : real.complete(...args);
+        },
+      },
+    });
+    const key = freshKey();
+
+    // Act
+    const first = await once(key, async () => 'sent');
+    const again = await once(key, async () => 'sent twice');
+
+    // Assess
+    expect(first).toEqual({ applied: true, value: 'sent' });
+    expect(completes).toBe(2);
+    expect((await claimOf(key))?.status).toBe('DONE');
+    expect(again).toEqual({ applied: false });
   });
 
   it('keeps its keys apart from the guard’s claims: inside a consumer, the same event id is two keys', async () => {

@@ -1,0 +1,217 @@
+import { parseArgs } from 'node:util';
+import { ScanCommand, type ScanCommandOutput } from '@aws-sdk/client-dynamodb';
+import { type DeliveryRecord, fromItem } from '../../functions/deliveries/store.ts';
+import { toEpochSeconds } from '../../functions/shared/clock.ts';
+import {
+  type ResolvedDeclaration,
+  resolveDeclaration,
+} from '../../functions/shared/declaration.ts';
+import { declaration as defaultDeclaration } from '../hookonce.config.ts';
+import { type CliIo, type Command, UsageError } from './command.ts';
+import { fmt } from './progress.ts';
+import { openTarget, type Target, unreachable } from './target.ts';
+
+/**
+ * `hookonce deliveries failed`: the deliveries the sweeper parked FAILED after
+ * its last publish failed. They are out of the sweeper's way and kept for the
+ * retention window; a provider's retry of one publishes it.
+ */
+
+export interface ParkedList {
+  /** Items the scan read. */
+  readonly scanned: number;
+  /** Every parked delivery still within its retention, the longest parked first. */
+  readonly parked: readonly DeliveryRecord[];
+}
+
+/** What a listing needs of each item: never the payload. */
+const LISTED = [
+  'pk',
+  'provider',
+  'deliveryId',
+  'eventType',
+  '#status',
+  'receivedAt',
+  'attempts',
+  'publishFailures',
+  'lastError',
+  'lastErrorAt',
+  'failedAt',
+  'expiresAt',
+];
+
+/**
+ * The FAILED deliveries of the deliveries table. Only RECEIVED deliveries have
+ * an index (the sweeper's), so this is a parallel Scan with a filter: it reads
+ * every item, as replay does.
+ */
+export async function listParked(
+  target: Target,
+  options: { readonly segments: number },
+  now: number,
+): Promise<ParkedList> {
+  let scanned = 0;
+  const parked: DeliveryRecord[] = [];
+  const segment = async (n: number): Promise<void> => {
+    let start: ScanCommandOutput['LastEvaluatedKey'];
+    do {
+      const page = await target.dynamodb.send(
+        new ScanCommand({
+          TableName: target.deliveriesTable,
+          Segment: n,
+          TotalSegments: options.segments,
+          // A parked delivery past its retention counts as absent, whether or not TTL removed it.
+          FilterExpression:
+            'begins_with(pk, :delivery) AND #status = :failed AND expiresAt > :nowSeconds',
+          ProjectionExpression: LISTED.join(', '),
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':delivery': { S: 'DELIVERY#' },
+            ':failed': { S: 'FAILED' },
+            ':nowSeconds': { N: String(toEpochSeconds(now)) },
+          },
+          ExclusiveStartKey: start,
+        }),
+      );
+      scanned += page.ScannedCount ?? 0;
+      for (const item of page.Items ?? []) parked.push(fromItem(item));
+      start = page.LastEvaluatedKey;
+    } while (start);
+  };
+  await Promise.all(Array.from({ length: options.segments }, (_, n) => segment(n)));
+  parked.sort((a, b) => (a.failedAt ?? 0) - (b.failedAt ?? 0));
+  return { scanned, parked };
+}
+
+const time = (ms: number | undefined): string =>
+  ms === undefined ? '?' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+const plural = (n: number, one: string, many = `${one}s`): string =>
+  `${fmt(n)} ${n === 1 ? one : many}`;
+
+/** The listing as the command prints it. */
+export function parkedLines(list: ParkedList, where: string, max: number): string[] {
+  const { parked } = list;
+  const lines = [
+    `deliveries parked FAILED on ${where}: ${fmt(parked.length)}${parked.length > max ? `, the first ${fmt(max)} shown` : ''} (${plural(list.scanned, 'item')} scanned)`,
+  ];
+  for (const d of parked.slice(0, max)) {
+    lines.push(`  ${d.provider}:${d.deliveryId}  ${d.provider}.${d.eventType}`);
+    lines.push(
+      `    received ${time(d.receivedAt)}, parked ${time(d.failedAt)} after ${plural(d.publishFailures ?? 0, 'failed publish', 'failed publishes')}, kept until ${time(d.expiresAt * 1000)}`,
+    );
+    lines.push(`    last error (${time(d.lastErrorAt)}): ${d.lastError ?? 'not recorded'}`);
+  }
+  if (parked.length > 0) {
+    lines.push(
+      "The sweeper tries them no more. A provider's retry (or a redelivery from its dashboard) of one publishes it.",
+    );
+  }
+  return lines;
+}
+
+export interface DeliveriesOptions {
+  readonly action: 'failed';
+  readonly max: number;
+  readonly segments: number;
+  readonly stack?: string;
+  readonly region?: string;
+}
+
+const DEFAULT_SEGMENTS = 4;
+
+export function parseDeliveriesArgs(args: readonly string[]): DeliveriesOptions | 'help' {
+  let parsed: ReturnType<typeof parseRaw>;
+  try {
+    parsed = parseRaw(args);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) return 'help';
+  const [action, ...extra] = parsed.positionals;
+  if (action !== 'failed') {
+    throw new UsageError(`say what to list: failed${action ? ` (not "${action}")` : ''}`);
+  }
+  if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+  const max = v.max === undefined ? 20 : Number(v.max);
+  if (!Number.isInteger(max) || max < 1 || max > 1000) {
+    throw new UsageError('--max is a whole number from 1 to 1000');
+  }
+  const segments = v.segments === undefined ? DEFAULT_SEGMENTS : Number(v.segments);
+  if (!Number.isInteger(segments) || segments < 1 || segments > 1000) {
+    throw new UsageError('--segments is a whole number from 1 to 1000');
+  }
+  return { action, max, segments, stack: v.stack, region: v.region };
+}
+
+function parseRaw(args: readonly string[]) {
+  return parseArgs({
+    args: [...args],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      max: { type: 'string' },
+      segments: { type: 'string' },
+      stack: { type: 'string' },
+      region: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+export async function runDeliveries(
+  args: readonly string[],
+  io: CliIo,
+  declaration: ResolvedDeclaration = resolveDeclaration(defaultDeclaration),
+): Promise<number> {
+  const options = parseDeliveriesArgs(args);
+  if (options === 'help') {
+    io.out(`usage: ${deliveriesCommand.usage}\n\n${deliveriesCommand.help}`);
+    return 0;
+  }
+  const target = await openTarget({ ...options, env: io.env, cwd: io.cwd, declaration });
+  try {
+    const list = await listParked(target, options, io.now());
+    for (const line of parkedLines(list, target.description, options.max)) io.out(line);
+    return 0;
+  } catch (error) {
+    const plain = unreachable(target, error);
+    if (plain) {
+      io.err(`hookonce deliveries: ${plain}`);
+      return 1;
+    }
+    throw error;
+  } finally {
+    target.close();
+  }
+}
+
+export const deliveriesCommand: Command = {
+  name: 'deliveries',
+  summary: 'list the deliveries the sweeper gave up publishing (parked FAILED)',
+  usage: 'hookonce deliveries failed [--max N] [--stack NAME]',
+  help: `A delivery stored but never published is published by the sweeper. When its
+publish fails, the sweeper tries again after 1 minute, then 2, 4, … up to an hour
+apart; after 10 failures (HOOKONCE_SWEEP_MAX_ATTEMPTS) it parks the delivery
+FAILED: kept, alarmed (SweeperParked), out of the sweeper's way.
+
+  failed               the parked deliveries, the longest parked first: when
+                       each was received and parked, and its last error
+
+      --max N            how many to show (default 20, up to 1000)
+      --stack NAME       a deployed stack (names from its outputs); default: the
+                         local runtime, from .hookonce/local.json
+      --region R         the stack's region
+      --segments N       parallel scan segments (default ${DEFAULT_SEGMENTS})
+  -h, --help             this help
+
+Only pending deliveries are indexed: the listing scans the whole deliveries
+table (as replay does). A provider's retry of a parked delivery publishes it.
+
+Examples:
+  npx hookonce deliveries failed
+  npx hookonce deliveries failed --stack Hookonce --region eu-west-1`,
+  run(args, io) {
+    return runDeliveries(args, io);
+  },
+};
