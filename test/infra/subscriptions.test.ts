@@ -212,7 +212,7 @@ describe('Subscriptions in the synthesized template', () => {
       });
     });
 
-    it('lets the other account subscribe SQS queues to the topic, and nothing more', () => {
+    it('lets the other account subscribe its own SQS queues to the topic, and nothing more', () => {
       template.hasResourceProperties('AWS::SNS::TopicPolicy', {
         Topics: [{ Ref: idOf(stack, stack.hookonce.topic) }],
         PolicyDocument: {
@@ -230,7 +230,17 @@ describe('Subscriptions in the synthesized template', () => {
                 },
               },
               Resource: { Ref: idOf(stack, stack.hookonce.topic) },
-              Condition: { StringEquals: { 'sns:Protocol': 'sqs' } },
+              Condition: {
+                StringEquals: { 'sns:Protocol': 'sqs' },
+                StringLike: {
+                  'sns:Endpoint': {
+                    'Fn::Join': [
+                      '',
+                      ['arn:', { Ref: 'AWS::Partition' }, `:sqs:*:${TEAM_ACCOUNT}:*`],
+                    ],
+                  },
+                },
+              },
             },
           ]),
         },
