@@ -9,7 +9,7 @@ import { AccountPrincipal, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { CfnSubscription, ITopic, Subscription } from 'aws-cdk-lib/aws-sns';
 import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { type IQueue, Queue, QueueEncryption, RedrivePermission } from 'aws-cdk-lib/aws-sqs';
-import type { Construct } from 'constructs';
+import { Construct } from 'constructs';
 import { type SubscriberFilter, toFilterPolicy } from '../functions/shared/declaration.ts';
 import { acknowledgeSubscriptionDeadLetterQueue } from './nag.ts';
 
@@ -56,10 +56,12 @@ export function subscribeWithDeadLetters(
   queue: IQueue,
   filter: SubscriberFilter = {},
 ): QueueSubscription {
-  const deadLetters = deadLetterQueue(
-    queue as unknown as Construct,
-    `${Names.nodeUniqueId(topic.node)}DeadLetters`,
-  );
+  if (!Construct.isConstruct(queue)) {
+    throw new Error(
+      'the queue to subscribe must be a construct: a Queue, or one imported with Queue.fromQueueArn()',
+    );
+  }
+  const deadLetters = deadLetterQueue(queue, `${Names.nodeUniqueId(topic.node)}DeadLetters`);
   acknowledgeSubscriptionDeadLetterQueue(deadLetters);
   const subscription = topic.addSubscription(
     new SqsSubscription(queue, { rawMessageDelivery: true, deadLetterQueue: deadLetters }),
