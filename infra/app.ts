@@ -1,3 +1,4 @@
+import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { declaration } from './hookonce.config.ts';
@@ -10,6 +11,9 @@ new HookonceStack(app, 'Hookonce', {
   declaration,
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });
-// cdk-nag's AwsSolutions pack checks every synth: a finding that is not
-// acknowledged in infra/nag.ts (with its reason) fails `cdk synth` and `cdk deploy`.
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+// Two policy checks run on every synth; a finding that is not acknowledged in
+// infra/nag.ts (with its reason) fails `cdk synth` and `cdk deploy`:
+// - cdk-nag's AwsSolutions pack;
+// - AWS Control Tower's proactive controls, as cfn-guard rules (the plugin ships
+//   cfn-guard and the rules: it runs offline).
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new CfnGuardValidator());

@@ -10,12 +10,23 @@ import {
   PayloadFormatVersion,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, ProjectionType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { Grant, type IGrantable, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import {
+  AnyPrincipal,
+  ArnPrincipal,
+  Effect,
+  Grant,
+  type IGrantable,
+  type IRole,
+  PolicyStatement,
+  Role,
+  ServicePrincipal,
+} from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, CfnPermission, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import {
   LogLevel,
@@ -49,17 +60,15 @@ import {
   SWEEPER_ENV,
   sweeperEnvironment,
 } from '../functions/sweeper/config.ts';
+import { ANY_CLAIM_KEY_PATTERN, ownClaimKeyPatterns, payloadObjectPatterns } from './access.ts';
 import { INGEST_FUNCTION, SWEEPER_FUNCTION } from './functions.ts';
-import { acknowledgeFindings } from './nag.ts';
+import { acknowledgeControlTowerFindings, acknowledgeFindings } from './nag.ts';
 import { type AlarmThresholds, Observability, serviceNames } from './observability.ts';
-import { subscribeToHookonce } from './subscribe.ts';
+import { deadLetterQueue, subscribeToHookonce, subscribeWithDeadLetters } from './subscribe.ts';
 import { CONSUMER_TABLE, DELIVERIES_TABLE } from './tables.ts';
 
 /** The repository root: entries in the declaration are relative to it. */
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-
-/** How long a subscriber's DLQ keeps a parked message: the SQS maximum. */
-const DLQ_RETENTION = Duration.days(14);
 
 /**
  * What the ingest function does to the deliveries table (functions/deliveries/store.ts):
@@ -67,6 +76,9 @@ const DLQ_RETENTION = Duration.days(14);
  * of a conflicting record. Nothing else: no scan, no delete, no batch.
  */
 const INGEST_TABLE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem'];
+
+/** Large bodies: the ingest function stores them, and removes one whose delivery it did not claim. */
+const INGEST_PAYLOAD_ACTIONS = ['s3:PutObject', 's3:DeleteObject'];
 
 /** The sweeper queries the pending index and takes deliveries over (UpdateItem); nothing else. */
 const SWEEPER_TABLE_ACTIONS = ['dynamodb:UpdateItem'];
@@ -79,6 +91,21 @@ const SWEEPER_INDEX_ACTIONS = ['dynamodb:Query'];
  * (`hookonce.consumerFunctions[name].addToRolePolicy(…)`).
  */
 const CONSUMER_TABLE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem'];
+
+/**
+ * What CloudWatch Logs needs of the key to encrypt a log group and read it back:
+ * the exact actions of the wildcards AWS documents (Encrypt*, Decrypt*,
+ * ReEncrypt*, GenerateDataKey*, Describe*), without the key-pair ones.
+ */
+const LOGS_KEY_ACTIONS = [
+  'kms:Encrypt',
+  'kms:Decrypt',
+  'kms:ReEncryptFrom',
+  'kms:ReEncryptTo',
+  'kms:GenerateDataKey',
+  'kms:GenerateDataKeyWithoutPlaintext',
+  'kms:DescribeKey',
+];
 
 /**
  * What a publisher needs of the topic's KMS key: a data key to encrypt the message
@@ -179,10 +206,13 @@ export interface HookonceProps {
   readonly alarms?: AlarmThresholds;
 }
 
-/** The queue pair of one subscriber. */
+/** The queues of one subscriber. */
 export interface SubscriberQueues {
   readonly queue: Queue;
+  /** Messages its consumer failed on `maxReceiveCount` times. */
   readonly deadLetterQueue: Queue;
+  /** Events SNS could not deliver to `queue` (the subscription's redrive policy). */
+  readonly subscriptionDeadLetterQueue: Queue;
 }
 
 /** An entry of the declaration as an absolute path; it must lie inside the project. */
@@ -347,16 +377,18 @@ export class Hookonce extends Construct {
       autoDeleteObjects: false,
     });
 
-    // Encryption at rest for both topics. A customer managed key, because CloudWatch
-    // can only publish alarms to a topic whose key policy lets it; rotated yearly.
-    // It encrypts messages in flight only, so it leaves with the stack (after
-    // KMS's waiting period).
+    // Encryption at rest for both topics and every log group. A customer managed key,
+    // because CloudWatch can only publish alarms to a topic whose key policy lets it;
+    // rotated yearly. It encrypts messages in flight and logs that leave with the
+    // stack, so it leaves with the stack too (after KMS's waiting period).
     this.key = new Key(this, 'Key', {
-      description: `${declaration.name}: encrypts the events and alarms topics`,
+      description: `${declaration.name}: encrypts the events and alarms topics and the log groups`,
       enableKeyRotation: true,
       pendingWindow: Duration.days(7),
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    this.allowLogsToUseKey();
+    this.limitGrantsToAwsServices();
     this.topic = new Topic(this, 'Events', {
       displayName: `${declaration.name} events`,
       enforceSSL: true,
@@ -454,11 +486,12 @@ export class Hookonce extends Construct {
         [INGEST_ENV.providers]: null,
         [INGEST_ENV.retentionSeconds]: null,
         [INGEST_ENV.pendingShards]: null,
-        // It writes large bodies; it never reads or deletes them.
+        // It writes large bodies, and deletes one it stored for a delivery whose claim
+        // it lost; it never reads them.
         [INGEST_ENV.payloadBucket]: (fn) =>
           Grant.addToPrincipal({
             grantee: fn,
-            actions: ['s3:PutObject'],
+            actions: INGEST_PAYLOAD_ACTIONS,
             resourceArns: [this.payloadBucket.arnForObjects(`${PAYLOAD_PREFIX}*`)],
           }),
       },
@@ -506,6 +539,7 @@ export class Hookonce extends Construct {
         [SWEEPER_ENV.maxAttempts]: null,
       },
     );
+    this.allowOnlyToPublish([this.ingestFunction, this.sweeperFunction]);
     new Rule(this, 'SweepSchedule', {
       description: `${declaration.name}: run the sweeper`,
       schedule: Schedule.rate(Duration.seconds(SWEEP_INTERVAL_SECONDS)),
@@ -519,6 +553,7 @@ export class Hookonce extends Construct {
     // The $default stage, throttled as the declaration says, with access logs.
     this.accessLogs = new LogGroup(this, 'ApiAccessLogs', {
       retention: this.logRetention,
+      encryptionKey: this.key,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     new HttpStage(this, 'ApiStage', {
@@ -531,13 +566,20 @@ export class Hookonce extends Construct {
         format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
       },
     });
-    this.api.addRoutes({
+    const [route] = this.api.addRoutes({
       path: '/webhooks/{provider}',
       methods: [HttpMethod.POST],
       integration: new HttpLambdaIntegration('Ingest', this.ingestFunction, {
         payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
       }),
     });
+    // API Gateway may invoke the ingest function for this API's route (SourceArn, set
+    // by the integration) and from this account only.
+    const invoke = route?.node.tryFindChild('Ingest-Permission');
+    if (!(invoke instanceof CfnPermission)) {
+      throw new Error('the ingest route has no Ingest-Permission to restrict to this account');
+    }
+    invoke.sourceAccount = Stack.of(this).account;
 
     const queues: Record<string, SubscriberQueues> = {};
     const consumers: Record<string, NodejsFunction> = {};
@@ -545,21 +587,29 @@ export class Hookonce extends Construct {
       const scope = new Construct(this, `Subscriber-${name}`);
       const { consumer } = subscriber;
 
-      const deadLetterQueue = new Queue(scope, 'DeadLetterQueue', {
-        retentionPeriod: DLQ_RETENTION,
-        encryption: QueueEncryption.SQS_MANAGED,
-        enforceSSL: true,
-      });
+      // What the consumer gave up on; only SQS's redrive from the queue writes to it.
+      const consumerDeadLetters = deadLetterQueue(scope, 'DeadLetterQueue');
       const queue = new Queue(scope, 'Queue', {
         visibilityTimeout: Duration.seconds(subscriber.visibilityTimeoutSeconds),
-        deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: subscriber.maxReceiveCount },
+        deadLetterQueue: {
+          queue: consumerDeadLetters,
+          maxReceiveCount: subscriber.maxReceiveCount,
+        },
         encryption: QueueEncryption.SQS_MANAGED,
         enforceSSL: true,
       });
-      queues[name] = { queue, deadLetterQueue };
-
-      // The same subscription any other team's queue gets (infra/subscribe.ts).
-      this.subscribeQueue(queue, subscriber.filter);
+      // The same subscription any other team's queue gets (infra/subscribe.ts), with
+      // its own DLQ for what SNS cannot deliver; Observability alarms on both DLQs.
+      const { deadLetterQueue: subscriptionDeadLetterQueue } = subscribeWithDeadLetters(
+        this.topic,
+        queue,
+        subscriber.filter,
+      );
+      queues[name] = {
+        queue,
+        deadLetterQueue: consumerDeadLetters,
+        subscriptionDeadLetterQueue,
+      };
 
       const fn = this.nodejsFunction('Consumer', {
         description: `${declaration.name}: consumer of subscriber "${name}"`,
@@ -580,21 +630,38 @@ export class Hookonce extends Construct {
           payloadBucket: this.payloadBucket.bucketName,
         }),
         {
-          // The guard's claims and the consumer's own effects live in this table.
-          [CONSUMER_ENV.table]: (grantee) =>
+          // The guard's claims and the consumer's own effects live in this table:
+          // its own claims only (no other subscriber's can be forged or marked DONE),
+          // and any key that is no claim for its effects.
+          [CONSUMER_ENV.table]: (grantee) => {
             Grant.addToPrincipal({
               grantee,
               actions: CONSUMER_TABLE_ACTIONS,
               resourceArns: [this.consumerTable.tableArn],
-            }),
+              conditions: {
+                'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ownClaimKeyPatterns(name) },
+              },
+            });
+            Grant.addToPrincipal({
+              grantee,
+              actions: CONSUMER_TABLE_ACTIONS,
+              resourceArns: [this.consumerTable.tableArn],
+              conditions: {
+                'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': [ANY_CLAIM_KEY_PATTERN] },
+              },
+            });
+          },
           [CONSUMER_ENV.subscriber]: null,
           [CONSUMER_ENV.retentionSeconds]: null,
-          // To read payloads that were too large for the envelope (`dataref`).
+          // To read payloads that were too large for the envelope (`dataref`): those
+          // of the providers its filter admits only.
           [CONSUMER_ENV.payloadBucket]: (grantee) =>
             Grant.addToPrincipal({
               grantee,
               actions: ['s3:GetObject'],
-              resourceArns: [this.payloadBucket.arnForObjects(`${PAYLOAD_PREFIX}*`)],
+              resourceArns: payloadObjectPatterns(subscriber.filter).map((pattern) =>
+                this.payloadBucket.arnForObjects(pattern),
+              ),
             }),
         },
       );
@@ -627,6 +694,7 @@ export class Hookonce extends Construct {
       thresholds: props.alarms,
     });
     acknowledgeFindings(this, { tracing: this.functionDefaults.tracing });
+    acknowledgeControlTowerFindings(this, { logRetention: this.logRetention });
   }
 
   /** The CloudWatch dashboard's URL in the console. */
@@ -650,16 +718,90 @@ export class Hookonce extends Construct {
   }
 
   /**
+   * The events topic's policy names its publishers: they may publish, and every
+   * other principal, of this account or any, is refused (an explicit deny, which
+   * no IAM policy of the account overrides), so nothing else can forge an event.
+   */
+  private allowOnlyToPublish(publishers: readonly NodejsFunction[]): void {
+    const roleArns = publishers.map((fn) => (fn.role as IRole).roleArn);
+    this.topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'OnlyHookonceFunctionsPublish',
+        principals: roleArns.map((arn) => new ArnPrincipal(arn)),
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+      }),
+    );
+    this.topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'NoOtherPublisher',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: { ArnNotEquals: { 'aws:PrincipalArn': roleArns } },
+      }),
+    );
+  }
+
+  /**
+   * CloudWatch Logs encrypts the log groups with the key, as itself: the key
+   * policy lets it for this account's log groups in this region only.
+   */
+  private allowLogsToUseKey(): void {
+    const { account, region, partition } = Stack.of(this);
+    this.key.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'CloudWatchLogsUseKey',
+        principals: [new ServicePrincipal(`logs.${region}.amazonaws.com`)],
+        actions: LOGS_KEY_ACTIONS,
+        resources: ['*'],
+        conditions: {
+          ArnLike: {
+            'kms:EncryptionContext:aws:logs:arn': `arn:${partition}:logs:${region}:${account}:log-group:*`,
+          },
+        },
+      }),
+    );
+  }
+
+  /**
+   * Only AWS services, acting for a resource, may be given grants on the key:
+   * nobody can hand a grant to a principal of their choosing (AWS Control
+   * Tower's CT.KMS.PR.3).
+   */
+  private limitGrantsToAwsServices(): void {
+    this.key.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'GrantsOnlyForAwsServices',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['kms:CreateGrant'],
+        resources: ['*'],
+        conditions: {
+          BoolIfExists: {
+            'kms:GrantIsForAWSResource': 'false',
+            'aws:PrincipalIsAWSService': 'false',
+          },
+        },
+      }),
+    );
+  }
+
+  /**
    * Subscribes a queue that this construct did not make (another team's, in
-   * this app) to the topic, with raw message delivery and `filter` as its SNS
-   * filter policy, as the declared subscribers are; the queue policy that lets
-   * the topic send is added too. From another app or account, use
+   * this app) to the topic, as the declared subscribers are: raw message
+   * delivery, `filter` as its SNS filter policy, the queue policy that lets the
+   * topic send, and a subscription DLQ (next to the queue) whose alarm
+   * publishes to `alarmTopic`. From another app or account, use
    * subscribeToHookonce() from infra/subscribe.ts with the TopicArn output.
    */
   public subscribeQueue(queue: IQueue, filter: SubscriberFilter = {}): Subscription {
     const problems = filterProblems(filter, Object.keys(this.declaration.providers));
     if (problems.length > 0) throw new Error(`subscribeQueue: ${problems.join('; ')}`);
-    return subscribeToHookonce(this.topic, queue, filter);
+    return subscribeToHookonce(this.topic, queue, filter, {
+      alarmAction: new SnsAction(this.alarmTopic),
+    });
   }
 
   /** The URL a provider posts its webhooks to. */
@@ -691,6 +833,7 @@ export class Hookonce extends Construct {
     const scope = props.scope ?? this;
     const logGroup = new LogGroup(scope, `${id}Logs`, {
       retention: this.logRetention,
+      encryptionKey: this.key,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     // Its own role, allowed to write to its own log group and nothing else until

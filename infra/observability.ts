@@ -73,7 +73,9 @@ export interface ObservabilityProps {
   readonly api: HttpApi;
   readonly ingestFunction: IFunction;
   readonly sweeperFunction: IFunction;
-  readonly queues: Readonly<Record<string, { readonly deadLetterQueue: Queue }>>;
+  readonly queues: Readonly<
+    Record<string, { readonly deadLetterQueue: Queue; readonly subscriptionDeadLetterQueue: Queue }>
+  >;
   readonly consumerFunctions: Readonly<Record<string, IFunction>>;
   /** Where every alarm publishes; encrypted with `key`. */
   readonly alarmTopic: Topic;
@@ -92,6 +94,8 @@ export interface HookonceAlarms {
   readonly signatureFailures: Readonly<Record<string, Alarm>>;
   /** By subscriber. */
   readonly deadLetters: Readonly<Record<string, Alarm>>;
+  /** By subscriber: events SNS could not deliver to its queue. */
+  readonly undelivered: Readonly<Record<string, Alarm>>;
   /** By subscriber. */
   readonly consumerErrors: Readonly<Record<string, Alarm>>;
 }
@@ -225,16 +229,26 @@ export class Observability extends Construct {
     });
 
     const deadLetters: Record<string, Alarm> = {};
+    const undelivered: Record<string, Alarm> = {};
     const consumerErrors: Record<string, Alarm> = {};
-    for (const [subscriber, { deadLetterQueue }] of Object.entries(props.queues)) {
+    const depth = (queue: Queue, label?: string) =>
+      queue.metricApproximateNumberOfMessagesVisible({
+        statistic: 'Maximum',
+        period: Duration.minutes(1),
+        ...(label ? { label } : {}),
+      });
+    for (const [subscriber, queues] of Object.entries(props.queues)) {
       deadLetters[subscriber] = alarm(`DeadLetters-${subscriber}`, {
-        metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-          statistic: 'Maximum',
-          period: Duration.minutes(1),
-        }),
+        metric: depth(queues.deadLetterQueue),
         threshold: 0,
         comparison: ComparisonOperator.GREATER_THAN_THRESHOLD,
         description: `the DLQ of subscriber "${subscriber}" holds messages its consumer gave up on (inspect and redrive them)`,
+      });
+      undelivered[subscriber] = alarm(`Undelivered-${subscriber}`, {
+        metric: depth(queues.subscriptionDeadLetterQueue),
+        threshold: 0,
+        comparison: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        description: `SNS could not deliver events to the queue of subscriber "${subscriber}" and parked them in its subscription DLQ (was the queue deleted, or does its key refuse SNS?): fix that, then move them to the queue`,
       });
       const fn = props.consumerFunctions[subscriber];
       if (!fn) continue;
@@ -261,6 +275,7 @@ export class Observability extends Construct {
       sweeperParked,
       signatureFailures,
       deadLetters,
+      undelivered,
       consumerErrors,
     };
 
@@ -288,6 +303,7 @@ export class Observability extends Construct {
       sweeperParked,
       ...Object.values(signatureFailures),
       ...Object.values(deadLetters),
+      ...Object.values(undelivered),
       ...Object.values(consumerErrors),
     ];
     dashboard.addWidgets(
@@ -348,13 +364,10 @@ export class Observability extends Construct {
       ]),
       graph(
         'DLQ depth',
-        Object.entries(props.queues).map(([subscriber, { deadLetterQueue }]) =>
-          deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-            statistic: 'Maximum',
-            period: Duration.minutes(1),
-            label: subscriber,
-          }),
-        ),
+        Object.entries(props.queues).flatMap(([subscriber, queues]) => [
+          depth(queues.deadLetterQueue, subscriber),
+          depth(queues.subscriptionDeadLetterQueue, `${subscriber} undelivered`),
+        ]),
       ),
     );
     const subscribers = Object.keys(props.consumerFunctions);

@@ -51,7 +51,8 @@ export class HookonceStack extends Stack {
     });
     new CfnOutput(this, 'DeliveriesTableName', { value: hookonce.deliveriesTable.tableName });
     new CfnOutput(this, 'ConsumerTableName', { value: hookonce.consumerTable.tableName });
-    for (const [subscriber, { queue, deadLetterQueue }] of Object.entries(hookonce.queues)) {
+    for (const [subscriber, queues] of Object.entries(hookonce.queues)) {
+      const { queue, deadLetterQueue, subscriptionDeadLetterQueue } = queues;
       const key = pascal(subscriber);
       new CfnOutput(this, `${key}QueueUrl`, {
         description: `Queue of subscriber "${subscriber}"`,
@@ -60,6 +61,10 @@ export class HookonceStack extends Stack {
       new CfnOutput(this, `${key}DeadLetterQueueUrl`, {
         description: `DLQ of subscriber "${subscriber}": messages its consumer failed on`,
         value: deadLetterQueue.queueUrl,
+      });
+      new CfnOutput(this, `${key}SubscriptionDeadLetterQueueUrl`, {
+        description: `Subscription DLQ of subscriber "${subscriber}": events SNS could not deliver to its queue`,
+        value: subscriptionDeadLetterQueue.queueUrl,
       });
     }
   }

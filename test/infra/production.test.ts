@@ -96,9 +96,15 @@ describe('Construct: Hookonce, ready for production', () => {
     });
 
     it('acknowledges exactly these findings, each with a reason of its own', () => {
-      const acks = acknowledgements(built.stack);
+      // cdk-nag's own; test/infra/guard.test.ts checks cfn-guard's.
+      const acks = acknowledgements(built.stack).filter((a) => a.id.startsWith('AwsSolutions-'));
       const ids = acks.map((a) => `${a.id} @ ${a.path.replace(/^Prod\/Hookonce\//, '')}`).sort();
       const bucket = idOf(built.hookonce.payloadBucket);
+      const subscriptionDlq = (name: string) => {
+        const queue = built.hookonce.queues[name]?.subscriptionDeadLetterQueue;
+        if (!queue) throw new Error(`no subscription DLQ for ${name}`);
+        return queue.node.path.replace(/^Prod\/Hookonce\//, '');
+      };
       expect(ids).toEqual(
         [
           'AwsSolutions-APIG4 @ Api',
@@ -114,10 +120,12 @@ describe('Construct: Hookonce, ready for production', () => {
           ...['IngestRole', 'Subscriber-billing/ConsumerRole', 'Subscriber-audit/ConsumerRole'].map(
             (role) => `AwsSolutions-IAM5[Resource::<${bucket}.Arn>/payloads/*] @ ${role}`,
           ),
+          // SNS's DLQ of each subscription, which cdk-nag does not see as a DLQ.
+          ...['billing', 'audit'].map((name) => `AwsSolutions-SQS3 @ ${subscriptionDlq(name)}`),
         ].sort(),
       );
       for (const { reason } of acks) expect(reason.length).toBeGreaterThan(120);
-      expect(new Set(acks.map((a) => a.reason)).size).toBe(5);
+      expect(new Set(acks.map((a) => a.reason)).size).toBe(6);
     });
 
     it('has no X-Ray acknowledgement when tracing is off', () => {
@@ -225,7 +233,8 @@ describe('Construct: Hookonce, ready for production', () => {
 
     it('encrypts every queue with SQS managed keys and refuses plain HTTP on each', () => {
       const queues = built.template.findResources('AWS::SQS::Queue');
-      expect(Object.keys(queues)).toHaveLength(4);
+      // per subscriber: its queue, its DLQ and its subscription's DLQ
+      expect(Object.keys(queues)).toHaveLength(6);
       for (const queue of Object.values(queues)) {
         expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
       }
@@ -358,8 +367,9 @@ describe('Construct: Hookonce, ready for production', () => {
     };
 
     it('makes one alarm per watch: 5xx rate, sweeper, per provider and per subscriber', () => {
-      // 5xx rate, sweeper recoveries, errors and parked; 2 providers; 2 subscribers × (DLQ, errors)
-      built.template.resourceCountIs('AWS::CloudWatch::Alarm', 4 + 2 + 2 * 2);
+      // 5xx rate, sweeper recoveries, errors and parked; 2 providers;
+      // 2 subscribers × (DLQ, subscription DLQ, errors)
+      built.template.resourceCountIs('AWS::CloudWatch::Alarm', 4 + 2 + 2 * 3);
     });
 
     it('fires when more than 5% of requests are answered 5xx in 5 minutes', () => {
@@ -460,6 +470,30 @@ describe('Construct: Hookonce, ready for production', () => {
       }
     });
 
+    it('fires as soon as SNS parks an event it could not deliver to a subscriber’s queue', () => {
+      for (const [name, { subscriptionDeadLetterQueue }] of Object.entries(built.hookonce.queues)) {
+        const alarm = built.hookonce.observability.alarms.undelivered[name];
+        if (!alarm) throw new Error(`no subscription DLQ alarm for ${name}`);
+        const props = alarmOf(alarm);
+        publishesToAlarmTopic(props);
+        expect(props).toMatchObject({
+          Namespace: 'AWS/SQS',
+          MetricName: 'ApproximateNumberOfMessagesVisible',
+          Dimensions: [
+            {
+              Name: 'QueueName',
+              Value: { 'Fn::GetAtt': [idOf(subscriptionDeadLetterQueue), 'QueueName'] },
+            },
+          ],
+          Statistic: 'Maximum',
+          Period: 60,
+          Threshold: 0,
+          ComparisonOperator: 'GreaterThanThreshold',
+        });
+        expect(props.AlarmDescription).toContain(`subscriber "${name}"`);
+      }
+    });
+
     it('fires on 5 consumer errors (failed invocations plus failed records) in 5 minutes', () => {
       for (const name of ['billing', 'audit']) {
         const alarm = built.hookonce.observability.alarms.consumerErrors[name];
@@ -539,8 +573,10 @@ describe('Construct: Hookonce, ready for production', () => {
           'ConsumerTableName',
           'BillingQueueUrl',
           'BillingDeadLetterQueueUrl',
+          'BillingSubscriptionDeadLetterQueueUrl',
           'AuditQueueUrl',
           'AuditDeadLetterQueueUrl',
+          'AuditSubscriptionDeadLetterQueueUrl',
         ].sort(),
       );
       built.template.hasOutput('DashboardUrl', {

@@ -45,7 +45,12 @@ const declaration: HookonceDeclaration = {
 };
 const resolved = resolveDeclaration(declaration);
 
-type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
+type Statement = {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, unknown>;
+};
 
 /** What Powertools reads, set on every function beside its own variables. */
 const powertoolsVariables = (service: string) => ({
@@ -344,6 +349,7 @@ describe('Stack: HookonceStack', () => {
           expect(resources[idOf(deadLetterQueue)].Properties).toEqual({
             MessageRetentionPeriod: 14 * 86_400,
             SqsManagedSseEnabled: true,
+            RedriveAllowPolicy: { redrivePermission: 'allowAll' },
           });
         });
 
@@ -420,8 +426,8 @@ describe('Stack: HookonceStack', () => {
     const getAtt = (construct: IConstruct, attribute = 'Arn') => ({
       'Fn::GetAtt': [idOf(construct), attribute],
     });
-    const payloads = () => ({
-      'Fn::Join': ['', [{ 'Fn::GetAtt': [idOf(hookonce.payloadBucket), 'Arn'] }, '/payloads/*']],
+    const payloads = (pattern = 'payloads/*') => ({
+      'Fn::Join': ['', [{ 'Fn::GetAtt': [idOf(hookonce.payloadBucket), 'Arn'] }, `/${pattern}`]],
     });
     /** Every function writes its own log group and sends X-Ray segments (tracing is on). */
     const common = (fn: IConstruct) => [
@@ -462,7 +468,7 @@ describe('Stack: HookonceStack', () => {
             Resource: getAtt(hookonce.deliveriesTable),
           },
           ...publish(),
-          { Effect: 'Allow', Action: 's3:PutObject', Resource: payloads() },
+          { Effect: 'Allow', Action: ['s3:DeleteObject', 's3:PutObject'], Resource: payloads() },
           { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secretArns },
         ]),
       );
@@ -490,18 +496,37 @@ describe('Stack: HookonceStack', () => {
       );
     });
 
-    it('lets each consumer claim in the consumer table, read large payloads and consume its own queue, nothing more', () => {
+    it('lets each consumer claim its own keys, write its effects, read its providers’ payloads and consume its own queue, nothing more', () => {
+      // billing's filter admits acme only; audit's admits every provider.
+      const readable: Record<string, unknown> = {
+        billing: payloads('payloads/acme/*'),
+        audit: payloads(),
+      };
       for (const [name, fn] of Object.entries(hookonce.consumerFunctions)) {
         const queue = hookonce.queues[name]?.queue as IConstruct;
+        const tableActions = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
         expect(sorted(statementsOf(fn))).toEqual(
           sorted([
             ...common(fn),
             {
               Effect: 'Allow',
-              Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+              Action: tableActions,
               Resource: getAtt(hookonce.consumerTable),
+              Condition: {
+                'ForAllValues:StringLike': {
+                  'dynamodb:LeadingKeys': [`CLAIM#${name}#*`, `CLAIM#${name}.*#*`],
+                },
+              },
             },
-            { Effect: 'Allow', Action: 's3:GetObject', Resource: payloads() },
+            {
+              Effect: 'Allow',
+              Action: tableActions,
+              Resource: getAtt(hookonce.consumerTable),
+              Condition: {
+                'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': ['CLAIM#*#*'] },
+              },
+            },
+            { Effect: 'Allow', Action: 's3:GetObject', Resource: readable[name] },
             {
               Effect: 'Allow',
               Action: [
@@ -603,7 +628,8 @@ describe('App: the default declaration', () => {
     // ingest and sweeper, and a consumer per subscriber
     template.resourceCountIs('AWS::Lambda::Function', 2 + Object.keys(subscribers).length);
     template.resourceCountIs('AWS::SecretsManager::Secret', Object.keys(providers).length);
-    template.resourceCountIs('AWS::SQS::Queue', 2 * Object.keys(subscribers).length);
+    // per subscriber: its queue, its DLQ and its subscription's DLQ
+    template.resourceCountIs('AWS::SQS::Queue', 3 * Object.keys(subscribers).length);
     template.hasOutput('StandardEndpointUrl', {});
     expect(app.synth().getStackByName('Hookonce').template).toBeDefined();
   });

@@ -177,6 +177,15 @@ describe('Subscriptions in the synthesized template', () => {
       });
     });
 
+    it('refuses a queue that is no construct, before making anything for it', () => {
+      const elsewhere = new Stack(new App(), 'NotAQueue');
+      const topic = Topic.fromTopicArn(elsewhere, 'Topic', 'arn:aws:sns:us-east-1:1:T');
+      expect(() => subscribeToHookonce(topic, {} as Queue)).toThrow(
+        'the queue to subscribe must be a construct',
+      );
+      expect(elsewhere.node.findAll()).toHaveLength(2); // the stack and the imported topic
+    });
+
     it('refuses a filter naming a provider the declaration does not have', () => {
       const elsewhere = new Stack(new App(), 'Elsewhere');
       expect(() =>
@@ -212,7 +221,7 @@ describe('Subscriptions in the synthesized template', () => {
       });
     });
 
-    it('lets the other account subscribe SQS queues to the topic, and nothing more', () => {
+    it('lets the other account subscribe its own SQS queues to the topic, and nothing more', () => {
       template.hasResourceProperties('AWS::SNS::TopicPolicy', {
         Topics: [{ Ref: idOf(stack, stack.hookonce.topic) }],
         PolicyDocument: {
@@ -230,7 +239,17 @@ describe('Subscriptions in the synthesized template', () => {
                 },
               },
               Resource: { Ref: idOf(stack, stack.hookonce.topic) },
-              Condition: { StringEquals: { 'sns:Protocol': 'sqs' } },
+              Condition: {
+                StringEquals: { 'sns:Protocol': 'sqs' },
+                StringLike: {
+                  'sns:Endpoint': {
+                    'Fn::Join': [
+                      '',
+                      ['arn:', { Ref: 'AWS::Partition' }, `:sqs:*:${TEAM_ACCOUNT}:*`],
+                    ],
+                  },
+                },
+              },
             },
           ]),
         },
