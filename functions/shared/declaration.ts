@@ -353,6 +353,26 @@ export function signsTimestamp(p: ResolvedProvider | ProviderDeclaration): boole
   }
 }
 
+/**
+ * Whether a provider's signature covers its delivery id, so the id keys a delivery.
+ * Where it does not, the SHA-256 of the signed content is the key.
+ */
+export function signsDeliveryId(p: ResolvedProvider): boolean {
+  switch (p.scheme) {
+    case 'standard-webhooks':
+    case 'stripe':
+    case 'slack':
+      return true;
+    case 'hmac':
+      return (
+        p.deliveryId !== undefined &&
+        ('jsonField' in p.deliveryId || p.signedContent.includes('{id}'))
+      );
+    default:
+      return false;
+  }
+}
+
 /** What is allowed but probably not meant: said at synth and at `npm start`, never fatal. */
 function providerWarnings(what: string, p: ResolvedProvider): string[] {
   const warnings: string[] = [];

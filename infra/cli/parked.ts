@@ -8,6 +8,7 @@ import {
 } from '../../functions/shared/declaration.ts';
 import { declaration as defaultDeclaration } from '../hookonce.config.ts';
 import { type CliIo, type Command, UsageError } from './command.ts';
+import { deliveryLines, findDeliveries } from './lookup.ts';
 import { fmt } from './progress.ts';
 import { openTarget, type Target, unreachable } from './target.ts';
 
@@ -110,7 +111,10 @@ export function parkedLines(list: ParkedList, where: string, max: number): strin
 }
 
 export interface DeliveriesOptions {
-  readonly action: 'failed';
+  readonly action: 'failed' | 'show';
+  /** For show: the provider and the id (the key, `<provider>:<key>`, or the provider's own id). */
+  readonly provider?: string;
+  readonly id?: string;
   readonly max: number;
   readonly segments: number;
   readonly stack?: string;
@@ -129,10 +133,16 @@ export function parseDeliveriesArgs(args: readonly string[]): DeliveriesOptions 
   const v = parsed.values;
   if (v.help) return 'help';
   const [action, ...extra] = parsed.positionals;
-  if (action !== 'failed') {
-    throw new UsageError(`say what to list: failed${action ? ` (not "${action}")` : ''}`);
+  if (action !== 'failed' && action !== 'show') {
+    throw new UsageError(
+      `say what to do: failed or show <provider> <id>${action ? ` (not "${action}")` : ''}`,
+    );
   }
-  if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+  const [provider, id, ...more] = action === 'show' ? extra : [undefined, undefined, ...extra];
+  if (action === 'show' && (!provider || !id)) {
+    throw new UsageError('show needs a provider and an id: hookonce deliveries show github <id>');
+  }
+  if (more.length > 0) throw new UsageError(`unexpected argument "${more[0]}"`);
   const max = v.max === undefined ? 20 : Number(v.max);
   if (!Number.isInteger(max) || max < 1 || max > 1000) {
     throw new UsageError('--max is a whole number from 1 to 1000');
@@ -141,7 +151,7 @@ export function parseDeliveriesArgs(args: readonly string[]): DeliveriesOptions 
   if (!Number.isInteger(segments) || segments < 1 || segments > 1000) {
     throw new UsageError('--segments is a whole number from 1 to 1000');
   }
-  return { action, max, segments, stack: v.stack, region: v.region };
+  return { action, provider, id, max, segments, stack: v.stack, region: v.region };
 }
 
 function parseRaw(args: readonly string[]) {
@@ -171,6 +181,13 @@ export async function runDeliveries(
   }
   const target = await openTarget({ ...options, env: io.env, cwd: io.cwd, declaration });
   try {
+    if (options.action === 'show') {
+      const provider = options.provider ?? '';
+      const id = options.id ?? '';
+      const lookup = await findDeliveries(target, provider, id, options);
+      for (const line of deliveryLines(lookup, provider, id, target.description)) io.out(line);
+      return lookup.found.length > 0 ? 0 : 1;
+    }
     const list = await listParked(target, options, io.now());
     for (const line of parkedLines(list, target.description, options.max)) io.out(line);
     return 0;
@@ -188,13 +205,18 @@ export async function runDeliveries(
 
 export const deliveriesCommand: Command = {
   name: 'deliveries',
-  summary: 'list the deliveries the sweeper gave up publishing (parked FAILED)',
-  usage: 'hookonce deliveries failed [--max N] [--stack NAME]',
+  summary: 'show one delivery, or list those the sweeper gave up publishing (parked FAILED)',
+  usage: 'hookonce deliveries show <provider> <id> | failed [--max N] [--stack NAME]',
   help: `A delivery stored but never published is published by the sweeper. When its
 publish fails, the sweeper tries again after 1 minute, then 2, 4, … up to an hour
 apart; after 10 failures (HOOKONCE_SWEEP_MAX_ATTEMPTS) it parks the delivery
 FAILED: kept, alarmed (SweeperParked), out of the sweeper's way.
 
+  show <provider> <id> one delivery, by its key (the id hookonce answered,
+                       with or without "<provider>:") or by the provider's own
+                       id (X-GitHub-Delivery, X-Shopify-Event-Id, Twilio's
+                       idempotency token: not signed, so not the key, but kept);
+                       exits 1 when there is none
   failed               the parked deliveries, the longest parked first: when
                        each was received and parked, and its last error
 
@@ -205,10 +227,12 @@ FAILED: kept, alarmed (SweeperParked), out of the sweeper's way.
       --segments N       parallel scan segments (default ${DEFAULT_SEGMENTS})
   -h, --help             this help
 
-Only pending deliveries are indexed: the listing scans the whole deliveries
-table (as replay does). A provider's retry of a parked delivery publishes it.
+Only pending deliveries are indexed: the listing, and a show by the provider's
+own id, scan the whole deliveries table (as replay does). A provider's retry of a parked delivery publishes it.
 
 Examples:
+  npx hookonce deliveries show github 72d3162e-cc78-11e3-81ab-4c9367dc0958
+  npx hookonce deliveries show stripe stripe:evt_1QxYz
   npx hookonce deliveries failed
   npx hookonce deliveries failed --stack Hookonce --region eu-west-1`,
   run(args, io) {

@@ -6,6 +6,7 @@ import {
   type ResolvedDeclaration,
   type ResolvedProvider,
   resolveDeclaration,
+  signsDeliveryId,
 } from '../../functions/shared/declaration.ts';
 import type { Env } from '../../functions/shared/env.ts';
 import { parseSecretList, secretEnvKey } from '../../functions/shared/secrets.ts';
@@ -197,6 +198,11 @@ export async function runSend(
   io.out(
     `> (${delivery.body.length} bytes from ${shown(io.cwd, file)}; delivery ${delivery.deliveryId}${delivery.eventType ? `, type ${delivery.eventType}` : ''}; signed with the secret from ${secret.from})`,
   );
+  if (!signsDeliveryId(provider)) {
+    io.out(
+      `> (${options.provider} does not sign its delivery id: the SHA-256 of what it signs keys the delivery, so this body sent again is a duplicate whatever --id says; send another body with --file for a new one)`,
+    );
+  }
 
   let response: Response;
   try {
@@ -235,7 +241,9 @@ and hookonce's answer. Exits non-zero unless the answer is 2xx.
   -u, --url URL        where to send it (default: the local runtime's endpoint, from
                        .hookonce/local.json, or $HOOKONCE_DATA_DIR/local.json)
       --id ID          the delivery id (default: a fresh one); send twice with the same
-                       --id to see hookonce answer the duplicate with 200
+                       --id to see hookonce answer the duplicate with 200. For a
+                       provider that does not sign its id (github, shopify, twilio),
+                       the body keys the delivery: the same body is a duplicate
   -t, --type T         the event type, where the provider carries one
       --secret S       sign with S (default: HOOKONCE_SECRET_<PROVIDER>, else the
                        development secret in .hookonce/secrets.json, as the server takes it)

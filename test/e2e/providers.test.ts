@@ -500,6 +500,35 @@ describe('Providers end to end: the local runtime over HTTP', () => {
       return { code: code as number, out };
     }
 
+    it.each([
+      ['github', 'gh-show-e2e-1'],
+      ['twilio', 'tw-show-e2e-1'],
+    ] as const)(
+      'shows a %s delivery found by the provider’s own id, and by its key',
+      async (name, id) => {
+        // Prepare
+        const out = await outgoing(name, id, SECRETS[name][0]);
+        expect((await post(out)).status).toBe(202);
+        const eventId = eventIdOf(name, id, out);
+
+        // Act
+        const byProviderId = await hookonce(['deliveries', 'show', name, id]);
+        const byKey = await hookonce(['deliveries', 'show', name, eventId]);
+        const missing = await hookonce(['deliveries', 'show', name, 'no-such-id']);
+
+        // Assess
+        expect(byProviderId.code).toBe(0);
+        expect(byProviderId.out).toContain("by the provider's id");
+        expect(byProviderId.out).toContain(`  ${eventId}\n`);
+        expect(byProviderId.out).toContain(`provider's id  ${id}  (not signed`);
+        expect(byKey.code).toBe(0);
+        expect(byKey.out).toContain('by its key');
+        expect(byKey.out).toContain(`  ${eventId}\n`);
+        expect(missing.code).toBe(1);
+        expect(missing.out).toContain('no delivery of');
+      },
+    );
+
     it.each(Object.keys(SENDERS) as Name[])(
       'sends the %s sample to the local endpoint from local.json: 202, then 200 for the same --id',
       async (name) => {
@@ -514,6 +543,9 @@ describe('Providers end to end: the local runtime over HTTP', () => {
           ['github', 'shopify', 'twilio'].includes(name)
             ? new RegExp(`^${name}:[0-9a-f]{64}$`)
             : new RegExp(`^${name}:${id}$`),
+        );
+        expect(first.out.includes('does not sign its delivery id')).toBe(
+          ['github', 'shopify', 'twilio'].includes(name),
         );
         expect(first.code).toBe(0);
         expect(first.out).toContain(`> POST ${runtime.url}/webhooks/${name}`);

@@ -56,9 +56,24 @@ describe('Module: hookonce deliveries', () => {
       });
     });
 
+    it('reads show with a provider and an id', () => {
+      // Act
+      const show = parseDeliveriesArgs(['show', 'github', '72d3162e', '--stack', 'Hookonce']);
+
+      // Assess
+      expect(show).toMatchObject({
+        action: 'show',
+        provider: 'github',
+        id: '72d3162e',
+        stack: 'Hookonce',
+      });
+    });
+
     it.each([
-      [[], 'say what to list: failed'],
-      [['pending'], 'say what to list: failed (not "pending")'],
+      [[], 'say what to do: failed or show <provider> <id>'],
+      [['pending'], 'say what to do: failed or show <provider> <id> (not "pending")'],
+      [['show', 'github'], 'show needs a provider and an id'],
+      [['show', 'github', 'a', 'b'], 'unexpected argument "b"'],
       [['failed', 'extra'], 'unexpected argument "extra"'],
       [['failed', '--max', '0'], '--max is a whole number from 1 to 1000'],
       [['failed', '--segments', 'x'], '--segments is a whole number from 1 to 1000'],
@@ -76,10 +91,10 @@ describe('Module: hookonce deliveries', () => {
       const none = await cli(['deliveries', 'failed']);
 
       // Assess
-      expect(overview.out).toMatch(
-        /deliveries\s+list the deliveries the sweeper gave up publishing/,
+      expect(overview.out).toMatch(/deliveries\s+show one delivery, or list those the sweeper/);
+      expect(help.out).toContain(
+        'usage: hookonce deliveries show <provider> <id> | failed [--max N] [--stack NAME]',
       );
-      expect(help.out).toContain('usage: hookonce deliveries failed [--max N] [--stack NAME]');
       expect(none.code).toBe(2);
       expect(none.err).toContain('no running hookonce found (local.json is missing)');
     });

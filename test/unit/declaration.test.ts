@@ -11,6 +11,7 @@ import {
   NO_TIMESTAMP_RETENTION_DAYS,
   type ProviderDeclaration,
   resolveDeclaration,
+  signsDeliveryId,
   toFilterPolicy,
 } from '../../functions/shared/declaration.ts';
 import { declaration as defaultDeclaration } from '../../infra/hookonce.config.ts';
@@ -330,6 +331,46 @@ describe('Module: declaration', () => {
 
       // Assess
       expect(resolving).toThrow(/retentionDays must be a whole number between 1 and 365/);
+    });
+
+    it('says which providers sign their delivery id, and so are keyed by it', () => {
+      // Prepare
+      const hmac = {
+        scheme: 'hmac',
+        header: 'x-sig',
+        algorithm: 'sha256',
+        encoding: 'hex',
+      } as const;
+      const resolved = resolveDeclaration({
+        providers: {
+          stripe: { scheme: 'stripe' },
+          github: { scheme: 'github' },
+          shopify: { scheme: 'shopify' },
+          twilio: { scheme: 'twilio' },
+          signed: { ...hmac, signedContent: '{id}.{body}', deliveryId: { header: 'x-id' } },
+          unsigned: { ...hmac, deliveryId: { header: 'x-id' } },
+          field: { ...hmac, deliveryId: { jsonField: 'id' } },
+          none: { ...hmac },
+        },
+        subscribers: {},
+      }).providers;
+
+      // Act
+      const signs = Object.fromEntries(
+        Object.entries(resolved).map(([name, p]) => [name, signsDeliveryId(p)]),
+      );
+
+      // Assess
+      expect(signs).toEqual({
+        stripe: true,
+        github: false,
+        shopify: false,
+        twilio: false,
+        signed: true,
+        unsigned: false,
+        field: true,
+        none: false,
+      });
     });
 
     it('signs the delivery id of the default hmac provider, so the default declaration warns of nothing', () => {
