@@ -235,14 +235,15 @@ export function estimateCost(input: CostInput): CostEstimate {
   const p = input.providers;
   const sweeps = ASSUMPTIONS.secondsPerMonth / SWEEP_INTERVAL_SECONDS;
   const fixed: CostLine[] = [
-    line('KMS', 'the topics’ key', 1, 'kmsKeyMonth', 'keys'),
+    line('KMS', 'the key of the topics and log groups', 1, 'kmsKeyMonth', 'keys'),
     line('Secrets Manager', 'one secret per provider', p, 'secretMonth', 'secrets'),
     line(
       'CloudWatch',
       'alarm metrics',
       // 5xx rate (2), sweeper recoveries (1), errors (2) and parked (1), a signature
-      // alarm per provider, a DLQ alarm (1) and a consumer-errors alarm (2) per subscriber.
-      6 + p + 3 * k,
+      // alarm per provider; per subscriber a DLQ alarm (1), a subscription-DLQ alarm (1)
+      // and a consumer-errors alarm (2).
+      6 + p + 4 * k,
       'alarmMetricMonth',
       'metrics',
     ),
