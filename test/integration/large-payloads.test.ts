@@ -83,6 +83,21 @@ describe('Large payloads: kept in S3, carried as dataref, delivered intact', () 
     expect(pipeline.consumedSha256.get(`standard:${id}`)).toBe(sha256(body));
   });
 
+  it('delivers a JSON body holding U+FFFE and U+FFFF, which SQS refuses in a message, byte for byte', async () => {
+    // Prepare: fauxqs would take these code points; SQS would refuse the message after the 202.
+    const id = 'noncharacters';
+    const body = JSON.stringify({ type: 'note.created', text: 'odd \ufffe and \uffff here' });
+
+    // Act
+    const answer = await pipeline.send(id, body);
+    await pipeline.drain();
+
+    // Assess
+    expect(answer.status).toBe(202);
+    expect(pipeline.consumedSha256.get(`standard:${id}`)).toBe(sha256(body));
+    expect(pipeline.consumedData.get(`standard:${id}`)).toEqual(JSON.parse(body));
+  });
+
   it('answers a body over the maximum with 413 and stores nothing', async () => {
     const id = 'too-large';
     const body = bodyOf(DEFAULT_MAX_BODY_BYTES + 1, id);
