@@ -1,8 +1,8 @@
-import { GetItemCommand, ScanCommand, type ScanCommandOutput } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { type DeliveryRecord, deliveryPk, fromItem } from '../../functions/deliveries/store.ts';
 import { eventId } from '../../functions/fanout/envelope.ts';
 import { fmt } from './progress.ts';
-import type { Target } from './target.ts';
+import { scanDeliveries, type Target } from './target.ts';
 
 /**
  * `hookonce deliveries show <provider> <id>`: one delivery, found by what keys it
@@ -34,27 +34,18 @@ export async function findDeliveries(
   if (direct.Item) return { by: 'key', scanned: 1, found: [fromItem(direct.Item)] };
 
   // The provider's own id is an attribute, not a key: a parallel scan finds it.
-  let scanned = 0;
   const found: DeliveryRecord[] = [];
-  const segment = async (n: number): Promise<void> => {
-    let start: ScanCommandOutput['LastEvaluatedKey'];
-    do {
-      const page = await target.dynamodb.send(
-        new ScanCommand({
-          TableName: target.deliveriesTable,
-          Segment: n,
-          TotalSegments: options.segments,
-          FilterExpression: 'provider = :provider AND providerDeliveryId = :id',
-          ExpressionAttributeValues: { ':provider': { S: provider }, ':id': { S: id } },
-          ExclusiveStartKey: start,
-        }),
-      );
-      scanned += page.ScannedCount ?? 0;
-      for (const item of page.Items ?? []) found.push(fromItem(item));
-      start = page.LastEvaluatedKey;
-    } while (start);
-  };
-  await Promise.all(Array.from({ length: options.segments }, (_, n) => segment(n)));
+  const scanned = await scanDeliveries(
+    target,
+    {
+      FilterExpression: 'provider = :provider AND providerDeliveryId = :id',
+      ExpressionAttributeValues: { ':provider': { S: provider }, ':id': { S: id } },
+    },
+    options.segments,
+    (items) => {
+      for (const item of items) found.push(fromItem(item));
+    },
+  );
   found.sort((a, b) => a.receivedAt - b.receivedAt);
   return { by: 'provider id', scanned, found };
 }

@@ -1,5 +1,4 @@
 import { parseArgs } from 'node:util';
-import { ScanCommand, type ScanCommandOutput } from '@aws-sdk/client-dynamodb';
 import { type DeliveryRecord, fromItem } from '../../functions/deliveries/store.ts';
 import { toEpochSeconds } from '../../functions/shared/clock.ts';
 import {
@@ -10,7 +9,7 @@ import { declaration as defaultDeclaration } from '../hookonce.config.ts';
 import { type CliIo, type Command, UsageError } from './command.ts';
 import { deliveryLines, findDeliveries } from './lookup.ts';
 import { fmt } from './progress.ts';
-import { openTarget, type Target, unreachable } from './target.ts';
+import { openTarget, scanDeliveries, type Target, unreachable } from './target.ts';
 
 /**
  * `hookonce deliveries failed`: the deliveries the sweeper parked FAILED after
@@ -51,35 +50,26 @@ export async function listParked(
   options: { readonly segments: number },
   now: number,
 ): Promise<ParkedList> {
-  let scanned = 0;
   const parked: DeliveryRecord[] = [];
-  const segment = async (n: number): Promise<void> => {
-    let start: ScanCommandOutput['LastEvaluatedKey'];
-    do {
-      const page = await target.dynamodb.send(
-        new ScanCommand({
-          TableName: target.deliveriesTable,
-          Segment: n,
-          TotalSegments: options.segments,
-          // A parked delivery past its retention counts as absent, whether or not TTL removed it.
-          FilterExpression:
-            'begins_with(pk, :delivery) AND #status = :failed AND expiresAt > :nowSeconds',
-          ProjectionExpression: LISTED.join(', '),
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':delivery': { S: 'DELIVERY#' },
-            ':failed': { S: 'FAILED' },
-            ':nowSeconds': { N: String(toEpochSeconds(now)) },
-          },
-          ExclusiveStartKey: start,
-        }),
-      );
-      scanned += page.ScannedCount ?? 0;
-      for (const item of page.Items ?? []) parked.push(fromItem(item));
-      start = page.LastEvaluatedKey;
-    } while (start);
-  };
-  await Promise.all(Array.from({ length: options.segments }, (_, n) => segment(n)));
+  const scanned = await scanDeliveries(
+    target,
+    {
+      // A parked delivery past its retention counts as absent, whether or not TTL removed it.
+      FilterExpression:
+        'begins_with(pk, :delivery) AND #status = :failed AND expiresAt > :nowSeconds',
+      ProjectionExpression: LISTED.join(', '),
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':delivery': { S: 'DELIVERY#' },
+        ':failed': { S: 'FAILED' },
+        ':nowSeconds': { N: String(toEpochSeconds(now)) },
+      },
+    },
+    options.segments,
+    (items) => {
+      for (const item of items) parked.push(fromItem(item));
+    },
+  );
   parked.sort((a, b) => (a.failedAt ?? 0) - (b.failedAt ?? 0));
   return { scanned, parked };
 }

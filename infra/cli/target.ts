@@ -1,7 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  DynamoDBClient,
+  ScanCommand,
+  type ScanCommandInput,
+  type ScanCommandOutput,
+} from '@aws-sdk/client-dynamodb';
 import {
   GetSubscriptionAttributesCommand,
   ListSubscriptionsByTopicCommand,
@@ -278,4 +284,37 @@ export function unreachable(target: Target, error: unknown): string | undefined 
     return `nothing answers at ${target.endpoint}: is \`npm start\` running?`;
   }
   return undefined;
+}
+
+/**
+ * Reads the whole deliveries table in `segments` parallel Scan segments, handing
+ * each page's items (those the filter kept) to `onItems`. Answers how many items
+ * the scan read, filtered out or not.
+ */
+export async function scanDeliveries(
+  target: Target,
+  input: Omit<ScanCommandInput, 'TableName' | 'Segment' | 'TotalSegments' | 'ExclusiveStartKey'>,
+  segments: number,
+  onItems: (items: readonly Record<string, AttributeValue>[]) => void,
+): Promise<number> {
+  let scanned = 0;
+  const segment = async (n: number): Promise<void> => {
+    let start: ScanCommandOutput['LastEvaluatedKey'];
+    do {
+      const page = await target.dynamodb.send(
+        new ScanCommand({
+          ...input,
+          TableName: target.deliveriesTable,
+          Segment: n,
+          TotalSegments: segments,
+          ExclusiveStartKey: start,
+        }),
+      );
+      scanned += page.ScannedCount ?? 0;
+      onItems(page.Items ?? []);
+      start = page.LastEvaluatedKey;
+    } while (start);
+  };
+  await Promise.all(Array.from({ length: segments }, (_, n) => segment(n)));
+  return scanned;
 }

@@ -47,6 +47,17 @@ const recordOf = (delivery: NewDelivery, lease: Lease, now: number): DeliveryRec
   expiresAt: Math.floor(now / 1000) + 3600,
 });
 
+/** A large body stored under another object than the request's. */
+const ANOTHER_LARGE_BODY = { payloadSha256: 'f'.repeat(64), payloadRef: 's3://payloads/first' };
+
+/** A claim refused by a published delivery: the request's own, changed by `stored`. */
+const refusedFor =
+  (stored: Partial<DeliveryRecord>) =>
+  async (delivery: NewDelivery, lease: Lease, now: number): Promise<ClaimResult> => ({
+    claimed: false,
+    existing: { ...recordOf(delivery, lease, now), status: 'PUBLISHED', ...stored },
+  });
+
 /** The core's ports, stubbed: every call succeeds unless a test says otherwise. */
 function stubs() {
   const logLines: string[] = [];
@@ -344,15 +355,7 @@ describe('Module: ingest', () => {
     it('deletes the payload it stored in S3 when the claim is refused for a delivery holding another body', async () => {
       // Prepare: the stored delivery has another body, so another object.
       const { deps, deliveries, payloads } = stubs();
-      deliveries.claim.mockImplementationOnce(async (delivery, lease, now) => ({
-        claimed: false,
-        existing: {
-          ...recordOf(delivery, lease, now),
-          status: 'PUBLISHED',
-          payloadSha256: 'f'.repeat(64),
-          payloadRef: 's3://payloads/first',
-        },
-      }));
+      deliveries.claim.mockImplementationOnce(refusedFor(ANOTHER_LARGE_BODY));
       const large = JSON.stringify({ type: 'invoice.paid', blob: 'x'.repeat(900) });
 
       // Act
@@ -367,10 +370,7 @@ describe('Module: ingest', () => {
     it('keeps the payload object a refused claim shares with the stored delivery', async () => {
       // Prepare: the same body, so the same object.
       const { deps, deliveries, payloads } = stubs();
-      deliveries.claim.mockImplementationOnce(async (delivery, lease, now) => ({
-        claimed: false,
-        existing: { ...recordOf(delivery, lease, now), status: 'PUBLISHED' },
-      }));
+      deliveries.claim.mockImplementationOnce(refusedFor({}));
       const large = JSON.stringify({ type: 'invoice.paid', blob: 'x'.repeat(900) });
 
       // Act
@@ -384,15 +384,7 @@ describe('Module: ingest', () => {
     it('still answers 200 when deleting the unreferenced payload fails: the lifecycle rule removes it', async () => {
       // Prepare
       const { deps, deliveries, payloads } = stubs();
-      deliveries.claim.mockImplementationOnce(async (delivery, lease, now) => ({
-        claimed: false,
-        existing: {
-          ...recordOf(delivery, lease, now),
-          status: 'PUBLISHED',
-          payloadSha256: 'f'.repeat(64),
-          payloadRef: 's3://payloads/first',
-        },
-      }));
+      deliveries.claim.mockImplementationOnce(refusedFor(ANOTHER_LARGE_BODY));
       payloads.delete.mockRejectedValueOnce(new DependencyError('s3', INTERNALS));
       const large = JSON.stringify({ type: 'invoice.paid', blob: 'x'.repeat(900) });
 
