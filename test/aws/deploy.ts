@@ -109,7 +109,7 @@ async function main(): Promise<number> {
     );
     check(true, 'a signing secret is in the provider’s secret');
 
-    const id = `msg_integ_${Date.now()}`;
+    const id = `msg_integ_${stack}`;
     const first = send(url as string, secret, id);
     check(first.code === 0 && /< 202/.test(first.output), 'a signed webhook is answered 202');
     const again = send(url as string, secret, id);

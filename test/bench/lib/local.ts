@@ -72,9 +72,10 @@ export function signStandard(
 }
 
 let sequence = 0;
+/** Read once: ids of this run differ from every earlier run's by it, and from each other by the sequence. */
+const RUN = `${process.pid}_${randomBytes(4).toString('hex')}`;
 /** A delivery id no earlier run or subject has used. */
-export const uniqueId = (prefix: string): string =>
-  `${prefix}_${process.pid}_${Date.now().toString(36)}_${(sequence++).toString(36)}`;
+export const uniqueId = (prefix: string): string => `${prefix}_${RUN}_${(sequence++).toString(36)}`;
 
 /** The declaration the in-process benches run: one Standard Webhooks provider, one subscriber for every event. */
 export function benchDeclaration(name: string, overrides: Partial<HookonceDeclaration> = {}) {
