@@ -626,7 +626,8 @@ export class Hookonce extends Construct {
         consumerEnvironment({
           tableName: this.consumerTable.tableName,
           subscriber: name,
-          retentionSeconds,
+          // A claim outlives every delivery it guards: a replay of any kept delivery is a duplicate.
+          retentionSeconds: longestRetentionDays(declaration) * 24 * 3600,
           payloadBucket: this.payloadBucket.bucketName,
         }),
         {

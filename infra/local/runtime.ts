@@ -12,6 +12,7 @@ import { ingestEnvironment } from '../../functions/ingest/config.ts';
 import { S3_PATH_STYLE_ENV } from '../../functions/shared/aws.ts';
 import {
   type HookonceDeclaration,
+  longestRetentionDays,
   type ResolvedDeclaration,
   resolveDeclaration,
 } from '../../functions/shared/declaration.ts';
@@ -218,7 +219,8 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
           ...consumerEnvironment({
             tableName: resources.consumerTable,
             subscriber: name,
-            retentionSeconds,
+            // A claim outlives every delivery it guards: a replay of any kept delivery is a duplicate.
+            retentionSeconds: longestRetentionDays(declaration) * 24 * 3600,
             payloadBucket: resources.payloadBucket,
           }),
         },

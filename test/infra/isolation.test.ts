@@ -284,6 +284,16 @@ describe('Isolation: nothing else in the account can forge or swallow an event',
         return false;
       });
 
+    it('keeps a claim as long as the longest-kept delivery (30 days, for GitHub), so a replay of any kept delivery is a duplicate', () => {
+      for (const name of Object.keys(declaration.subscribers)) {
+        const fn = stack.hookonce.consumerFunctions[name] as IConstruct;
+        const props = template.toJSON().Resources[idOf(fn)].Properties;
+        expect(props.Environment.Variables.HOOKONCE_CLAIM_RETENTION_SECONDS).toBe(
+          String(30 * 86_400),
+        );
+      }
+    });
+
     it('conditions every statement on the consumer table on the partition key', () => {
       for (const name of Object.keys(declaration.subscribers)) {
         const statements = tableStatements(name);
