@@ -196,10 +196,12 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
   const inlineLimit = deps.inlinePayloadBytes ?? DEFAULT_INLINE_PAYLOAD_BYTES;
 
   // The envelope of a new delivery is encoded once: checked for size, then published as is.
-  const isJson = json() !== undefined;
+  // A body small enough to carry is checked to be JSON once (a large one is never parsed here).
+  let isJson: boolean | undefined;
   let delivery = inline;
   let envelope: EncodedEvent | undefined;
   if (request.rawBody.length <= inlineLimit) {
+    isJson = json() !== undefined;
     envelope = encodeEvent(fresh(inline, now), { isJson });
     if (Buffer.byteLength(envelope.message) > MAX_ENVELOPE_BYTES) envelope = undefined;
   }
