@@ -147,7 +147,12 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
     }
     return parsed;
   };
-  const verdict = provider.inspect(request, { secrets, now, json });
+  let sha256: string | undefined;
+  const bodySha256 = (): string => {
+    sha256 ??= createHash('sha256').update(request.rawBody).digest('hex');
+    return sha256;
+  };
+  const verdict = provider.inspect(request, { secrets, now, json, bodySha256 });
   if (verdict.kind === 'reject') {
     log.warn('rejected', { reason: verdict.code, status: verdict.status });
     metrics.count(METRIC.rejected, { ...dims, reason: verdict.code });
@@ -188,7 +193,7 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
     eventType: verdict.eventType,
     ...(verdict.unsignedEventType ? { unsignedEventType: true as const } : {}),
     payload: request.rawBody,
-    payloadSha256: createHash('sha256').update(request.rawBody).digest('hex'),
+    payloadSha256: bodySha256(),
     contentType: request.headers['content-type'],
     headers: verdict.keptHeaders,
   };

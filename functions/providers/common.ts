@@ -1,7 +1,7 @@
 import { createHash, createHmac, type KeyObject } from 'node:crypto';
 import { ConfigError } from '../shared/errors.ts';
 import { safeEqual } from './compare.ts';
-import { type Rejection, reject401 } from './types.ts';
+import { type Rejection, reject401, type VerifyContext, type WebhookRequest } from './types.ts';
 
 /**
  * Small pieces every verifier shares. None of them throws on any input: a
@@ -126,6 +126,10 @@ export function signedDigest(...parts: ReadonlyArray<string | Uint8Array>): stri
   for (const part of parts) hash.update(part);
   return hash.digest('hex');
 }
+
+/** The SHA-256 of the body: the key of a scheme that signs the body alone. Computed once per request. */
+export const bodyDigest = (request: WebhookRequest, context: VerifyContext): string =>
+  context.bodySha256?.() ?? signedDigest(request.rawBody);
 
 /**
  * An event type read from a header the signature does not cover: the type when

@@ -1,10 +1,10 @@
 import {
+  bodyDigest,
   checkSecretList,
   decodeHex,
   hmac,
   keepHeaders,
   matchesAny,
-  signedDigest,
   unsignedEventType,
 } from './common.ts';
 import { type Provider, reject400, reject401, type Verdict } from './types.ts';
@@ -92,7 +92,7 @@ export function github(options: { name: string; maxBodyBytes: number }): Provide
       }
       return {
         kind: 'accept',
-        deliveryId: signedDigest(request.rawBody),
+        deliveryId: bodyDigest(request, context),
         providerDeliveryId: delivery,
         eventType,
         unsignedEventType: true,

@@ -1,6 +1,7 @@
 import type { HmacDeliveryId } from '../shared/declaration.ts';
 import {
   asName,
+  bodyDigest,
   checkSecretList,
   checkTimestamp,
   DIGEST_BYTES,
@@ -153,7 +154,7 @@ export function hmacProvider(options: HmacOptions): Provider {
       } else if (idHeader && signsId) {
         deliveryId = headerId;
       } else {
-        deliveryId = contentDeliveryId(rawBody);
+        deliveryId = bodyDigest(request, context);
         if (idHeader) {
           providerDeliveryId = headerId;
           if (!providerDeliveryId) {

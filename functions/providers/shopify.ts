@@ -1,10 +1,10 @@
 import {
+  bodyDigest,
   checkSecretList,
   decodeBase64,
   hmac,
   keepHeaders,
   matchesAny,
-  signedDigest,
   unsignedEventType,
 } from './common.ts';
 import { type Provider, reject400, reject401, type Verdict } from './types.ts';
@@ -90,7 +90,7 @@ export function shopify(options: { name: string; maxBodyBytes: number }): Provid
       }
       return {
         kind: 'accept',
-        deliveryId: signedDigest(request.rawBody),
+        deliveryId: bodyDigest(request, context),
         providerDeliveryId: id,
         eventType: topic,
         unsignedEventType: true,

@@ -76,6 +76,11 @@ export interface VerifyContext {
   readonly now: number;
   /** The body parsed as JSON, or `undefined` when it is not JSON. Parsed once, after the signature is checked. */
   readonly json: () => unknown;
+  /**
+   * The SHA-256 (hex) of the raw body, computed once for the verifier and the
+   * store alike. @default computed by the verifier that needs it
+   */
+  readonly bodySha256?: () => string;
 }
 
 /** One provider's scheme: verify the signature on the raw bytes, then name the delivery. */
