@@ -11,8 +11,8 @@
  *   <!-- docs:bench <results file> -->   the table of a bench results file (never re-measured)
  *   <!-- docs:write <name> -->           input: the fenced block is written to <name> for the commands
  *
- * Commands run in document order against a local runtime the script starts for each
- * document (`node infra/local/main.ts`, PORT=0, in a fresh temporary folder), the CLI
+ * Commands run in document order against one local runtime the script starts for the
+ * run (`node infra/local/main.ts`, PORT=0, in a fresh temporary folder), the CLI
  * in-process. What differs from run to run is written as a fixed stand-in (see
  * {@link normalizer}): the runtime's URL as http://127.0.0.1:3000, emulator ports as
  * <port>, times as <time>, signatures as <signature>, generated secrets as a fixed
@@ -191,7 +191,7 @@ export function normalizer(stable: Stable): (text: string) => string {
 }
 
 /** `npm start` in a temporary folder, the CLI in-process against it. */
-class Session {
+export class Session {
   readonly dir = mkdtempSync(join(tmpdir(), 'hookonce-docs-'));
   private child?: ChildProcess;
   private banner = '';
@@ -267,7 +267,7 @@ class Session {
   write(name: string, content: string): void {
     const body = /^```[^\n]*\n([\s\S]*)\n```$/.exec(content.trim())?.[1];
     if (body === undefined) throw new Error(`docs:write ${name} wraps one fenced block`);
-    writeFileSync(join(this.dir, name), `${body}\n`);
+    writeFileSync(join(this.dir, name), body);
   }
 
   async stop(): Promise<void> {
@@ -284,54 +284,63 @@ class Session {
 /** Renders every block of one document; answers its new text and its stale blocks. */
 export async function renderDocument(
   file: string,
+  session: Session,
   root = ROOT,
 ): Promise<{ text: string; stale: string[] }> {
   const text = readFileSync(join(root, file), 'utf8');
-  const session = new Session();
-  try {
-    return await rewrite(
-      text,
-      async (block) => {
-        switch (block.kind) {
-          case 'start':
-            return fence('', `$ npm start\n${await session.startBanner()}`);
-          case 'run': {
-            const commands = block.arg
-              .split('\n')
-              .map((c) => c.trim())
-              .filter(Boolean);
-            const outputs: string[] = [];
-            for (const command of commands)
-              outputs.push(`$ ${command}\n${await session.run(command)}`);
-            return fence('', outputs.join('\n'));
-          }
-          case 'include': {
-            const { path, from, to } = includeRange(block.arg);
-            const language = path.endsWith('.ts') ? 'ts' : '';
-            return fence(language, excerpt(readFileSync(join(root, path), 'utf8'), from, to));
-          }
-          case 'bench':
-            return benchTable(readFileSync(join(root, block.arg), 'utf8'));
-          case 'write':
-            session.write(block.arg, block.content);
-            return block.content;
+  return rewrite(
+    text,
+    async (block) => {
+      switch (block.kind) {
+        case 'start':
+          return fence('', `$ npm start\n${await session.startBanner()}`);
+        case 'run': {
+          const commands = block.arg
+            .split('\n')
+            .map((c) => c.trim())
+            .filter(Boolean);
+          const outputs: string[] = [];
+          for (const command of commands)
+            outputs.push(`$ ${command}\n${await session.run(command)}`);
+          return fence('', outputs.join('\n'));
         }
-      },
-      file,
-    );
-  } finally {
-    await session.stop();
-  }
+        case 'include': {
+          const { path, from, to } = includeRange(block.arg);
+          const language = path.endsWith('.ts') ? 'ts' : '';
+          return fence(language, excerpt(readFileSync(join(root, path), 'utf8'), from, to));
+        }
+        case 'bench':
+          return benchTable(readFileSync(join(root, block.arg), 'utf8'));
+        case 'write':
+          session.write(block.arg, block.content);
+          return block.content;
+      }
+    },
+    file,
+  );
 }
 
-/** Renders every document; writes them unless `check`. Answers the stale blocks. */
-export async function renderDocs(options: { check: boolean; root?: string }): Promise<string[]> {
+/**
+ * Renders every document, in the order of {@link documents}, against one runtime: a
+ * document's commands see what the documents before it sent (docs/operations.md
+ * replays what docs/consumers.md sent). Writes them unless `check`; answers the stale blocks.
+ */
+export async function renderDocs(options: {
+  check: boolean;
+  root?: string;
+  files?: string[];
+}): Promise<string[]> {
   const root = options.root ?? ROOT;
   const stale: string[] = [];
-  for (const file of documents(root)) {
-    const result = await renderDocument(file, root);
-    stale.push(...result.stale);
-    if (!options.check && result.stale.length > 0) writeFileSync(join(root, file), result.text);
+  const session = new Session();
+  try {
+    for (const file of options.files ?? documents(root)) {
+      const result = await renderDocument(file, session, root);
+      stale.push(...result.stale);
+      if (!options.check && result.stale.length > 0) writeFileSync(join(root, file), result.text);
+    }
+  } finally {
+    await session.stop();
   }
   return stale;
 }

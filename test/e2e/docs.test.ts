@@ -1,0 +1,73 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { normalizer, renderDocs, standIn } from '../docs/docs.ts';
+
+describe('npm run docs -- --check', () => {
+  const root = mkdtempSync(join(tmpdir(), 'hookonce-docs-check-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('finds every generated block of README.md and docs/ up to date', async () => {
+    const stale = await renderDocs({ check: true });
+
+    expect(stale).toEqual([]);
+  });
+
+  it('names a block whose content is not what its marker shows, and rewrites it without --check', async () => {
+    // Prepare: a repository of one file and a README that copied an older version of it.
+    mkdirSync(join(root, 'docs'), { recursive: true });
+    writeFileSync(join(root, 'config.ts'), "export const name = 'hookonce';\n");
+    const readme = [
+      '# t',
+      '<!-- docs:include config.ts -->',
+      '```ts',
+      "export const name = 'old';",
+      '```',
+      '<!-- /docs -->',
+      '',
+    ].join('\n');
+    writeFileSync(join(root, 'README.md'), readme);
+
+    // Act
+    const stale = await renderDocs({ check: true, root });
+    const unchanged = readFileSync(join(root, 'README.md'), 'utf8');
+    await renderDocs({ check: false, root });
+    const rewritten = readFileSync(join(root, 'README.md'), 'utf8');
+
+    // Assess
+    expect(stale).toEqual(['README.md:2 docs:include config.ts']);
+    expect(unchanged).toBe(readme);
+    expect(rewritten).toContain("```ts\nexport const name = 'hookonce';\n```\n<!-- /docs -->");
+    expect(await renderDocs({ check: true, root })).toEqual([]);
+  });
+
+  it('writes what varies run to run as the same stand-ins', () => {
+    const normalize = normalizer({
+      url: 'http://127.0.0.1:41234',
+      endpoints: ['http://127.0.0.1:39999'],
+      secrets: { stripe: 'whsec_00112233445566778899aabbccddeeff' },
+    });
+
+    const out = normalize(
+      [
+        'POST http://127.0.0.1:41234/webhooks/stripe dynamodb http://127.0.0.1:39999',
+        'secret whsec_00112233445566778899aabbccddeeff',
+        `> stripe-signature: t=1795439043,v1=${'ab'.repeat(32)}`,
+        'received 2026-12-02T04:18:51.289Z; ready in 905 ms',
+      ].join('\n'),
+    );
+
+    expect(out).toBe(
+      [
+        'POST http://127.0.0.1:3000/webhooks/stripe dynamodb http://127.0.0.1:<port>',
+        `secret ${standIn('whsec_00112233445566778899aabbccddeeff', 'stripe')}`,
+        '> stripe-signature: t=<time>,v1=<signature>',
+        'received <time>; ready in <ms> ms',
+      ].join('\n'),
+    );
+    expect(standIn('whsec_00112233445566778899aabbccddeeff', 'stripe')).toMatch(
+      /^whsec_[0-9a-f]{32}$/,
+    );
+  });
+});
