@@ -9,6 +9,8 @@
  *   <!-- docs:run npx hookonce … -->     a command's output (several commands: one a line)
  *   <!-- docs:include <file> from "<line>" to "<line>" -->  part of a file of the repository
  *   <!-- docs:bench <results file> -->   the table of a bench results file (never re-measured)
+ *   <!-- docs:log -->                    what `npm start` printed for the commands of the docs:run just before
+ *   <!-- docs:log sorted -->             the same, each source's lines sorted (when their order varies)
  *   <!-- docs:write <name> -->           input: the fenced block is written to <name> for the commands
  *
  * Commands run in document order against one local runtime the script starts for the
@@ -24,14 +26,16 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { runCli } from '../../infra/cli/cli.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/emulators.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const END = '<!-- /docs -->';
-const MARKER = /^<!-- docs:(start|run|include|bench|write)\b([\s\S]*?)-->$/;
+const MARKER = /^<!-- docs:(start|run|include|bench|write|log)\b([\s\S]*?)-->$/;
 
 export interface Block {
-  readonly kind: 'start' | 'run' | 'include' | 'bench' | 'write';
+  readonly kind: 'start' | 'run' | 'include' | 'bench' | 'write' | 'log';
   /** What follows the kind in the marker, trimmed. */
   readonly arg: string;
   /** Line index of the marker; the content is the lines after it up to the end marker. */
@@ -60,7 +64,7 @@ export function parseBlocks(text: string, file = 'document'): Block[] {
     const match = MARKER.exec(marker);
     if (!match)
       throw new Error(
-        `${file}:${i + 1}: a docs marker that is not one of start, run, include, bench, write`,
+        `${file}:${i + 1}: a docs marker that is not one of start, run, include, bench, write, log`,
       );
     const end = lines.indexOf(END, j + 1);
     if (end < 0) throw new Error(`${file}:${i + 1}: docs:${match[1]} has no ${END} after it`);
@@ -78,19 +82,20 @@ export function parseBlocks(text: string, file = 'document'): Block[] {
 /** Replaces each block's content with what `render` answers, in order. */
 export async function rewrite(
   text: string,
-  render: (block: Block) => Promise<string>,
+  render: (block: Block, next: Block | undefined) => Promise<string>,
   file = 'document',
 ): Promise<{ text: string; stale: string[] }> {
   const lines = text.split('\n');
   const out: string[] = [];
   const stale: string[] = [];
   let from = 0;
-  for (const block of parseBlocks(text, file)) {
+  const blocks = parseBlocks(text, file);
+  for (const [n, block] of blocks.entries()) {
     const markerLines = lines.slice(block.line).findIndex((l) => l.endsWith('-->')) + 1;
     const start = block.line + markerLines;
     const end = lines.indexOf(END, start);
     out.push(...lines.slice(from, start));
-    const fresh = await render(block);
+    const fresh = await render(block, blocks[n + 1]);
     if (fresh !== block.content)
       stale.push(`${file}:${block.line + 1} docs:${block.kind} ${firstLine(block.arg)}`);
     out.push(fresh);
@@ -196,6 +201,11 @@ export class Session {
   private child?: ChildProcess;
   private banner = '';
   private normalize: (text: string) => string = (t) => t;
+  /** Every line `npm start` printed after its banner. */
+  private readonly printed: string[] = [];
+  private partial = '';
+  /** The lines the commands of the last docs:run caused, each command's in its own group. */
+  private logged: string[][] = [];
 
   async startBanner(): Promise<string> {
     await this.start();
@@ -222,10 +232,16 @@ export class Session {
     child.stderr?.on('data', (d: Buffer) => {
       stderr += d.toString();
     });
+    let ready = false;
     const raw = await new Promise<string>((done, fail) => {
       child.stdout?.on('data', (d: Buffer) => {
+        if (ready) return this.print(d.toString());
         stdout += d.toString();
-        if (stdout.includes('Ctrl-C to stop')) done(stdout);
+        const at = stdout.indexOf('Ctrl-C to stop');
+        if (at < 0) return;
+        ready = true;
+        this.print(stdout.slice(stdout.indexOf('\n', at) + 1));
+        done(stdout);
       });
       child.once('exit', (code) =>
         fail(new Error(`npm start exited ${code} before it was ready:\n${stderr}`)),
@@ -246,7 +262,102 @@ export class Session {
     this.banner = this.normalize(banner);
   }
 
-  async run(command: string): Promise<string> {
+  private print(text: string): void {
+    const lines = (this.partial + text).split('\n');
+    this.partial = lines.pop() ?? '';
+    this.printed.push(...lines.filter((l) => l.trim()));
+  }
+
+  /**
+   * Waits until every subscriber queue is empty (nothing waiting, nothing in flight) and
+   * `npm start` has printed nothing for half a second: what the last command caused is done.
+   */
+  private async settle(): Promise<void> {
+    const local = JSON.parse(readFileSync(join(this.dir, '.hookonce/local.json'), 'utf8')) as {
+      sqs: string;
+      queues: Record<string, { queueUrl: string }>;
+    };
+    const sqs = new SQSClient({
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+      endpoint: local.sqs,
+    });
+    try {
+      const busy = async () => {
+        for (const { queueUrl } of Object.values(local.queues)) {
+          const { Attributes: a } = await sqs.send(
+            new GetQueueAttributesCommand({
+              QueueUrl: queueUrl,
+              AttributeNames: [
+                'ApproximateNumberOfMessages',
+                'ApproximateNumberOfMessagesNotVisible',
+              ],
+            }),
+          );
+          if (
+            Number(a?.ApproximateNumberOfMessages) +
+              Number(a?.ApproximateNumberOfMessagesNotVisible) >
+            0
+          )
+            return true;
+        }
+        return false;
+      };
+      let seen = -1;
+      for (let round = 0; round < 300; round++) {
+        if (!(await busy()) && seen === this.printed.length) return;
+        seen = this.printed.length;
+        await new Promise((done) => setTimeout(done, 500));
+      }
+      throw new Error(
+        'the consumers did not finish within 150 s: a docs:log can only follow commands whose events are all consumed',
+      );
+    } finally {
+      sqs.destroy();
+    }
+  }
+
+  /**
+   * What the last docs:run's commands made `npm start` print: per command, the ingest's and
+   * the gateway's lines, then each subscriber's in the order of the declaration (their
+   * consumers run at once, so their interleaving varies), times and durations as stand-ins.
+   */
+  log(sorted: boolean): string {
+    const local = JSON.parse(readFileSync(join(this.dir, '.hookonce/local.json'), 'utf8')) as {
+      queues: Record<string, unknown>;
+    };
+    const order = ['ingest', 'http', ...Object.keys(local.queues)];
+    const source = (line: string) => order.indexOf(line.split(/\s+/)[1] ?? '');
+    const lines = this.logged.flatMap((group) =>
+      group
+        .filter((line) => source(line) >= 0)
+        .map((line, n) => ({ line, n }))
+        .sort(
+          (a, b) =>
+            source(a.line) - source(b.line) ||
+            (sorted ? a.line.slice(9).localeCompare(b.line.slice(9)) : 0) ||
+            a.n - b.n,
+        )
+        .map(({ line }) => line),
+    );
+    if (lines.length === 0)
+      throw new Error('docs:log follows a docs:run whose commands printed nothing');
+    return this.normalize(
+      lines
+        .map((line) =>
+          line.replace(/^\d\d:\d\d:\d\d /, '<time> ').replace(/\(\d+ ms\)/g, '(<ms> ms)'),
+        )
+        .join('\n'),
+    );
+  }
+
+  startLog(): void {
+    this.logged = [];
+  }
+
+  /** Runs one `npx hookonce …` line; with `settle`, waits for what it caused and keeps what was printed. */
+  async run(command: string, settle = false): Promise<string> {
+    const before = this.printed.length;
     const [npx, name, ...argv] = words(command);
     if (npx !== 'npx' || name !== 'hookonce')
       throw new Error(`docs:run runs npx hookonce …, got: ${command}`);
@@ -261,6 +372,10 @@ export class Session {
       // The runtime checks signed timestamps against the wall clock; the output's times are normalized.
       now: () => Date.now(),
     });
+    if (settle) {
+      await this.settle();
+      this.logged.push(this.printed.slice(before));
+    }
     return this.normalize(out.join('\n'));
   }
 
@@ -290,7 +405,7 @@ export async function renderDocument(
   const text = readFileSync(join(root, file), 'utf8');
   return rewrite(
     text,
-    async (block) => {
+    async (block, next) => {
       switch (block.kind) {
         case 'start':
           return fence('', `$ npm start\n${await session.startBanner()}`);
@@ -300,8 +415,10 @@ export async function renderDocument(
             .map((c) => c.trim())
             .filter(Boolean);
           const outputs: string[] = [];
-          for (const command of commands)
-            outputs.push(`$ ${command}\n${await session.run(command)}`);
+          session.startLog();
+          for (const command of commands) {
+            outputs.push(`$ ${command}\n${await session.run(command, next?.kind === 'log')}`);
+          }
           return fence('', outputs.join('\n'));
         }
         case 'include': {
@@ -311,6 +428,8 @@ export async function renderDocument(
         }
         case 'bench':
           return benchTable(readFileSync(join(root, block.arg), 'utf8'));
+        case 'log':
+          return fence('', session.log(block.arg === 'sorted'));
         case 'write':
           session.write(block.arg, block.content);
           return block.content;
