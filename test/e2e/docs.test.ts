@@ -1,8 +1,16 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { normalizer, renderDocs, standIn } from '../docs/docs.ts';
+import { normalizer, ROOT, renderDocs, standIn } from '../docs/docs.ts';
 
 describe('npm run docs -- --check', () => {
   const root = mkdtempSync(join(tmpdir(), 'hookonce-docs-check-'));
@@ -69,5 +77,23 @@ describe('npm run docs -- --check', () => {
     expect(standIn('whsec_00112233445566778899aabbccddeeff', 'stripe')).toMatch(
       /^whsec_[0-9a-f]{32}$/,
     );
+  });
+});
+
+describe('documents named in the code', () => {
+  it('names only documents of this repository that exist (docs/*.md)', () => {
+    const named = new Set<string>();
+    for (const folder of ['functions', 'infra', 'test']) {
+      for (const file of readdirSync(join(ROOT, folder), { recursive: true, encoding: 'utf8' })) {
+        if (!file.endsWith('.ts')) continue;
+        const text = readFileSync(join(ROOT, folder, file), 'utf8');
+        for (const match of text.matchAll(/\bdocs\/[a-z-]+\.md\b/g)) named.add(match[0]);
+      }
+    }
+
+    const missing = [...named].filter((doc) => !existsSync(join(ROOT, doc)));
+
+    expect(named.size).toBeGreaterThan(0);
+    expect(missing).toEqual([]);
   });
 });
