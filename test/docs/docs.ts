@@ -12,6 +12,7 @@
  *   <!-- docs:log -->                    what `npm start` printed for the commands of the docs:run just before
  *   <!-- docs:log sorted -->             the same, each source's lines sorted (when their order varies)
  *   <!-- docs:write <name> -->           input: the fenced block is written to <name> for the commands
+ *   <!-- docs:example <entry point> -->  input: a usage example of the package, listed by {@link examples}
  *
  * Commands run in document order against one local runtime the script starts for the
  * run (`node infra/local/main.ts`, PORT=0, in a fresh temporary folder), the CLI
@@ -32,10 +33,10 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/emulators.ts'
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const END = '<!-- /docs -->';
-const MARKER = /^<!-- docs:(start|run|include|bench|write|log)\b([\s\S]*?)-->$/;
+const MARKER = /^<!-- docs:(start|run|include|bench|write|log|example)\b([\s\S]*?)-->$/;
 
 export interface Block {
-  readonly kind: 'start' | 'run' | 'include' | 'bench' | 'write' | 'log';
+  readonly kind: 'start' | 'run' | 'include' | 'bench' | 'write' | 'log' | 'example';
   /** What follows the kind in the marker, trimmed. */
   readonly arg: string;
   /** Line index of the marker; the content is the lines after it up to the end marker. */
@@ -64,7 +65,7 @@ export function parseBlocks(text: string, file = 'document'): Block[] {
     const match = MARKER.exec(marker);
     if (!match)
       throw new Error(
-        `${file}:${i + 1}: a docs marker that is not one of start, run, include, bench, write, log`,
+        `${file}:${i + 1}: a docs marker that is not one of start, run, include, bench, write, log, example`,
       );
     const end = lines.indexOf(END, j + 1);
     if (end < 0) throw new Error(`${file}:${i + 1}: docs:${match[1]} has no ${END} after it`);
@@ -396,6 +397,32 @@ export class Session {
   }
 }
 
+/** A usage example of the package in the documents, as a stranger would copy it. */
+export interface Example {
+  /** Where it is: `README.md:88`. */
+  readonly where: string;
+  /** The entry point it shows, as its marker names it: `hookonce/cdk`, `hookonce/consumer`. */
+  readonly entryPoint: string;
+  readonly code: string;
+}
+
+/**
+ * Every `<!-- docs:example <entry point> -->` block of the documents: the snippets that
+ * show `npm install hookonce` and its imports, for a test that compiles them against the
+ * packed package.
+ */
+export function examples(root = ROOT): Example[] {
+  return documents(root).flatMap((file) =>
+    parseBlocks(readFileSync(join(root, file), 'utf8'), file)
+      .filter((block) => block.kind === 'example')
+      .map((block) => ({
+        where: `${file}:${block.line + 1}`,
+        entryPoint: block.arg,
+        code: /^```[^\n]*\n([\s\S]*)\n```$/.exec(block.content.trim())?.[1] ?? block.content,
+      })),
+  );
+}
+
 /** Renders every block of one document; answers its new text and its stale blocks. */
 export async function renderDocument(
   file: string,
@@ -432,6 +459,8 @@ export async function renderDocument(
           return fence('', session.log(block.arg === 'sorted'));
         case 'write':
           session.write(block.arg, block.content);
+          return block.content;
+        case 'example':
           return block.content;
       }
     },

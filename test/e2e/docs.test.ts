@@ -10,7 +10,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { normalizer, ROOT, renderDocs, standIn } from '../docs/docs.ts';
+import { examples, normalizer, ROOT, renderDocs, standIn } from '../docs/docs.ts';
 
 describe('npm run docs -- --check', () => {
   const root = mkdtempSync(join(tmpdir(), 'hookonce-docs-check-'));
@@ -95,5 +95,24 @@ describe('documents named in the code', () => {
 
     expect(named.size).toBeGreaterThan(0);
     expect(missing).toEqual([]);
+  });
+});
+
+describe('the package examples in README.md and docs/', () => {
+  it('import hookonce by its entry points, never by a path into this repository', () => {
+    const found = examples();
+
+    const imports = found.flatMap((example) =>
+      [...example.code.matchAll(/from '([^']+)'/g)].map((m) => `${example.where} ${m[1]}`),
+    );
+    expect(found.map((e) => e.where)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^README\.md:/)]),
+    );
+    expect(new Set(found.map((e) => e.entryPoint))).toEqual(
+      new Set(['hookonce/cdk', 'hookonce/consumer']),
+    );
+    for (const example of found)
+      expect(example.code, example.where).toContain(`from '${example.entryPoint}'`);
+    expect(imports.filter((line) => /\s\.{1,2}\//.test(line))).toEqual([]);
   });
 });
