@@ -144,7 +144,7 @@ export function benchTable(text: string): string {
   const machine = /^- machine: (.+)$/m.exec(text)?.[1];
   const run = /^- run: (.+)$/m.exec(text)?.[1];
   return [
-    `Run ${date ?? '?'} (${run ?? '?'}) on ${machine ?? '?'}:`,
+    `The run of ${date ?? '?'}, ${run ?? '?'}, on ${machine ?? '?'}:`,
     '',
     ...lines.slice(start, end + 1),
   ].join('\n');
