@@ -215,13 +215,16 @@ export class Session {
 
   async start(): Promise<void> {
     if (this.child) return;
-    const env: Record<string, string | undefined> = {
-      ...process.env,
+    // Only what the runtime needs, so nothing of the shell (HOOKONCE_DYNAMODB, a secret,
+    // a log level, AWS_*) changes what the documents show.
+    const env = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      TMPDIR: process.env.TMPDIR,
       PORT: '0',
       HOOKONCE_DATA_DIR: '.hookonce',
       NO_COLOR: '1',
     };
-    for (const key of Object.keys(env)) if (key.startsWith('HOOKONCE_SECRET_')) delete env[key];
     const child = spawn(process.execPath, [join(ROOT, 'infra/local/main.ts')], {
       cwd: this.dir,
       env,
