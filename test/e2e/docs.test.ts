@@ -8,9 +8,9 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, normalize } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { examples, normalizer, ROOT, renderDocs, standIn } from '../docs/docs.ts';
+import { documents, examples, normalizer, ROOT, renderDocs, standIn } from '../docs/docs.ts';
 
 describe('npm run docs -- --check', () => {
   const root = mkdtempSync(join(tmpdir(), 'hookonce-docs-check-'));
@@ -114,5 +114,43 @@ describe('the package examples in README.md and docs/', () => {
     for (const example of found)
       expect(example.code, example.where).toContain(`from '${example.entryPoint}'`);
     expect(imports.filter((line) => /\s\.{1,2}\//.test(line))).toEqual([]);
+  });
+});
+
+describe('links between README.md and docs/', () => {
+  /** A heading's anchor as GitHub makes it: lower case, punctuation dropped, spaces as dashes. */
+  const anchor = (heading: string) =>
+    heading
+      .trim()
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\- _]/gu, '')
+      .replace(/ /g, '-');
+
+  it('each lead to a document that exists, and to one of its headings', () => {
+    const files = documents();
+    const anchors = new Map(
+      files.map((file) => [
+        file,
+        new Set(
+          [...readFileSync(join(ROOT, file), 'utf8').matchAll(/^#+ (.*)$/gm)].map((m) =>
+            anchor(m[1] ?? ''),
+          ),
+        ),
+      ]),
+    );
+
+    const broken: string[] = [];
+    for (const file of files) {
+      for (const [, link] of readFileSync(join(ROOT, file), 'utf8').matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (!link || /^[a-z]+:/.test(link)) continue;
+        const [path = '', hash] = link.split('#');
+        const target = path === '' ? file : normalize(join(dirname(file), path));
+        if (!existsSync(join(ROOT, target))) broken.push(`${file}: ${link} (no such file)`);
+        else if (hash && !anchors.get(target)?.has(hash))
+          broken.push(`${file}: ${link} (no such heading)`);
+      }
+    }
+
+    expect(broken).toEqual([]);
   });
 });
