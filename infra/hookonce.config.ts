@@ -2,8 +2,8 @@ import type { HookonceDeclaration } from '../functions/shared/declaration.ts';
 
 /**
  * The default declaration: what `npm start` serves and what `cdk deploy`
- * creates. Edit it to add providers and subscribers (see README, Configuration,
- * and docs/providers.md for what each provider sends).
+ * creates. Edit it to add providers and subscribers (see docs/architecture.md,
+ * Configuration, and docs/providers.md for what each provider sends).
  */
 export const declaration: HookonceDeclaration = {
   name: 'hookonce',
@@ -24,7 +24,7 @@ export const declaration: HookonceDeclaration = {
     twilio: { scheme: 'twilio' },
     // Any HMAC signer; this one signs "<x-delivery-id>.<x-timestamp>.<body>" with HMAC-SHA256
     // in hex in x-signature, and names the event type in the body's "type". Its delivery id
-    // is signed, so it keys the delivery; an unsigned one would not (see README, Security).
+    // is signed, so it keys the delivery; an unsigned one would not (see docs/security.md).
     hmac: {
       scheme: 'hmac',
       header: 'x-signature',

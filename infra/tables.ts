@@ -2,7 +2,8 @@ import { PENDING_INDEX } from '../functions/deliveries/store.ts';
 
 /**
  * The key schema of both tables, in one place: the CDK construct and the local
- * runtime build their tables from these (DESIGN.md §3).
+ * runtime build their tables from these (docs/architecture.md, the delivery state
+ * machine).
  */
 export const DELIVERIES_TABLE = {
   partitionKey: 'pk',

@@ -104,8 +104,9 @@ export function leaseFor(request: IngestRequest, now: number, policy: LeasePolic
 }
 
 /**
- * The ingest core: verify, claim, publish, mark (DESIGN.md §1). Every answer is
- * one of DESIGN.md §4; only an unexpected bug escapes as an exception.
+ * The ingest core: verify, claim, publish, mark (docs/architecture.md, How it works).
+ * Every answer is one of the HTTP contract (docs/architecture.md); only an unexpected
+ * bug escapes as an exception.
  */
 export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<HttpResponse> {
   const metrics = deps.metrics ?? noMetrics;

@@ -2,7 +2,8 @@ import { ConfigError } from './errors.ts';
 
 /**
  * The declaration: one typed description of providers and subscribers that both
- * the CDK app and the local runtime turn into resources (DESIGN.md §6).
+ * the CDK app and the local runtime turn into resources (docs/architecture.md,
+ * Configuration).
  */
 
 /**
@@ -187,7 +188,7 @@ export interface HookonceDeclaration {
    * (others keep at least NO_TIMESTAMP_RETENTION_DAYS). @default 7
    */
   retentionDays?: number;
-  /** Shards of the pending-deliveries index (DESIGN.md §3). @default 16 */
+  /** Shards of the pending-deliveries index (docs/architecture.md, the delivery state machine). @default 16 */
   pendingShards?: number;
   /**
    * Throttling of the webhook endpoint, for all providers together (API Gateway

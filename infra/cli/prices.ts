@@ -1,5 +1,5 @@
 /**
- * The one price table `hookonce cost` and README's cost section use: AWS list
+ * The one price table `hookonce cost` and docs/operations.md (Cost) use: AWS list
  * prices for us-east-1 (US East, N. Virginia), on-demand, first pricing tier,
  * no free tier, in US dollars. Prices change: check each against its page
  * before relying on the estimate, and update `asOf` with the table.

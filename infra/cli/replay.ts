@@ -69,7 +69,7 @@ const DEFAULT_SEGMENTS = 4;
  * its queue (no other subscriber sees them), as the envelopes the ingest path
  * published: the same id, so the consumer guard skips what it applied already.
  * The deliveries table has no index on time, so this is a parallel Scan with a
- * filter: it reads the whole table (see README, Replay).
+ * filter: it reads the whole table (see docs/operations.md, Replay).
  */
 export async function replay(
   target: Target,

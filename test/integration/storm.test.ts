@@ -94,7 +94,7 @@ describe('A storm: 1,000 deliveries, each sent 3 times at once, with faults at r
     const wrongEffects = ids.filter((id) => pipeline.effects.get(`standard:${id}`) !== 1);
     const faults = [...pipeline.injected.values()].reduce((a, b) => a + b, 0);
 
-    // The figures of this run, for the record (README and the closing note quote them).
+    // The figures of this run, for the record (docs/architecture.md, Guarantees, quotes them).
     console.info(
       JSON.stringify({
         storm: {
