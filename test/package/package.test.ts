@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { apiReports, staleReports } from '../../infra/api-report.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
@@ -170,5 +171,11 @@ describe('the built code', () => {
       const imported = await importedPackages(join(stage, 'dist', 'lambda', name, 'index.mjs'));
       expect([...imported], name).toEqual([]);
     }
+  });
+});
+
+describe('the API reports in api/', () => {
+  it('match the public API of each entry point (if not: npm run api:report, and review the diff)', () => {
+    expect(staleReports(apiReports(join(stage, 'dist')))).toEqual([]);
   });
 });
