@@ -35,7 +35,7 @@ export default defineConfig({
         test: {
           ...shared,
           name: 'parallel',
-          include: ['test/{unit,integration,infra,e2e}/**/*.test.ts'],
+          include: ['test/{unit,integration,infra,e2e,package}/**/*.test.ts'],
           exclude: LOAD,
           sequence: { groupOrder: 0 },
         },

@@ -16,7 +16,7 @@ import {
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { FilterPolicy, ResolvedDeclaration } from '../../functions/shared/declaration.ts';
 import type { Env } from '../../functions/shared/env.ts';
-import { LOCAL_CREDENTIALS } from '../local/emulators.ts';
+import { LOCAL_CREDENTIALS } from '../local/credentials.ts';
 import { UsageError } from './command.ts';
 import { dataDir, shown } from './send.ts';
 

@@ -1,0 +1,60 @@
+/**
+ * `hookonce/cdk`: the construct and the helpers a CDK app needs to run
+ * hookonce, or to subscribe its own queues to a hookonce topic.
+ *
+ *   import { Hookonce } from 'hookonce/cdk';
+ *   new Hookonce(this, 'Webhooks', { declaration });
+ *
+ * `aws-cdk-lib` and `constructs` are the app's own (peer dependencies).
+ */
+import type { Subscription } from 'aws-cdk-lib/aws-sns';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { SubscriberFilter } from '../functions/shared/declaration.ts';
+import type { Hookonce } from './hookonce.ts';
+
+export type {
+  ConsumerDeclaration,
+  ExistingSecret,
+  GithubProvider,
+  HmacDeliveryId,
+  HmacProvider,
+  HookonceDeclaration,
+  ProviderDeclaration,
+  ProviderScheme,
+  ResolvedDeclaration,
+  SchemeName,
+  ShopifyProvider,
+  SlackProvider,
+  StandardWebhooksProvider,
+  StripeProvider,
+  SubscriberDeclaration,
+  SubscriberFilter,
+  ThrottleDeclaration,
+  TwilioProvider,
+} from '../functions/shared/declaration.ts';
+/** The declaration's validator: checks it, fills defaults, throws one error listing every problem. */
+export { resolveDeclaration } from '../functions/shared/declaration.ts';
+export { Hookonce, type HookonceProps, type SubscriberQueues } from './hookonce.ts';
+export type { AlarmThresholds } from './observability.ts';
+export {
+  allowSubscriptionsFrom,
+  type SubscribeOptions,
+  subscribeToHookonce,
+} from './subscribe.ts';
+
+// HookonceSubscriber (a queue, its DLQs, the subscription, the consumer, its
+// claims table and alarms as one construct) is exported here once it exists:
+// export { HookonceSubscriber, type HookonceSubscriberProps } from './subscriber.ts';
+
+/**
+ * `hookonce.subscribeQueue(queue, filter)` as a function: subscribes a queue of
+ * the same app to the hookonce topic, with the filter checked against the
+ * declared providers and the subscription's DLQ alarmed on hookonce's alarm topic.
+ */
+export function subscribeQueue(
+  hookonce: Hookonce,
+  queue: IQueue,
+  filter: SubscriberFilter = {},
+): Subscription {
+  return hookonce.subscribeQueue(queue, filter);
+}
