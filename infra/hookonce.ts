@@ -36,6 +36,8 @@ import { type AlarmThresholds, DEFAULT_THRESHOLDS, Observability } from './obser
 import { subscribeToHookonce } from './subscribe.ts';
 import { CONSUMER_TABLE } from './tables.ts';
 
+export { HookonceSubscriber, type HookonceSubscriberProps } from './constructs/subscriber.ts';
+
 /** The repository root: entries in the declaration are relative to it. */
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -272,7 +274,7 @@ export class Hookonce extends Construct {
         logsKey: fanOut.key,
         logRetention,
         tracing: functionDefaults.tracing,
-        logLevel: functionDefaults.logLevel as HookonceProps['logLevel'],
+        logLevel: props.logLevel,
         debugLogSampleRate,
         reservedConcurrency: reserved.consumers,
       });

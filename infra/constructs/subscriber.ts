@@ -265,6 +265,8 @@ export class HookonceSubscriber extends Construct {
 
   public constructor(scope: Construct, id: string, props: HookonceSubscriberProps) {
     super(scope, id);
+    // Checked before anything is built.
+    const topic = this.topicOf(props);
     const name = props.name ?? id.toLowerCase();
     this.name = name;
     const settings = resolveSubscriber(name, {
@@ -292,7 +294,6 @@ export class HookonceSubscriber extends Construct {
       logLevel: props.logLevel ?? 'INFO',
       debugLogSampleRate: checkDebugLogSampleRate(props.debugLogSampleRate ?? 0),
     };
-    const topic = this.topicOf(props);
 
     // What the consumer gave up on; only SQS's redrive from the queue writes to it.
     this.deadLetterQueue = deadLetterQueue(this, 'DeadLetterQueue');

@@ -5,6 +5,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { logicalIdOf } from '../../infra/constructs/logical-ids.ts';
+import { HookonceSubscriber } from '../../infra/constructs/subscriber.ts';
 import { declaration } from '../../infra/hookonce.config.ts';
 import { HookonceStack } from '../../infra/stack.ts';
 
@@ -84,6 +85,16 @@ describe('Logical IDs across the split into sub-constructs', () => {
         .map((path) => logicalIdOf(['Hookonce', ...`Subscriber-${path}`.split('/'), 'Resource']))
         .sort(),
     );
+  });
+
+  it('builds each declared subscriber with HookonceSubscriber, its claims in the shared table', () => {
+    for (const name of ['example', 'billing']) {
+      const subscriber = stack.hookonce.subscribers[name];
+      expect(subscriber).toBeInstanceOf(HookonceSubscriber);
+      expect(subscriber?.claimsTable).toBe(stack.hookonce.consumerTable);
+      expect(stack.hookonce.consumerFunctions[name]).toBe(subscriber?.consumerFunction);
+      expect(stack.hookonce.queues[name]?.queue).toBe(subscriber?.queue);
+    }
   });
 
   it('computes a logical ID as CDK does', () => {

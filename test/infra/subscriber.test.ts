@@ -222,6 +222,8 @@ describe('Construct: HookonceSubscriber in a team’s own app', () => {
     expect(() => new HookonceSubscriber(elsewhere, 'None', { consumer })).toThrow(
       'give the hookonce events topic as either topic or topicArn (the TopicArn output), not neither',
     );
+    // Refused before anything was built for it.
+    expect(elsewhere.node.tryFindChild('None')?.node.children).toEqual([]);
     expect(
       () =>
         new HookonceSubscriber(elsewhere, 'Typo', {
