@@ -25,6 +25,8 @@ import {
   checkDebugLogSampleRate,
   entryPath,
   type FunctionDefaults,
+  type HookonceFunctionProps,
+  hookonceFunction,
 } from './constructs/function.ts';
 import { Intake } from './constructs/intake.ts';
 import { groupOnly, keepLogicalIds } from './constructs/logical-ids.ts';
@@ -32,7 +34,12 @@ import { HookonceSubscriber } from './constructs/subscriber.ts';
 import { Sweeper } from './constructs/sweeper.ts';
 import { INGEST_FUNCTION } from './functions.ts';
 import { acknowledgeControlTowerFindings, acknowledgeFindings } from './nag.ts';
-import { type AlarmThresholds, DEFAULT_THRESHOLDS, Observability } from './observability.ts';
+import {
+  type AlarmThresholds,
+  DEFAULT_THRESHOLDS,
+  Observability,
+  serviceNames,
+} from './observability.ts';
 import { subscribeToHookonce } from './subscribe.ts';
 import { CONSUMER_TABLE } from './tables.ts';
 
@@ -183,6 +190,9 @@ export class Hookonce extends Construct {
   /** By subscriber name. */
   public readonly consumerFunctions: Readonly<Record<string, NodejsFunction>>;
 
+  /** What every function of this deployment shares. */
+  private readonly functionDefaults: FunctionDefaults;
+
   public constructor(scope: Construct, id: string, props: HookonceProps) {
     super(scope, id);
     const declaration = resolveDeclaration(props.declaration);
@@ -212,6 +222,7 @@ export class Hookonce extends Construct {
       logLevel: props.logLevel ?? 'INFO',
       debugLogSampleRate,
     };
+    this.functionDefaults = functionDefaults;
 
     const intake = new Intake(this, 'Intake', {
       declaration,
@@ -335,5 +346,20 @@ export class Hookonce extends Construct {
       throw new Error(`no provider named "${provider}" is declared`);
     }
     return `${this.api.apiEndpoint}/webhooks/${provider}`;
+  }
+
+  /**
+   * A function built in this construct as every hookonce function is (the B2
+   * bench builds its floor and peer bundles with it, to share the bundling
+   * settings); its service in logs and metrics is the ingest function's.
+   */
+  protected nodejsFunction(
+    id: string,
+    props: Omit<HookonceFunctionProps, 'serviceName'> & { serviceName?: string },
+  ): NodejsFunction {
+    return hookonceFunction(this, id, this.functionDefaults, {
+      ...props,
+      serviceName: props.serviceName ?? serviceNames(this.declaration.name).ingest,
+    });
   }
 }
