@@ -1,9 +1,12 @@
-import { type CfnElement, Stack, Token, Validations } from 'aws-cdk-lib';
+import { CfnElement, Stack, Token, Validations } from 'aws-cdk-lib';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IConstruct } from 'constructs';
 import { PAYLOAD_PREFIX } from '../functions/deliveries/payloads.ts';
 import { payloadObjectPatterns } from './access.ts';
+import type { HookonceSubscriber } from './constructs/subscriber.ts';
 import type { Hookonce } from './hookonce.ts';
 
 /** How cfn-guard's validation plugin (@cdklabs/cdk-validator-cfnguard) names its findings. */
@@ -49,40 +52,105 @@ export function acknowledgeFindings(hookonce: Hookonce, options: { tracing: bool
     );
   }
 
-  const functions = [
-    hookonce.ingestFunction,
-    hookonce.sweeperFunction,
-    ...Object.values(hookonce.consumerFunctions),
-  ];
-  for (const fn of functions) {
-    if (!fn.role) continue;
-    if (options.tracing) {
-      ack(
-        fn.role,
-        'AwsSolutions-IAM5[Resource::*]',
-        'Active X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level ' +
-          'permissions, so their only resource is "*" (the statement CDK adds for Tracing.ACTIVE). Every other ' +
-          'statement of this role names its resources.',
-      );
+  for (const fn of [hookonce.ingestFunction, hookonce.sweeperFunction]) {
+    if (options.tracing) acknowledgeTracing(fn);
+  }
+  if (hookonce.ingestFunction.role) {
+    ack(
+      hookonce.ingestFunction.role,
+      payloadObjectsFinding(hookonce.payloadBucket, `${PAYLOAD_PREFIX}*`),
+      PAYLOAD_REASON,
+    );
+  }
+}
+
+const PAYLOAD_REASON =
+  `Large payloads are stored under the ${PAYLOAD_PREFIX} prefix with keys made per delivery (provider, delivery id, ` +
+  'SHA-256), unknown until a delivery arrives: the grant is limited to that prefix (for a consumer, to the ' +
+  'prefixes of the providers its filter admits) and to the actions each function takes: s3:PutObject and ' +
+  's3:DeleteObject for the ingest function, s3:GetObject for consumers.';
+
+/** cdk-nag's finding on a grant to the payload objects under `pattern`. */
+function payloadObjectsFinding(bucket: IBucket, pattern: string): string {
+  const cfn = bucket.node.defaultChild;
+  const arn = CfnElement.isCfnElement(cfn)
+    ? `<${Stack.of(bucket).getLogicalId(cfn as CfnElement)}.Arn>`
+    : bucket.bucketArn;
+  return `AwsSolutions-IAM5[Resource::${arn}/${pattern}]`;
+}
+
+/** The one statement with `Resource: *` that active X-Ray tracing adds to a function's role. */
+function acknowledgeTracing(fn: IFunction): void {
+  if (!fn.role) return;
+  Validations.of(fn.role).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason:
+      'Active X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level ' +
+      'permissions, so their only resource is "*" (the statement CDK adds for Tracing.ACTIVE). Every other ' +
+      'statement of this role names its resources.',
+  });
+}
+
+const LAMBDA_VPC_REASON =
+  'CT.LAMBDA.PR.3: the functions reach only AWS APIs (DynamoDB, SNS, SQS, S3, Secrets Manager), over TLS and ' +
+  'authorised by their roles; no network resource of the account is theirs to reach. A VPC would add NAT ' +
+  'gateways or interface endpoints (an hourly cost per zone) and cold-start latency for no data path to isolate.';
+
+/** CT.CLOUDWATCH.PR.2 for log groups kept less than a year, or undefined when they are kept long enough. */
+function logRetentionReason(logRetention: RetentionDays): string | undefined {
+  if (logRetention === RetentionDays.INFINITE || logRetention >= RetentionDays.ONE_YEAR) {
+    return undefined;
+  }
+  return (
+    `CT.CLOUDWATCH.PR.2: logs are kept ${logRetention} days, as the construct's logRetention prop says ` +
+    '(default one month): they are operational (requests, deliveries, errors; never payloads or secrets), ' +
+    'and CloudWatch Logs storage is billed per GB-month. Set logRetention to a year or more where policy ' +
+    'requires it, and this acknowledgement goes away.'
+  );
+}
+
+/**
+ * The findings of one subscriber (cdk-nag's and AWS Control Tower's), on the
+ * constructs they concern: its consumer's X-Ray statement, its read of the
+ * payload objects of the providers its filter admits, the consumer outside a
+ * VPC, and its log group's retention when shorter than a year.
+ */
+export function acknowledgeSubscriberFindings(
+  subscriber: HookonceSubscriber,
+  options: {
+    tracing: boolean;
+    bucket: IBucket | undefined;
+    logRetention: RetentionDays;
+    alarmAction: boolean;
+  },
+): void {
+  const fn = subscriber.consumerFunction;
+  if (options.tracing) acknowledgeTracing(fn);
+  if (fn.role && options.bucket) {
+    for (const pattern of payloadObjectPatterns(subscriber.settings.filter)) {
+      Validations.of(fn.role).acknowledge({
+        id: payloadObjectsFinding(options.bucket, pattern),
+        reason: PAYLOAD_REASON,
+      });
     }
   }
-  const bucket = hookonce.payloadBucket;
-  const bucketId = Stack.of(bucket).getLogicalId(bucket.node.defaultChild as CfnElement);
-  const payloadObjects = (pattern: string) =>
-    `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${pattern}]`;
-  const payloadReason =
-    `Large payloads are stored under the ${PAYLOAD_PREFIX} prefix with keys made per delivery (provider, delivery id, ` +
-    'SHA-256), unknown until a delivery arrives: the grant is limited to that prefix (for a consumer, to the ' +
-    'prefixes of the providers its filter admits) and to the actions each function takes: s3:PutObject and ' +
-    's3:DeleteObject for the ingest function, s3:GetObject for consumers.';
-  if (hookonce.ingestFunction.role) {
-    ack(hookonce.ingestFunction.role, payloadObjects(`${PAYLOAD_PREFIX}*`), payloadReason);
+  const guard = (scope: IConstruct, rule: string, reason: string): void =>
+    Validations.of(scope).acknowledge({ id: `${CFN_GUARD_PLUGIN}::${rule}`, reason });
+  guard(fn, 'lambda_inside_vpc_check', LAMBDA_VPC_REASON);
+  const retention = logRetentionReason(options.logRetention);
+  const logGroup = fn.node.scope?.node.tryFindChild(`${fn.node.id}Logs`);
+  if (retention && logGroup) {
+    guard(logGroup, 'cloudwatch_log_group_retention_period_check', retention);
   }
-  for (const [name, fn] of Object.entries(hookonce.consumerFunctions)) {
-    const subscriber = hookonce.declaration.subscribers[name];
-    if (!fn.role || !subscriber) continue;
-    for (const pattern of payloadObjectPatterns(subscriber.filter)) {
-      ack(fn.role, payloadObjects(pattern), payloadReason);
+  if (!options.alarmAction) {
+    for (const alarm of Object.values(subscriber.alarms)) {
+      guard(
+        alarm,
+        'cloudwatch_alarm_action_check',
+        'CT.CLOUDWATCH.PR.1: the subscriber was given no alarmAction, so its alarms (both DLQs, consumer ' +
+          'errors) show in the CloudWatch console and on dashboards only. Pass alarmAction (e.g. an SnsAction on ' +
+          "the team's alarm topic) and they notify when they fire and clear; this acknowledgement then goes away.",
+      );
     }
   }
 }
@@ -125,20 +193,8 @@ export function acknowledgeControlTowerFindings(
       'request by its provider signature over the raw body and its timestamp before anything is stored.',
   );
 
-  const functions = [
-    hookonce.ingestFunction,
-    hookonce.sweeperFunction,
-    ...Object.values(hookonce.consumerFunctions),
-  ];
-  for (const fn of functions) {
-    ack(
-      fn,
-      'lambda_inside_vpc_check',
-      'CT.LAMBDA.PR.3: the functions reach only AWS APIs (DynamoDB, SNS, SQS, S3, Secrets Manager), over TLS and ' +
-        'authorised by their roles; no network resource of the account is theirs to reach. A VPC would add NAT ' +
-        'gateways or interface endpoints (an hourly cost per zone) and cold-start latency for no data path to isolate.',
-    );
-  }
+  const functions = [hookonce.ingestFunction, hookonce.sweeperFunction];
+  for (const fn of functions) ack(fn, 'lambda_inside_vpc_check', LAMBDA_VPC_REASON);
 
   // The template names no account when the stack is environment-agnostic: SourceAccount
   // is then a reference the rule cannot read (it passes once the account is known).
@@ -152,22 +208,14 @@ export function acknowledgeControlTowerFindings(
     );
   }
 
-  const logRetention = options.logRetention;
-  if (logRetention !== RetentionDays.INFINITE && logRetention < RetentionDays.ONE_YEAR) {
+  const retention = logRetentionReason(options.logRetention);
+  if (retention) {
     const logGroups = [
       hookonce.accessLogs,
       ...functions.map((fn) => fn.node.scope?.node.tryFindChild(`${fn.node.id}Logs`)),
     ];
     for (const logGroup of logGroups) {
-      if (!logGroup) continue;
-      ack(
-        logGroup,
-        'cloudwatch_log_group_retention_period_check',
-        `CT.CLOUDWATCH.PR.2: logs are kept ${logRetention} days, as the construct's logRetention prop says ` +
-          '(default one month): they are operational (requests, deliveries, errors; never payloads or secrets), ' +
-          'and CloudWatch Logs storage is billed per GB-month. Set logRetention to a year or more where policy ' +
-          'requires it, and this acknowledgement goes away.',
-      );
+      if (logGroup) ack(logGroup, 'cloudwatch_log_group_retention_period_check', retention);
     }
   }
 

@@ -21,6 +21,7 @@ import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { ResolvedDeclaration } from '../functions/shared/declaration.ts';
 import { METRIC, METRICS_NAMESPACE, type MetricName } from '../functions/shared/metrics.ts';
+import type { HookonceSubscriber } from './constructs/subscriber.ts';
 
 /** When each alarm fires. Every window is 5 minutes unless said otherwise. */
 export interface AlarmThresholds {
@@ -73,10 +74,8 @@ export interface ObservabilityProps {
   readonly api: HttpApi;
   readonly ingestFunction: IFunction;
   readonly sweeperFunction: IFunction;
-  readonly queues: Readonly<
-    Record<string, { readonly deadLetterQueue: Queue; readonly subscriptionDeadLetterQueue: Queue }>
-  >;
-  readonly consumerFunctions: Readonly<Record<string, IFunction>>;
+  /** By name: each makes its own alarms (HookonceSubscriber), shown here beside the rest. */
+  readonly subscribers: Readonly<Record<string, HookonceSubscriber>>;
   /** Where every alarm publishes; encrypted with `key`. */
   readonly alarmTopic: Topic;
   readonly key: Key;
@@ -92,7 +91,7 @@ export interface HookonceAlarms {
   readonly sweeperParked: Alarm;
   /** By provider. */
   readonly signatureFailures: Readonly<Record<string, Alarm>>;
-  /** By subscriber. */
+  /** By subscriber (made by its HookonceSubscriber). */
   readonly deadLetters: Readonly<Record<string, Alarm>>;
   /** By subscriber: events SNS could not deliver to its queue. */
   readonly undelivered: Readonly<Record<string, Alarm>>;
@@ -231,42 +230,17 @@ export class Observability extends Construct {
     const deadLetters: Record<string, Alarm> = {};
     const undelivered: Record<string, Alarm> = {};
     const consumerErrors: Record<string, Alarm> = {};
-    const depth = (queue: Queue, label?: string) =>
+    for (const [subscriber, { alarms }] of Object.entries(props.subscribers)) {
+      deadLetters[subscriber] = alarms.deadLetters;
+      undelivered[subscriber] = alarms.undelivered;
+      consumerErrors[subscriber] = alarms.consumerErrors;
+    }
+    const depth = (queue: Queue, label: string) =>
       queue.metricApproximateNumberOfMessagesVisible({
         statistic: 'Maximum',
         period: Duration.minutes(1),
-        ...(label ? { label } : {}),
+        label,
       });
-    for (const [subscriber, queues] of Object.entries(props.queues)) {
-      deadLetters[subscriber] = alarm(`DeadLetters-${subscriber}`, {
-        metric: depth(queues.deadLetterQueue),
-        threshold: 0,
-        comparison: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        description: `the DLQ of subscriber "${subscriber}" holds messages its consumer gave up on (inspect and redrive them)`,
-      });
-      undelivered[subscriber] = alarm(`Undelivered-${subscriber}`, {
-        metric: depth(queues.subscriptionDeadLetterQueue),
-        threshold: 0,
-        comparison: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        description: `SNS could not deliver events to the queue of subscriber "${subscriber}" and parked them in its subscription DLQ (was the queue deleted, or does its key refuse SNS?): fix that, then move them to the queue`,
-      });
-      const fn = props.consumerFunctions[subscriber];
-      if (!fn) continue;
-      consumerErrors[subscriber] = alarm(`ConsumerErrors-${subscriber}`, {
-        metric: new MathExpression({
-          expression: 'FILL(errors, 0) + FILL(failures, 0)',
-          usingMetrics: {
-            errors: fn.metricErrors({ statistic: 'Sum', period: WINDOW }),
-            failures: count(METRIC.consumerFailures, services.consumer, { subscriber }),
-          },
-          label: `${subscriber} errors`,
-          period: WINDOW,
-        }),
-        threshold: thresholds.consumerErrors,
-        comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        description: `the consumer of subscriber "${subscriber}" failed ${thresholds.consumerErrors} or more times in 5 minutes (failed records are retried, then parked in its DLQ)`,
-      });
-    }
 
     this.alarms = {
       ingest5xxRate,
@@ -364,13 +338,13 @@ export class Observability extends Construct {
       ]),
       graph(
         'DLQ depth',
-        Object.entries(props.queues).flatMap(([subscriber, queues]) => [
+        Object.entries(props.subscribers).flatMap(([subscriber, queues]) => [
           depth(queues.deadLetterQueue, subscriber),
           depth(queues.subscriptionDeadLetterQueue, `${subscriber} undelivered`),
         ]),
       ),
     );
-    const subscribers = Object.keys(props.consumerFunctions);
+    const subscribers = Object.keys(props.subscribers);
     dashboard.addWidgets(
       graph(
         'Consumer effects',
@@ -391,7 +365,7 @@ export class Observability extends Construct {
       graph(
         'Consumer errors and failed records',
         subscribers.flatMap((s) => {
-          const fn = props.consumerFunctions[s];
+          const fn = props.subscribers[s]?.consumerFunction;
           return [
             count(METRIC.consumerFailures, services.consumer, { subscriber: s }).with({
               label: `${s} failed records`,

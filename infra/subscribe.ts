@@ -101,6 +101,9 @@ export interface SubscribeOptions {
  *   first lets you subscribe: `allowSubscriptionsFrom(hookonce.topic, '<your account id>')`.
  *
  * The subscription's dead-letter queue is `subscription.deadLetterQueue`.
+ * For a whole subscriber (the queue, its DLQ, a consumer function with the
+ * exactly-once guard, its claims and alarms) rather than a queue of your own,
+ * use `new HookonceSubscriber(this, 'Payments', { topicArn, filter, consumer })`.
  */
 export function subscribeToHookonce(
   topic: ITopic,

@@ -98,18 +98,18 @@ describe('AWS Control Tower proactive controls (cfn-guard)', () => {
       ),
     ].sort();
     const functions = [
-      'Ingest',
-      'Sweeper',
+      'Intake/Ingest',
+      'Sweep/Sweeper',
       'Subscriber-example/Consumer',
       'Subscriber-billing/Consumer',
     ];
     expect(where).toEqual(
       [
-        'api_gw_v2_authorization_type_configured_check @ Api',
+        'api_gw_v2_authorization_type_configured_check @ Intake/Api',
         // No account in the template: SourceAccount is a reference the rule cannot read.
-        'lambda_function_public_access_prohibited_check @ Api',
+        'lambda_function_public_access_prohibited_check @ Intake/Api',
         ...functions.map((fn) => `lambda_inside_vpc_check @ ${fn}`),
-        ...['ApiAccessLogs', ...functions.map((fn) => `${fn}Logs`)].map(
+        ...['Intake/ApiAccessLogs', ...functions.map((fn) => `${fn}Logs`)].map(
           (group) => `cloudwatch_log_group_retention_period_check @ ${group}`,
         ),
         ...[
@@ -118,7 +118,7 @@ describe('AWS Control Tower proactive controls (cfn-guard)', () => {
           's3_bucket_object_lock_enabled_check',
           's3_bucket_versioning_enabled_check',
           's3_event_notifications_enabled_check',
-        ].map((rule) => `${rule} @ Payloads`),
+        ].map((rule) => `${rule} @ Intake/Payloads`),
       ].sort(),
     );
     for (const ack of acks) {

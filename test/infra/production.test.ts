@@ -107,19 +107,21 @@ describe('Construct: Hookonce, ready for production', () => {
       };
       expect(ids).toEqual(
         [
-          'AwsSolutions-APIG4 @ Api',
-          'AwsSolutions-S1 @ Payloads',
+          'AwsSolutions-APIG4 @ Intake/Api',
+          'AwsSolutions-S1 @ Intake/Payloads',
           // Only the secret the stack creates: acme's is imported.
-          'AwsSolutions-SMG4 @ Secret-standard',
+          'AwsSolutions-SMG4 @ Intake/Secret-standard',
           ...[
-            'IngestRole',
-            'SweeperRole',
+            'Intake/IngestRole',
+            'Sweep/SweeperRole',
             'Subscriber-billing/ConsumerRole',
             'Subscriber-audit/ConsumerRole',
           ].map((role) => `AwsSolutions-IAM5[Resource::*] @ ${role}`),
-          ...['IngestRole', 'Subscriber-billing/ConsumerRole', 'Subscriber-audit/ConsumerRole'].map(
-            (role) => `AwsSolutions-IAM5[Resource::<${bucket}.Arn>/payloads/*] @ ${role}`,
-          ),
+          ...[
+            'Intake/IngestRole',
+            'Subscriber-billing/ConsumerRole',
+            'Subscriber-audit/ConsumerRole',
+          ].map((role) => `AwsSolutions-IAM5[Resource::<${bucket}.Arn>/payloads/*] @ ${role}`),
           // SNS's DLQ of each subscription, which cdk-nag does not see as a DLQ.
           ...['billing', 'audit'].map((name) => `AwsSolutions-SQS3 @ ${subscriptionDlq(name)}`),
         ].sort(),

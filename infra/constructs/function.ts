@@ -1,0 +1,227 @@
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import {
+  AnyPrincipal,
+  Effect,
+  Grant,
+  type IGrantable,
+  PolicyStatement,
+  Role,
+  ServicePrincipal,
+} from 'aws-cdk-lib/aws-iam';
+import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import {
+  LogLevel,
+  NodejsFunction,
+  type NodejsFunctionProps,
+  OutputFormat,
+} from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+
+/**
+ * esbuild makes ESM, and CommonJS dependencies bundled into it still call
+ * `require` (for Node built-ins): give them one.
+ */
+const REQUIRE_SHIM =
+  "import { createRequire as __hookonceCreateRequire } from 'node:module'; const require = __hookonceCreateRequire(import.meta.url);";
+
+/**
+ * What CloudWatch Logs needs of the key to encrypt a log group and read it back:
+ * the exact actions of the wildcards AWS documents (Encrypt*, Decrypt*,
+ * ReEncrypt*, GenerateDataKey*, Describe*), without the key-pair ones.
+ */
+const LOGS_KEY_ACTIONS = [
+  'kms:Encrypt',
+  'kms:Decrypt',
+  'kms:ReEncryptFrom',
+  'kms:ReEncryptTo',
+  'kms:GenerateDataKey',
+  'kms:GenerateDataKeyWithoutPlaintext',
+  'kms:DescribeKey',
+];
+
+/** What every function of one deployment shares. */
+export interface FunctionDefaults {
+  /** The folder function entries are relative to, and where package-lock.json lives. */
+  readonly projectRoot: string;
+  /** How long each function's own log group keeps its logs. */
+  readonly logRetention: RetentionDays;
+  /** Encrypts each function's log group; its policy must let CloudWatch Logs use it (logsKey()). */
+  readonly logsKey: IKey;
+  /** X-Ray active tracing. */
+  readonly tracing: boolean;
+  /** POWERTOOLS_LOG_LEVEL. */
+  readonly logLevel: string;
+  /** POWERTOOLS_LOGGER_SAMPLE_RATE, 0 to 1. */
+  readonly debugLogSampleRate: number;
+}
+
+/** Checks a debug sample rate before anything is built with it. */
+export function checkDebugLogSampleRate(rate: number): number {
+  if (!(rate >= 0 && rate <= 1)) {
+    throw new Error(`debugLogSampleRate must be between 0 and 1, got ${rate}`);
+  }
+  return rate;
+}
+
+/** An entry as an absolute path; it must lie inside the project. */
+export function entryPath(projectRoot: string, entry: string): string {
+  const path = resolve(projectRoot, entry);
+  const inside = relative(projectRoot, path);
+  if (inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) {
+    throw new Error(`function entry "${entry}" must lie inside ${projectRoot}`);
+  }
+  return path;
+}
+
+/**
+ * A customer managed key (rotated yearly) that CloudWatch Logs may use for this
+ * account's log groups in this region, and on which only AWS services, acting
+ * for a resource, may be given grants (AWS Control Tower's CT.KMS.PR.3). It
+ * encrypts data that leaves with the stack, so it leaves with the stack too.
+ */
+export function logsKey(scope: Construct, id: string, description: string): Key {
+  const key = new Key(scope, id, {
+    description,
+    enableKeyRotation: true,
+    pendingWindow: Duration.days(7),
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  const { account, region, partition } = Stack.of(scope);
+  key.addToResourcePolicy(
+    new PolicyStatement({
+      sid: 'CloudWatchLogsUseKey',
+      principals: [new ServicePrincipal(`logs.${region}.amazonaws.com`)],
+      actions: LOGS_KEY_ACTIONS,
+      resources: ['*'],
+      conditions: {
+        ArnLike: {
+          'kms:EncryptionContext:aws:logs:arn': `arn:${partition}:logs:${region}:${account}:log-group:*`,
+        },
+      },
+    }),
+  );
+  key.addToResourcePolicy(
+    new PolicyStatement({
+      sid: 'GrantsOnlyForAwsServices',
+      effect: Effect.DENY,
+      principals: [new AnyPrincipal()],
+      actions: ['kms:CreateGrant'],
+      resources: ['*'],
+      conditions: {
+        BoolIfExists: {
+          'kms:GrantIsForAWSResource': 'false',
+          'aws:PrincipalIsAWSService': 'false',
+        },
+      },
+    }),
+  );
+  return key;
+}
+
+export type HookonceFunctionProps = Pick<
+  NodejsFunctionProps,
+  'description' | 'handler' | 'timeout' | 'memorySize' | 'reservedConcurrentExecutions'
+> & {
+  /** Relative to the project root. */
+  readonly entry: string;
+  /** Its `service` in logs and metrics (POWERTOOLS_SERVICE_NAME). */
+  readonly serviceName: string;
+};
+
+/**
+ * A function as every hookonce function is built: Node.js 24 on arm64, one
+ * lean ESM bundle, a log group of its own (`<id>Logs`, encrypted) and a role
+ * of its own (`<id>Role`) that may write to that log group and nothing else
+ * until bind() adds what its handler uses (no AWSLambdaBasicExecutionRole:
+ * that one may create any log group and write to all of them).
+ */
+export function hookonceFunction(
+  scope: Construct,
+  id: string,
+  defaults: FunctionDefaults,
+  props: HookonceFunctionProps,
+): NodejsFunction {
+  const logGroup = new LogGroup(scope, `${id}Logs`, {
+    retention: defaults.logRetention,
+    encryptionKey: defaults.logsKey,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  const role = new Role(scope, `${id}Role`, {
+    assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+    description: props.description,
+  });
+  Grant.addToPrincipal({
+    grantee: role,
+    actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    resourceArns: [logGroup.logGroupArn],
+  });
+  return new NodejsFunction(scope, id, {
+    description: props.description,
+    entry: entryPath(defaults.projectRoot, props.entry),
+    handler: props.handler,
+    timeout: props.timeout,
+    memorySize: props.memorySize,
+    reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+    role,
+    tracing: defaults.tracing ? Tracing.ACTIVE : Tracing.DISABLED,
+    // Read by Powertools Logger (functions/shared/log.ts).
+    environment: {
+      POWERTOOLS_SERVICE_NAME: props.serviceName,
+      POWERTOOLS_LOG_LEVEL: defaults.logLevel,
+      POWERTOOLS_LOGGER_SAMPLE_RATE: String(defaults.debugLogSampleRate),
+    },
+    runtime: Runtime.NODEJS_24_X,
+    architecture: Architecture.ARM_64,
+    projectRoot: defaults.projectRoot,
+    depsLockFilePath: join(defaults.projectRoot, 'package-lock.json'),
+    // The SDK v3 clients reuse connections on their own; no variable needed.
+    awsSdkConnectionReuse: false,
+    logGroup,
+    bundling: {
+      format: OutputFormat.ESM,
+      target: 'node24',
+      minify: true,
+      sourceMap: false,
+      // Bundle everything, the AWS SDK included: one file, pinned versions, and
+      // tree-shaking keeps only the clients a function uses.
+      externalModules: [],
+      mainFields: ['module', 'main'],
+      banner: REQUIRE_SHIM,
+      logLevel: LogLevel.WARNING,
+    },
+  });
+}
+
+/**
+ * A variable that names a resource comes with the grant to use it; a plain
+ * setting comes with `null`.
+ */
+export type Bindings = Readonly<Record<string, ((grantee: IGrantable) => unknown) | null>>;
+
+/**
+ * Sets a function's environment and, for each variable naming a resource, the
+ * grant that lets the function use that resource: in one call, so a handler
+ * never gets a name it may not use. Every variable must be listed, so one
+ * added to an environment builder without its grant fails the synth.
+ */
+export function bind(
+  fn: NodejsFunction,
+  environment: Record<string, string>,
+  bindings: Bindings,
+): void {
+  const unbound = Object.keys(environment).filter((key) => !(key in bindings));
+  const unknown = Object.keys(bindings).filter((key) => !(key in environment));
+  if (unbound.length > 0 || unknown.length > 0) {
+    throw new Error(
+      `${fn.node.path}: environment and grants disagree (no grant: ${unbound.join(', ') || '-'}; ` +
+        `no variable: ${unknown.join(', ') || '-'})`,
+    );
+  }
+  for (const [key, value] of Object.entries(environment)) {
+    fn.addEnvironment(key, value);
+    bindings[key]?.(fn);
+  }
+}

@@ -1,0 +1,283 @@
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import {
+  HttpApi,
+  HttpMethod,
+  HttpStage,
+  LogGroupLogDestination,
+  PayloadFormatVersion,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { AttributeType, ProjectionType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Grant } from 'aws-cdk-lib/aws-iam';
+import { CfnPermission } from 'aws-cdk-lib/aws-lambda';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
+import { type CfnSecret, type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { PAYLOAD_PREFIX } from '../../functions/deliveries/payloads.ts';
+import { INGEST_ENV, ingestEnvironment } from '../../functions/ingest/config.ts';
+import {
+  longestRetentionDays,
+  type ResolvedDeclaration,
+} from '../../functions/shared/declaration.ts';
+import { INGEST_FUNCTION } from '../functions.ts';
+import { serviceNames } from '../observability.ts';
+import { DELIVERIES_TABLE } from '../tables.ts';
+import type { FanOut } from './fanout.ts';
+import { bind, type FunctionDefaults, hookonceFunction } from './function.ts';
+
+/**
+ * What the ingest function does to the deliveries table (functions/deliveries/store.ts):
+ * the conditional claim, the take-over and PUBLISHED updates, the consistent read
+ * of a conflicting record. Nothing else: no scan, no delete, no batch.
+ */
+const INGEST_TABLE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem'];
+
+/** Large bodies: the ingest function stores them, and removes one whose delivery it did not claim. */
+const INGEST_PAYLOAD_ACTIONS = ['s3:PutObject', 's3:DeleteObject'];
+
+/**
+ * One JSON object per request in the API's access logs (for Logs Insights): who,
+ * which route, the answer, and what the integration said. Headers and bodies are
+ * never logged, so neither signatures nor payloads are.
+ */
+const ACCESS_LOG_FIELDS = {
+  requestId: '$context.requestId',
+  requestTime: '$context.requestTime',
+  sourceIp: '$context.identity.sourceIp',
+  userAgent: '$context.identity.userAgent',
+  routeKey: '$context.routeKey',
+  path: '$context.path',
+  status: '$context.status',
+  responseLength: '$context.responseLength',
+  responseLatency: '$context.responseLatency',
+  integrationStatus: '$context.integration.status',
+  integrationLatency: '$context.integration.latency',
+  integrationError: '$context.integrationErrorMessage',
+};
+
+export interface IntakeProps {
+  readonly declaration: ResolvedDeclaration;
+  readonly fanOut: FanOut;
+  readonly functionDefaults: FunctionDefaults;
+  /** What happens to the deliveries table, the bucket and the secrets when they leave the stack. */
+  readonly removalPolicy: RemovalPolicy;
+  /** DynamoDB deletion protection on the deliveries table. */
+  readonly deletionProtection: boolean;
+  /** Memory of the ingest function in MB. */
+  readonly ingestMemorySize: number;
+  /** @default none reserved */
+  readonly reservedConcurrency?: number;
+}
+
+/**
+ * The intake: the HTTP API, the ingest function behind it, the deliveries
+ * table it claims each delivery in, the bucket for bodies too large to travel
+ * inline, and one secret per provider.
+ */
+export class Intake extends Construct {
+  public readonly api: HttpApi;
+  /** The access logs of the HTTP API. */
+  public readonly accessLogs: LogGroup;
+  public readonly ingestFunction: NodejsFunction;
+  public readonly deliveriesTable: TableV2;
+  /** Payloads too large to travel inline. */
+  public readonly payloadBucket: Bucket;
+  /** By provider: created here, or the existing one the provider names. */
+  public readonly secrets: Readonly<Record<string, ISecret>>;
+
+  public constructor(scope: Construct, id: string, props: IntakeProps) {
+    super(scope, id);
+    const { declaration, functionDefaults, removalPolicy } = props;
+
+    // Keyed as infra/tables.ts says, like the local one (infra/local/resources.ts).
+    // TableV2 so that replicas can be added later.
+    const idx = DELIVERIES_TABLE.pendingIndex;
+    this.deliveriesTable = new TableV2(this, 'Deliveries', {
+      partitionKey: { name: DELIVERIES_TABLE.partitionKey, type: AttributeType.STRING },
+      timeToLiveAttribute: DELIVERIES_TABLE.ttlAttribute,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: props.deletionProtection,
+      // Sparse: only RECEIVED deliveries carry pendingShard, so the sweeper queries
+      // what is left to publish; sharded so no single GSI partition runs hot.
+      globalSecondaryIndexes: [
+        {
+          indexName: idx.name,
+          partitionKey: { name: idx.partitionKey, type: AttributeType.STRING },
+          sortKey: { name: idx.sortKey, type: AttributeType.NUMBER },
+          projectionType: ProjectionType.KEYS_ONLY,
+        },
+      ],
+      removalPolicy,
+    });
+
+    // Bodies too large for an item or an SNS message. Objects live one day longer
+    // than the dedup window that can still refer to them.
+    this.payloadBucket = new Bucket(this, 'Payloads', {
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      lifecycleRules: [{ expiration: Duration.days(longestRetentionDays(declaration) + 1) }],
+      removalPolicy,
+      autoDeleteObjects: false,
+    });
+
+    this.secrets = this.providerSecrets(declaration, removalPolicy);
+    this.ingestFunction = this.ingest(props);
+    const api = this.httpApi(declaration, functionDefaults);
+    this.api = api.api;
+    this.accessLogs = api.accessLogs;
+  }
+
+  /** One secret per provider, holding the JSON list of its active signing secrets. */
+  private providerSecrets(
+    declaration: ResolvedDeclaration,
+    removalPolicy: RemovalPolicy,
+  ): Record<string, ISecret> {
+    const secrets: Record<string, ISecret> = {};
+    for (const provider of Object.keys(declaration.providers)) {
+      const existing = declaration.existingSecrets[provider];
+      if (existing) {
+        // The provider names its own secret: import it, create none, grant read on it only.
+        secrets[provider] =
+          'arn' in existing
+            ? Secret.fromSecretCompleteArn(this, `Secret-${provider}`, existing.arn)
+            : Secret.fromSecretNameV2(this, `Secret-${provider}`, existing.name);
+        continue;
+      }
+      const secret = new Secret(this, `Secret-${provider}`, {
+        description:
+          `${declaration.name}: the active signing secrets of webhook provider "${provider}", ` +
+          'as a JSON list of strings, e.g. ["whsec_..."]; list two while rotating.',
+        removalPolicy,
+      });
+      // The template holds no secret: the secret starts as the empty list (every
+      // delivery is answered 401 until it is filled), and the operator puts the real
+      // value once after the first deploy:
+      //   aws secretsmanager put-secret-value --secret-id <SecretArn output> \
+      //     --secret-string '["whsec_..."]'
+      // CloudFormation writes SecretString when the secret is created and when this
+      // value changes in the template, so leave '[]' as it is. The ingest function
+      // re-reads the secret within SECRET_MAX_AGE_SECONDS (5 minutes).
+      const cfn = secret.node.defaultChild as CfnSecret;
+      cfn.generateSecretString = undefined;
+      cfn.secretString = '[]';
+      secrets[provider] = secret;
+    }
+    return secrets;
+  }
+
+  /** The ingest function, with exactly the grants its environment names. */
+  private ingest(props: IntakeProps): NodejsFunction {
+    const { declaration, fanOut } = props;
+    const fn = hookonceFunction(this, 'Ingest', props.functionDefaults, {
+      description: `${declaration.name}: POST /webhooks/{provider}`,
+      entry: INGEST_FUNCTION.entry,
+      handler: INGEST_FUNCTION.handler,
+      timeout: Duration.seconds(INGEST_FUNCTION.timeoutSeconds),
+      memorySize: props.ingestMemorySize,
+      reservedConcurrentExecutions: props.reservedConcurrency,
+      serviceName: serviceNames(declaration.name).ingest,
+    });
+    // How the function names each secret, and what its policy names. A secret imported
+    // by name has no complete ARN here: the function asks for it by name, and the policy
+    // matches the six characters Secrets Manager appended to the name.
+    const secretIds: Record<string, string> = {};
+    const secretPolicyArns: string[] = [];
+    for (const [provider, secret] of Object.entries(this.secrets)) {
+      const existing = declaration.existingSecrets[provider];
+      if (existing && 'name' in existing) {
+        secretIds[provider] = existing.name;
+        secretPolicyArns.push(`${secret.secretArn}-??????`);
+      } else {
+        secretIds[provider] = secret.secretArn;
+        secretPolicyArns.push(secret.secretArn);
+      }
+    }
+    bind(
+      fn,
+      ingestEnvironment({
+        tableName: this.deliveriesTable.tableName,
+        topicArn: fanOut.topic.topicArn,
+        providers: { ...declaration.providers },
+        retentionSeconds: declaration.retentionDays * 24 * 3600,
+        pendingShards: declaration.pendingShards,
+        payloadBucket: this.payloadBucket.bucketName,
+        secretIds,
+      }),
+      {
+        // The table itself only: the ingest function never reads an index.
+        [INGEST_ENV.table]: (grantee) =>
+          Grant.addToPrincipal({
+            grantee,
+            actions: INGEST_TABLE_ACTIONS,
+            resourceArns: [this.deliveriesTable.tableArn],
+          }),
+        [INGEST_ENV.topicArn]: (grantee) => fanOut.grantPublish(grantee),
+        // Its own providers' secrets only, and only to read their value.
+        [INGEST_ENV.secretIds]: (grantee) =>
+          Grant.addToPrincipal({
+            grantee,
+            actions: ['secretsmanager:GetSecretValue'],
+            resourceArns: secretPolicyArns,
+          }),
+        [INGEST_ENV.providers]: null,
+        [INGEST_ENV.retentionSeconds]: null,
+        [INGEST_ENV.pendingShards]: null,
+        // It writes large bodies, and deletes one it stored for a delivery whose claim
+        // it lost; it never reads them.
+        [INGEST_ENV.payloadBucket]: (grantee) =>
+          Grant.addToPrincipal({
+            grantee,
+            actions: INGEST_PAYLOAD_ACTIONS,
+            resourceArns: [this.payloadBucket.arnForObjects(`${PAYLOAD_PREFIX}*`)],
+          }),
+      },
+    );
+    return fn;
+  }
+
+  /** The HTTP API: POST /webhooks/{provider} to the ingest function, on a throttled, logged stage. */
+  private httpApi(
+    declaration: ResolvedDeclaration,
+    defaults: FunctionDefaults,
+  ): { api: HttpApi; accessLogs: LogGroup } {
+    const api = new HttpApi(this, 'Api', {
+      description: `${declaration.name}: webhook ingestion`,
+      createDefaultStage: false,
+    });
+    // The $default stage, throttled as the declaration says, with access logs.
+    const accessLogs = new LogGroup(this, 'ApiAccessLogs', {
+      retention: defaults.logRetention,
+      encryptionKey: defaults.logsKey,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    new HttpStage(this, 'ApiStage', {
+      httpApi: api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: declaration.throttle,
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(accessLogs),
+        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+      },
+    });
+    const [route] = api.addRoutes({
+      path: '/webhooks/{provider}',
+      methods: [HttpMethod.POST],
+      integration: new HttpLambdaIntegration('Ingest', this.ingestFunction, {
+        payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
+      }),
+    });
+    // API Gateway may invoke the ingest function for this API's route (SourceArn, set
+    // by the integration) and from this account only.
+    const invoke = route?.node.tryFindChild('Ingest-Permission');
+    if (!(invoke instanceof CfnPermission)) {
+      throw new Error('the ingest route has no Ingest-Permission to restrict to this account');
+    }
+    invoke.sourceAccount = Stack.of(this).account;
+    return { api, accessLogs };
+  }
+}
