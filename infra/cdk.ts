@@ -34,6 +34,12 @@ export type {
 } from '../functions/shared/declaration.ts';
 /** The declaration's validator: checks it, fills defaults, throws one error listing every problem. */
 export { resolveDeclaration } from '../functions/shared/declaration.ts';
+/** A queue, its DLQs, the subscription, the consumer, its claims table and alarms, as one construct. */
+export {
+  HookonceSubscriber,
+  type HookonceSubscriberProps,
+  type SubscriberAlarms,
+} from './constructs/subscriber.ts';
 export { Hookonce, type HookonceProps, type SubscriberQueues } from './hookonce.ts';
 export type { AlarmThresholds } from './observability.ts';
 export {
@@ -41,10 +47,6 @@ export {
   type SubscribeOptions,
   subscribeToHookonce,
 } from './subscribe.ts';
-
-// HookonceSubscriber (a queue, its DLQs, the subscription, the consumer, its
-// claims table and alarms as one construct) is exported here once it exists:
-// export { HookonceSubscriber, type HookonceSubscriberProps } from './subscriber.ts';
 
 /**
  * `hookonce.subscribeQueue(queue, filter)` as a function: subscribes a queue of

@@ -1,11 +1,9 @@
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Annotations, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { Key } from 'aws-cdk-lib/aws-kms';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { type LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -45,16 +43,13 @@ import { CONSUMER_TABLE } from './tables.ts';
 
 export { HookonceSubscriber, type HookonceSubscriberProps } from './constructs/subscriber.ts';
 
-/** The repository root: entries in the declaration are relative to it. */
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-
 export interface HookonceProps {
-  /** Providers and subscribers: the single source of truth . */
+  /** Providers and subscribers: the single source of truth. */
   readonly declaration: HookonceDeclaration;
   /**
    * The folder the declaration's entry paths are relative to, and where
-   * package-lock.json lives.
-   * @default the repository root of this file
+   * package-lock.json lives: the app's own folder.
+   * @default the current directory (where `cdk synth` runs)
    */
   readonly projectRoot?: string;
   /**
@@ -170,7 +165,7 @@ export class Hookonce extends Construct {
   /** Payloads too large to travel inline. */
   public readonly payloadBucket: Bucket;
   /** Publishes deliveries that were stored but never published; runs every minute. */
-  public readonly sweeperFunction: NodejsFunction;
+  public readonly sweeperFunction: LambdaFunction;
   /**
    * One secret per provider, holding the JSON list of its active signing secrets:
    * created by the stack, or the existing one the provider names (secretArn, secretName).
@@ -184,11 +179,11 @@ export class Hookonce extends Construct {
   public readonly observability: Observability;
   /** The access logs of the HTTP API. */
   public readonly accessLogs: LogGroup;
-  public readonly ingestFunction: NodejsFunction;
+  public readonly ingestFunction: LambdaFunction;
   /** By subscriber name. */
   public readonly queues: Readonly<Record<string, SubscriberQueues>>;
   /** By subscriber name. */
-  public readonly consumerFunctions: Readonly<Record<string, NodejsFunction>>;
+  public readonly consumerFunctions: Readonly<Record<string, LambdaFunction>>;
 
   /** What every function of this deployment shares. */
   private readonly functionDefaults: FunctionDefaults;
@@ -199,7 +194,7 @@ export class Hookonce extends Construct {
     for (const warning of declaration.warnings)
       Annotations.of(this).addWarningV2('hookonce:declaration', warning);
     this.declaration = declaration;
-    const projectRoot = props.projectRoot ?? REPO_ROOT;
+    const projectRoot = props.projectRoot ?? process.cwd();
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
     const debugLogSampleRate = checkDebugLogSampleRate(props.debugLogSampleRate ?? 0);
     checkEntries(declaration, projectRoot);
@@ -267,7 +262,7 @@ export class Hookonce extends Construct {
     const thresholds = { ...DEFAULT_THRESHOLDS, ...props.alarms };
     const subscribers: Record<string, HookonceSubscriber> = {};
     const queues: Record<string, SubscriberQueues> = {};
-    const consumers: Record<string, NodejsFunction> = {};
+    const consumers: Record<string, LambdaFunction> = {};
     for (const [name, subscriber] of Object.entries(declaration.subscribers)) {
       const built = new HookonceSubscriber(this, `Subscriber-${name}`, {
         ...subscriber,
@@ -356,7 +351,7 @@ export class Hookonce extends Construct {
   protected nodejsFunction(
     id: string,
     props: Omit<HookonceFunctionProps, 'serviceName'> & { serviceName?: string },
-  ): NodejsFunction {
+  ): LambdaFunction {
     return hookonceFunction(this, id, this.functionDefaults, {
       ...props,
       serviceName: props.serviceName ?? serviceNames(this.declaration.name).ingest,

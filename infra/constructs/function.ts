@@ -10,7 +10,14 @@ import {
   ServicePrincipal,
 } from 'aws-cdk-lib/aws-iam';
 import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import {
+  Architecture,
+  Code,
+  type FunctionProps,
+  Function as LambdaFunction,
+  Runtime,
+  Tracing,
+} from 'aws-cdk-lib/aws-lambda';
 import {
   LogLevel,
   NodejsFunction,
@@ -19,13 +26,13 @@ import {
 } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { HANDLER_BUNDLING, type HookonceHandler, handlerCode } from '../functions.ts';
 
 /**
  * esbuild makes ESM, and CommonJS dependencies bundled into it still call
  * `require` (for Node built-ins): give them one.
  */
-const REQUIRE_SHIM =
-  "import { createRequire as __hookonceCreateRequire } from 'node:module'; const require = __hookonceCreateRequire(import.meta.url);";
+const REQUIRE_SHIM = HANDLER_BUNDLING.banner.js;
 
 /**
  * What CloudWatch Logs needs of the key to encrypt a log group and read it back:
@@ -127,6 +134,11 @@ export type HookonceFunctionProps = Pick<
 > & {
   /** Relative to the project root. */
   readonly entry: string;
+  /**
+   * One of hookonce's own functions: deployed from the bundle the package ships
+   * when there is one (an app that installed hookonce), else bundled from `entry`.
+   */
+  readonly shipped?: HookonceHandler;
   /** Its `service` in logs and metrics (POWERTOOLS_SERVICE_NAME). */
   readonly serviceName: string;
 };
@@ -143,7 +155,7 @@ export function hookonceFunction(
   id: string,
   defaults: FunctionDefaults,
   props: HookonceFunctionProps,
-): NodejsFunction {
+): LambdaFunction {
   const logGroup = new LogGroup(scope, `${id}Logs`, {
     retention: defaults.logRetention,
     encryptionKey: defaults.logsKey,
@@ -158,10 +170,8 @@ export function hookonceFunction(
     actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
     resourceArns: [logGroup.logGroupArn],
   });
-  return new NodejsFunction(scope, id, {
+  const common = {
     description: props.description,
-    entry: entryPath(defaults.projectRoot, props.entry),
-    handler: props.handler,
     timeout: props.timeout,
     memorySize: props.memorySize,
     reservedConcurrentExecutions: props.reservedConcurrentExecutions,
@@ -175,11 +185,25 @@ export function hookonceFunction(
     },
     runtime: Runtime.NODEJS_24_X,
     architecture: Architecture.ARM_64,
+    logGroup,
+  } satisfies Omit<FunctionProps, 'code' | 'handler'>;
+  const code = props.shipped ? handlerCode(props.shipped, defaults.projectRoot) : undefined;
+  if (code?.kind === 'bundle') {
+    // Built and minified when the package was built: deployed as it is, no bundling at synth.
+    return new LambdaFunction(scope, id, {
+      ...common,
+      code: Code.fromAsset(code.directory),
+      handler: code.handler,
+    });
+  }
+  return new NodejsFunction(scope, id, {
+    ...common,
+    entry: entryPath(defaults.projectRoot, props.entry),
+    handler: props.handler,
     projectRoot: defaults.projectRoot,
     depsLockFilePath: join(defaults.projectRoot, 'package-lock.json'),
     // The SDK v3 clients reuse connections on their own; no variable needed.
     awsSdkConnectionReuse: false,
-    logGroup,
     bundling: {
       format: OutputFormat.ESM,
       target: 'node24',

@@ -10,8 +10,8 @@ import {
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AttributeType, ProjectionType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant } from 'aws-cdk-lib/aws-iam';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { CfnPermission } from 'aws-cdk-lib/aws-lambda';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
 import { type CfnSecret, type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -81,7 +81,7 @@ export class Intake extends Construct {
   public readonly api: HttpApi;
   /** The access logs of the HTTP API. */
   public readonly accessLogs: LogGroup;
-  public readonly ingestFunction: NodejsFunction;
+  public readonly ingestFunction: LambdaFunction;
   public readonly deliveriesTable: TableV2;
   /** Payloads too large to travel inline. */
   public readonly payloadBucket: Bucket;
@@ -170,11 +170,12 @@ export class Intake extends Construct {
   }
 
   /** The ingest function, with exactly the grants its environment names. */
-  private ingest(props: IntakeProps): NodejsFunction {
+  private ingest(props: IntakeProps): LambdaFunction {
     const { declaration, fanOut } = props;
     const fn = hookonceFunction(this, 'Ingest', props.functionDefaults, {
       description: `${declaration.name}: POST /webhooks/{provider}`,
       entry: INGEST_FUNCTION.entry,
+      shipped: 'ingest',
       handler: INGEST_FUNCTION.handler,
       timeout: Duration.seconds(INGEST_FUNCTION.timeoutSeconds),
       memorySize: props.ingestMemorySize,

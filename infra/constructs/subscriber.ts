@@ -11,8 +11,8 @@ import {
 import { AttributeType, type ITable, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { type ITopic, type Subscription, Topic } from 'aws-cdk-lib/aws-sns';
@@ -258,7 +258,7 @@ export class HookonceSubscriber extends Construct {
   /** Events SNS could not deliver to `queue` (the subscription's redrive policy). */
   public readonly subscriptionDeadLetterQueue: Queue;
   public readonly subscription: Subscription;
-  public readonly consumerFunction: NodejsFunction;
+  public readonly consumerFunction: LambdaFunction;
   /** Where its claims live: its own table, or the one `claims` gave. */
   public readonly claimsTable: ITable;
   public readonly alarms: SubscriberAlarms;

@@ -3,7 +3,7 @@ import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Grant } from 'aws-cdk-lib/aws-iam';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { Function as HookonceLambda } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { PENDING_INDEX } from '../../functions/deliveries/store.ts';
 import type { ResolvedDeclaration } from '../../functions/shared/declaration.ts';
@@ -38,7 +38,7 @@ export interface SweeperProps {
  * but never published (their ingest invocation died), and its schedule.
  */
 export class Sweeper extends Construct {
-  public readonly sweeperFunction: NodejsFunction;
+  public readonly sweeperFunction: HookonceLambda;
 
   public constructor(scope: Construct, id: string, props: SweeperProps) {
     super(scope, id);
@@ -47,6 +47,7 @@ export class Sweeper extends Construct {
     const fn = hookonceFunction(this, 'Sweeper', props.functionDefaults, {
       description: `${declaration.name}: publishes deliveries stored but never published`,
       entry: SWEEPER_FUNCTION.entry,
+      shipped: 'sweeper',
       handler: SWEEPER_FUNCTION.handler,
       timeout: Duration.seconds(SWEEPER_FUNCTION.timeoutSeconds),
       memorySize: SWEEPER_FUNCTION.memorySize,

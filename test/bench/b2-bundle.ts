@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Asset } from 'aws-cdk-lib/aws-s3-assets';
 import { ingestEnvironment } from '../../functions/ingest/config.ts';
 import { resolveDeclaration } from '../../functions/shared/declaration.ts';
@@ -19,7 +19,7 @@ const run = promisify(execFile);
 type BuildFunction = (
   id: string,
   props: { description: string; entry: string; handler: string },
-) => NodejsFunction;
+) => LambdaFunction;
 
 const BUNDLES = [
   { name: 'hookonce', label: 'hookonce' },
@@ -55,7 +55,7 @@ async function buildBundles(): Promise<{ paths: Record<string, string>; cleanup:
         'infra/hookonce.ts has no nodejsFunction() any more: B2 builds its floor and peer with it, to share the bundling settings',
       );
     }
-    const functions: Record<string, NodejsFunction> = { hookonce: hookonce.ingestFunction };
+    const functions: Record<string, LambdaFunction> = { hookonce: hookonce.ingestFunction };
     for (const b of BUNDLES) {
       if ('entry' in b) {
         functions[b.name] = build.call(hookonce, `Bench-${b.name}`, {

@@ -4,7 +4,7 @@
  * fresh dist/), then packed with `npm pack --dry-run` and its import graph walked.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -172,6 +172,47 @@ describe('the built code', () => {
       expect([...imported], name).toEqual([]);
     }
   });
+});
+
+describe('the construct, from the built package', () => {
+  it('deploys ingest and sweeper from the bundles the package ships, and bundles only the app’s own consumer at synth', () => {
+    // Prepare: the built package resolves aws-cdk-lib as an app's node_modules would give it.
+    symlinkSync(join(ROOT, 'node_modules'), join(stage, 'node_modules'));
+    const script = `
+      import { App, Stack } from 'aws-cdk-lib';
+      import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+      import { Hookonce } from './dist/infra/cdk.js';
+      const stack = new Stack(new App(), 'App');
+      const hookonce = new Hookonce(stack, 'Webhooks', {
+        projectRoot: ${JSON.stringify(ROOT)},
+        declaration: {
+          providers: { github: { scheme: 'github' } },
+          subscribers: { team: { consumer: { entry: 'functions/consumers/example/handler.ts' } } },
+        },
+      });
+      const kind = (fn) =>
+        (fn instanceof NodejsFunction ? 'bundled at synth ' : 'shipped ') +
+        fn.node.tryFindChild('Resource').handler;
+      console.log(JSON.stringify({
+        ingest: kind(hookonce.ingestFunction),
+        sweeper: kind(hookonce.sweeperFunction),
+        consumer: kind(hookonce.consumerFunctions.team),
+      }));`;
+
+    // Act
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: stage,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+
+    // Assess
+    expect(JSON.parse(out.trim().split('\n').at(-1) ?? '{}')).toEqual({
+      ingest: 'shipped index.handler',
+      sweeper: 'shipped index.handler',
+      consumer: 'bundled at synth index.handler',
+    });
+  }, 120_000);
 });
 
 describe('the API reports in api/', () => {
