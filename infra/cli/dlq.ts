@@ -16,7 +16,7 @@ import {
 import { declaration as defaultDeclaration } from '../hookonce.config.ts';
 import { type CliIo, type Command, UsageError } from './command.ts';
 import { fmt, type Progress, type ProgressStream, progressBar } from './progress.ts';
-import { openTarget, subscriberQueues, type Target, unreachable } from './target.ts';
+import { subscriberQueues, type Target, withTarget } from './target.ts';
 
 /**
  * `hookonce dlq list|peek|redrive`: what each subscriber's dead-letter queue
@@ -351,74 +351,69 @@ export async function runDlq(
     io.out(`usage: ${dlqCommand.usage}\n\n${dlqCommand.help}`);
     return 0;
   }
-  const target = await openTarget({ ...options, env: io.env, cwd: io.cwd, declaration });
-  try {
-    switch (options.action) {
-      case 'list': {
-        const names = options.subscriber ? [options.subscriber] : Object.keys(target.subscribers);
-        const counts = await countDlqs(target, names);
-        const width = Math.max(10, ...names.map((n) => n.length));
-        io.out(`dead-letter queues of ${target.description}`);
-        io.out(`  ${'subscriber'.padEnd(width)}  in DLQ  in queue`);
-        for (const c of counts) {
-          io.out(
-            `  ${c.subscriber.padEnd(width)}  ${fmt(c.dead).padStart(6)}  ${fmt(c.backlog).padStart(8)}`,
-          );
-        }
-        return 0;
-      }
-      case 'peek': {
-        const subscriber = options.subscriber as string;
-        const [count] = await countDlqs(target, [subscriber]);
-        const messages = await peekDlq(target, subscriber, options.max);
-        const dead = count?.dead ?? 0;
-        io.out(
-          `${subscriber}'s DLQ on ${target.description}: ${plural(dead, 'message')}${messages.length < dead ? `, the first ${fmt(messages.length)} shown` : ''} (left in place)`,
-        );
-        for (const m of messages) {
-          if (!m.eventId) {
+  return withTarget(
+    'dlq',
+    { ...options, env: io.env, cwd: io.cwd, declaration },
+    io,
+    async (target) => {
+      switch (options.action) {
+        case 'list': {
+          const names = options.subscriber ? [options.subscriber] : Object.keys(target.subscribers);
+          const counts = await countDlqs(target, names);
+          const width = Math.max(10, ...names.map((n) => n.length));
+          io.out(`dead-letter queues of ${target.description}`);
+          io.out(`  ${'subscriber'.padEnd(width)}  in DLQ  in queue`);
+          for (const c of counts) {
             io.out(
-              `  (not a hookonce envelope) message ${m.messageId}, received ${m.receiveCount}× (this peek included): ${JSON.stringify(m.preview)}`,
+              `  ${c.subscriber.padEnd(width)}  ${fmt(c.dead).padStart(6)}  ${fmt(c.backlog).padStart(8)}`,
             );
-            continue;
           }
-          io.out(
-            `  ${m.eventId}  ${m.type ?? '?'}  received ${m.receiveCount}× (this peek included), first sent ${time(m.sentAt)}`,
-          );
-          io.out(
-            m.lastError
-              ? `    last error (${time(m.lastErrorAt)}): ${m.lastError}`
-              : '    last error: not recorded (the consumer timed out or crashed, or its claim has expired)',
-          );
+          return 0;
         }
-        return 0;
+        case 'peek': {
+          const subscriber = options.subscriber as string;
+          const [count] = await countDlqs(target, [subscriber]);
+          const messages = await peekDlq(target, subscriber, options.max);
+          const dead = count?.dead ?? 0;
+          io.out(
+            `${subscriber}'s DLQ on ${target.description}: ${plural(dead, 'message')}${messages.length < dead ? `, the first ${fmt(messages.length)} shown` : ''} (left in place)`,
+          );
+          for (const m of messages) {
+            if (!m.eventId) {
+              io.out(
+                `  (not a hookonce envelope) message ${m.messageId}, received ${m.receiveCount}× (this peek included): ${JSON.stringify(m.preview)}`,
+              );
+              continue;
+            }
+            io.out(
+              `  ${m.eventId}  ${m.type ?? '?'}  received ${m.receiveCount}× (this peek included), first sent ${time(m.sentAt)}`,
+            );
+            io.out(
+              m.lastError
+                ? `    last error (${time(m.lastErrorAt)}): ${m.lastError}`
+                : '    last error: not recorded (the consumer timed out or crashed, or its claim has expired)',
+            );
+          }
+          return 0;
+        }
+        case 'redrive': {
+          const subscriber = options.subscriber as string;
+          const report = await redriveDlq(target, subscriber, progressBar(stream, 'redrive', 0));
+          const how =
+            report.method === 'StartMessageMoveTask'
+              ? 'by an SQS message move task'
+              : `by receive, send and delete (this endpoint has no StartMessageMoveTask: ${report.fallbackReason})`;
+          io.out(
+            `moved ${plural(report.moved, 'message')} from ${subscriber}'s DLQ back to its queue, ${how}`,
+          );
+          if (report.failed > 0) io.err(`${plural(report.failed, 'message')} could not be moved`);
+          const [after] = await countDlqs(target, [subscriber]);
+          io.out(`${subscriber}'s DLQ now holds ${plural(after?.dead ?? 0, 'message')}`);
+          return report.failed > 0 ? 1 : 0;
+        }
       }
-      case 'redrive': {
-        const subscriber = options.subscriber as string;
-        const report = await redriveDlq(target, subscriber, progressBar(stream, 'redrive', 0));
-        const how =
-          report.method === 'StartMessageMoveTask'
-            ? 'by an SQS message move task'
-            : `by receive, send and delete (this endpoint has no StartMessageMoveTask: ${report.fallbackReason})`;
-        io.out(
-          `moved ${plural(report.moved, 'message')} from ${subscriber}'s DLQ back to its queue, ${how}`,
-        );
-        if (report.failed > 0) io.err(`${plural(report.failed, 'message')} could not be moved`);
-        const [after] = await countDlqs(target, [subscriber]);
-        io.out(`${subscriber}'s DLQ now holds ${plural(after?.dead ?? 0, 'message')}`);
-        return report.failed > 0 ? 1 : 0;
-      }
-    }
-  } catch (error) {
-    const plain = unreachable(target, error);
-    if (plain) {
-      io.err(`hookonce dlq: ${plain}`);
-      return 1;
-    }
-    throw error;
-  } finally {
-    target.close();
-  }
+    },
+  );
 }
 
 export const dlqCommand: Command = {

@@ -9,7 +9,7 @@ import { declaration as defaultDeclaration } from '../hookonce.config.ts';
 import { type CliIo, type Command, UsageError } from './command.ts';
 import { deliveryLines, findDeliveries } from './lookup.ts';
 import { fmt } from './progress.ts';
-import { openTarget, scanDeliveries, type Target, unreachable } from './target.ts';
+import { scanDeliveries, type Target, withTarget } from './target.ts';
 
 /**
  * `hookonce deliveries failed`: the deliveries the sweeper parked FAILED after
@@ -169,28 +169,23 @@ export async function runDeliveries(
     io.out(`usage: ${deliveriesCommand.usage}\n\n${deliveriesCommand.help}`);
     return 0;
   }
-  const target = await openTarget({ ...options, env: io.env, cwd: io.cwd, declaration });
-  try {
-    if (options.action === 'show') {
-      const provider = options.provider ?? '';
-      const id = options.id ?? '';
-      const lookup = await findDeliveries(target, provider, id, options);
-      for (const line of deliveryLines(lookup, provider, id, target.description)) io.out(line);
-      return lookup.found.length > 0 ? 0 : 1;
-    }
-    const list = await listParked(target, options, io.now());
-    for (const line of parkedLines(list, target.description, options.max)) io.out(line);
-    return 0;
-  } catch (error) {
-    const plain = unreachable(target, error);
-    if (plain) {
-      io.err(`hookonce deliveries: ${plain}`);
-      return 1;
-    }
-    throw error;
-  } finally {
-    target.close();
-  }
+  return withTarget(
+    'deliveries',
+    { ...options, env: io.env, cwd: io.cwd, declaration },
+    io,
+    async (target) => {
+      if (options.action === 'show') {
+        const provider = options.provider ?? '';
+        const id = options.id ?? '';
+        const lookup = await findDeliveries(target, provider, id, options);
+        for (const line of deliveryLines(lookup, provider, id, target.description)) io.out(line);
+        return lookup.found.length > 0 ? 0 : 1;
+      }
+      const list = await listParked(target, options, io.now());
+      for (const line of parkedLines(list, target.description, options.max)) io.out(line);
+      return 0;
+    },
+  );
 }
 
 export const deliveriesCommand: Command = {

@@ -23,13 +23,7 @@ import {
 import { declaration as defaultDeclaration } from '../hookonce.config.ts';
 import { type CliIo, type Command, UsageError } from './command.ts';
 import { fmt, type Progress, type ProgressStream, progressBar } from './progress.ts';
-import {
-  liveFilterPolicy,
-  openTarget,
-  subscriberQueues,
-  type Target,
-  unreachable,
-} from './target.ts';
+import { liveFilterPolicy, subscriberQueues, type Target, withTarget } from './target.ts';
 
 export interface ReplayOptions {
   readonly subscriber: string;
@@ -344,30 +338,25 @@ export async function runReplay(
     io.out(`usage: ${replayCommand.usage}\n\n${replayCommand.help}`);
     return 0;
   }
-  const target = await openTarget({ ...options, env: io.env, cwd: io.cwd, declaration });
-  try {
-    subscriberQueues(target, options.subscriber);
-    const policy = await liveFilterPolicy(target, options.subscriber);
-    for (const line of replayHeader(options, policy, target.description)) io.out(line);
-    const report = await replay(
-      target,
-      options,
-      policy,
-      progressBar(stream, 'replay', 0),
-      io.now(),
-    );
-    for (const line of replaySummary(options, report)) io.out(line);
-    return report.failed > 0 ? 1 : 0;
-  } catch (error) {
-    const plain = unreachable(target, error);
-    if (plain) {
-      io.err(`hookonce replay: ${plain}`);
-      return 1;
-    }
-    throw error;
-  } finally {
-    target.close();
-  }
+  return withTarget(
+    'replay',
+    { ...options, env: io.env, cwd: io.cwd, declaration },
+    io,
+    async (target) => {
+      subscriberQueues(target, options.subscriber);
+      const policy = await liveFilterPolicy(target, options.subscriber);
+      for (const line of replayHeader(options, policy, target.description)) io.out(line);
+      const report = await replay(
+        target,
+        options,
+        policy,
+        progressBar(stream, 'replay', 0),
+        io.now(),
+      );
+      for (const line of replaySummary(options, report)) io.out(line);
+      return report.failed > 0 ? 1 : 0;
+    },
+  );
 }
 
 export const replayCommand: Command = {

@@ -17,7 +17,7 @@ import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { FilterPolicy, ResolvedDeclaration } from '../../functions/shared/declaration.ts';
 import type { Env } from '../../functions/shared/env.ts';
 import { LOCAL_CREDENTIALS } from '../local/credentials.ts';
-import { UsageError } from './command.ts';
+import { type CliIo, UsageError } from './command.ts';
 import { dataDir, shown } from './send.ts';
 
 /**
@@ -317,4 +317,30 @@ export async function scanDeliveries(
   };
   await Promise.all(Array.from({ length: segments }, (_, n) => segment(n)));
   return scanned;
+}
+
+/**
+ * Opens the target an operator command works on, runs `work` on it and closes it:
+ * an emulator or stack that cannot be reached is said plainly (`hookonce <command>:
+ * …`, exit 1) instead of as an SDK stack trace.
+ */
+export async function withTarget(
+  command: string,
+  options: TargetOptions,
+  io: Pick<CliIo, 'err'>,
+  work: (target: Target) => Promise<number>,
+): Promise<number> {
+  const target = await openTarget(options);
+  try {
+    return await work(target);
+  } catch (error) {
+    const plain = unreachable(target, error);
+    if (plain) {
+      io.err(`hookonce ${command}: ${plain}`);
+      return 1;
+    }
+    throw error;
+  } finally {
+    target.close();
+  }
 }

@@ -3,6 +3,7 @@ import { Bench, type Task } from 'tinybench';
 import { parseJson } from '../../functions/fanout/envelope.ts';
 import { buildProviders } from '../../functions/providers/registry.ts';
 import type { Provider, WebhookRequest } from '../../functions/providers/types.ts';
+import { systemClock } from '../../functions/shared/clock.ts';
 import {
   type ProviderDeclaration,
   resolveDeclaration,
@@ -331,7 +332,7 @@ export async function benchVerify(settings: Settings): Promise<Section> {
     Buffer.from(c.scheme === 'twilio' ? formBody(bytes, id) : jsonBody(bytes, id));
   for (const p of [...cases]) {
     const body = bodyFor(p.c, p.size.bytes, 'evt_check');
-    const signedAt = Date.now();
+    const signedAt = systemClock.now();
     const r = p.c.sign(body, randomUUID(), signedAt, p.c.secret);
     if (p.verifier) {
       const verdict = inspectAsIngest(p.verifier, r, [p.c.secret], signedAt);
@@ -360,7 +361,7 @@ export async function benchVerify(settings: Settings): Promise<Section> {
     for (const p of ordered) {
       // Signed at the start of each round: the timestamp stays within every tolerance.
       const body = bodyFor(p.c, p.size.bytes, `evt_${randomUUID()}`);
-      const signedAt = Date.now();
+      const signedAt = systemClock.now();
       const r = p.c.sign(body, randomUUID(), signedAt, p.c.secret);
       const text = body.toString('utf8');
       const key = `${p.c.scheme} ${p.size.label}`;

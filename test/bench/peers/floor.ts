@@ -7,6 +7,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { systemClock } from '../../../functions/shared/clock.ts';
 
 /**
  * The floor of the ingest path: the three SDK calls the ingest handler makes for
@@ -48,7 +49,7 @@ const LEASE_MS = 9_500;
 export function createFloor(o: FloorOptions): (d: FloorDelivery) => Promise<FloorOutcome> {
   const type = `${o.provider}.${o.eventType}`;
   return async (d) => {
-    const now = Date.now();
+    const now = systemClock.now();
     const pk = `DELIVERY#${o.provider}#${d.deliveryId}`;
     const headers: Record<string, { S: string }> = {};
     for (const h of KEPT_HEADERS) {
@@ -120,7 +121,7 @@ export function createFloor(o: FloorOptions): (d: FloorDelivery) => Promise<Floo
           ':published': { S: 'PUBLISHED' },
           ':received': { S: 'RECEIVED' },
           ':owner': { S: d.owner },
-          ':now': { N: String(Date.now()) },
+          ':now': { N: String(systemClock.now()) },
         },
       }),
     );
