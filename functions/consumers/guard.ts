@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import middy, { type MiddlewareObj, type Request } from '@middy/core';
+import middy from '@middy/core';
 import type {
   Context,
   SQSBatchItemFailure,
@@ -50,6 +50,28 @@ export interface ExactlyOnceOptions {
   claims?: ClaimStorePort;
 }
 
+/**
+ * What the guard reads and writes of a middy request: middy's `Request`, by
+ * shape. The package's types name no middy type, so an app compiles them with
+ * `skipLibCheck` off whether or not middy's own declarations do.
+ */
+export interface GuardRequest {
+  event: SQSEvent;
+  context: Context;
+  response: SQSBatchResponse | null | undefined;
+  error: Error | null | undefined;
+}
+
+/** The guard as a middy middleware: `middy().use(exactlyOnce())`. */
+export interface GuardMiddleware {
+  before(request: GuardRequest): Promise<void>;
+  after(request: GuardRequest): Promise<void>;
+  onError(request: GuardRequest): Promise<void>;
+}
+
+/** A Lambda handler for an SQS event source with partial batch responses. */
+export type SqsBatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
 /** What the guard puts on the Lambda context for the handler. */
 export interface BatchGuard {
   /** The envelope a record carries (already parsed and validated). */
@@ -91,9 +113,7 @@ const eventFields = (event: HookonceEvent): LogFields => ({
  * records to retry, so the rest of the batch goes on. A poison record (no envelope)
  * is reported failed every time and reaches the DLQ after maxReceiveCount.
  */
-export function exactlyOnce(
-  options: ExactlyOnceOptions = {},
-): MiddlewareObj<SQSEvent, SQSBatchResponse, Error, Context> {
+export function exactlyOnce(options: ExactlyOnceOptions = {}): GuardMiddleware {
   const config =
     options.consumer && options.tableName
       ? {
@@ -178,9 +198,7 @@ export function exactlyOnce(
     }
   }
 
-  const before = async (
-    request: Request<SQSEvent, SQSBatchResponse, Error, Context>,
-  ): Promise<void> => {
+  const before = async (request: GuardRequest): Promise<void> => {
     const { context } = request;
     const now = clock.now();
     const remaining =
@@ -259,10 +277,7 @@ export function exactlyOnce(
     request.event = { ...request.event, Records: [...batch.claimed.values()].map((c) => c.record) };
   };
 
-  const finish = async (
-    request: Request<SQSEvent, SQSBatchResponse, Error, Context>,
-    threw: boolean,
-  ) => {
+  const finish = async (request: GuardRequest, threw: boolean) => {
     const batch = batches.get(request.context);
     if (!batch) return;
     const reported = new Set(
@@ -308,7 +323,7 @@ export type Effect<Data = unknown> = (
  * A batch handler that runs `effect` once per claimed event, concurrently,
  * marking each DONE the moment its effect returns.
  */
-export function eachEvent<Data = unknown>(effect: Effect<Data>) {
+export function eachEvent<Data = unknown>(effect: Effect<Data>): SqsBatchHandler {
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     const guard = (context as Partial<GuardedContext>).exactlyOnce;
     if (!guard) throw new Error('eachEvent runs behind the exactlyOnce() middleware');
@@ -328,6 +343,9 @@ export function eachEvent<Data = unknown>(effect: Effect<Data>) {
 }
 
 /** The whole consumer in one call: `export const handler = consume(async (event) => { … })`. */
-export function consume<Data = unknown>(effect: Effect<Data>, options: ExactlyOnceOptions = {}) {
+export function consume<Data = unknown>(
+  effect: Effect<Data>,
+  options: ExactlyOnceOptions = {},
+): SqsBatchHandler {
   return middy<SQSEvent, SQSBatchResponse>().use(exactlyOnce(options)).handler(eachEvent(effect));
 }

@@ -29,6 +29,9 @@ export {
   eachEvent,
   exactlyOnce,
   type GuardedContext,
+  type GuardMiddleware,
+  type GuardRequest,
+  type SqsBatchHandler,
 } from './guard.ts';
 export {
   createOnce,
