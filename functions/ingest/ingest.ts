@@ -6,7 +6,7 @@ import { type EventPublisher, SNS_MAX_MESSAGE_BYTES } from '../fanout/publisher.
 import type { Provider, Verdict, WebhookRequest } from '../providers/types.ts';
 import type { Clock } from '../shared/clock.ts';
 import { DependencyError } from '../shared/errors.ts';
-import { errorFields, type Logger } from '../shared/log.ts';
+import { errorFields, type LogFields, type Logger } from '../shared/log.ts';
 import { METRIC, type MetricsPort, noMetrics } from '../shared/metrics.ts';
 import type { SecretSource } from '../shared/secrets.ts';
 import { accepted, duplicate, type HttpResponse, problem, retryAfter } from './responses.ts';
@@ -95,6 +95,23 @@ const fresh = (delivery: NewDelivery, now: number): DeliveryRecord => ({
   expiresAt: 0,
 });
 
+/**
+ * How a request ended, as the `outcome` of its last log line: `published` (a new
+ * delivery, stored and published: 202), `taken_over` (a stalled one finished: 202),
+ * `duplicate` (200), `in_progress` (409 with Retry-After), `rejected` (4xx, with its
+ * `reason`), `answered` (a provider's handshake, such as Slack's url_verification),
+ * `unavailable` (503 with Retry-After) and `error` (500, a bug).
+ */
+export type RequestOutcome =
+  | 'published'
+  | 'taken_over'
+  | 'duplicate'
+  | 'in_progress'
+  | 'rejected'
+  | 'answered'
+  | 'unavailable'
+  | 'error';
+
 export function leaseFor(request: IngestRequest, now: number, policy: LeasePolicy): Lease {
   const span = Math.min(
     policy.ceilingMs,
@@ -110,22 +127,50 @@ export function leaseFor(request: IngestRequest, now: number, policy: LeasePolic
  */
 export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<HttpResponse> {
   const metrics = deps.metrics ?? noMetrics;
+  const started = deps.clock.now();
+  /**
+   * Every request ends with exactly one line that carries its `outcome`, the
+   * HTTP `status` and the time taken (`ms`): the console's timeline and
+   * `hookonce tail` read these lines (CloudWatch Logs Insights on AWS), so a
+   * webhook costs no write beyond the log line it always had.
+   */
+  const answer = (
+    logger: Logger,
+    level: 'info' | 'warn' | 'error',
+    message: string,
+    response: HttpResponse,
+    fields: LogFields & { outcome: RequestOutcome },
+  ): HttpResponse => {
+    logger[level](message, {
+      ...fields,
+      status: response.statusCode,
+      ms: deps.clock.now() - started,
+    });
+    return response;
+  };
   const provider = deps.providers.get(request.provider);
   if (!provider) {
     // No provider dimension: the name is whatever the request put in the path.
     metrics.count(METRIC.rejected, { reason: 'unknown_provider' });
-    return problem(404, 'unknown_provider', UNKNOWN_PROVIDER_MESSAGE);
+    return answer(
+      deps.log,
+      'warn',
+      'rejected',
+      problem(404, 'unknown_provider', UNKNOWN_PROVIDER_MESSAGE),
+      { outcome: 'rejected', reason: 'unknown_provider' },
+    );
   }
   const log = deps.log.child({ provider: provider.name });
   const dims = { provider: provider.name };
   metrics.count(METRIC.received, dims);
   if (request.rawBody.length > provider.maxBodyBytes) {
-    log.warn('rejected', { reason: 'payload_too_large', bytes: request.rawBody.length });
     metrics.count(METRIC.rejected, { ...dims, reason: 'payload_too_large' });
-    return problem(
-      413,
-      'payload_too_large',
-      `the body is larger than ${provider.maxBodyBytes} bytes`,
+    return answer(
+      log,
+      'warn',
+      'rejected',
+      problem(413, 'payload_too_large', `the body is larger than ${provider.maxBodyBytes} bytes`),
+      { outcome: 'rejected', reason: 'payload_too_large', bytes: request.rawBody.length },
     );
   }
 
@@ -133,9 +178,12 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
   try {
     secrets = await deps.secrets.get(provider.name);
   } catch (error) {
-    log.error('secrets unavailable', errorFields(error));
     metrics.count(METRIC.unavailable, { ...dims, dependency: 'secrets' });
-    return unavailable('secrets');
+    return answer(log, 'error', 'secrets unavailable', unavailable('secrets'), {
+      ...errorFields(error),
+      outcome: 'unavailable',
+      dependency: 'secrets',
+    });
   }
 
   const now = deps.clock.now();
@@ -155,26 +203,30 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
   };
   const verdict = provider.inspect(request, { secrets, now, json, bodySha256 });
   if (verdict.kind === 'reject') {
-    log.warn('rejected', { reason: verdict.code, status: verdict.status });
     metrics.count(METRIC.rejected, { ...dims, reason: verdict.code });
     // 401 is a missing or forged signature or a stale timestamp: what the spike alarm watches.
     if (verdict.status === 401) metrics.count(METRIC.signatureRejected, dims);
-    return problem(verdict.status, verdict.code, verdict.message);
+    return answer(log, 'warn', 'rejected', problem(verdict.status, verdict.code, verdict.message), {
+      outcome: 'rejected',
+      reason: verdict.code,
+    });
   }
   if (verdict.kind === 'reply') {
-    log.info('answered without publishing', { status: verdict.statusCode });
-    return {
+    const reply = {
       statusCode: verdict.statusCode,
       headers: { 'content-type': verdict.contentType },
       body: verdict.body,
     };
+    return answer(log, 'info', 'answered without publishing', reply, { outcome: 'answered' });
   }
 
   const malformed = malformedName(verdict);
   if (malformed) {
-    log.warn('rejected', { reason: malformed.error, status: 400 });
     metrics.count(METRIC.rejected, { ...dims, reason: malformed.error });
-    return problem(400, malformed.error, malformed.message);
+    return answer(log, 'warn', 'rejected', problem(400, malformed.error, malformed.message), {
+      outcome: 'rejected',
+      reason: malformed.error,
+    });
   }
 
   const id = eventId(provider.name, verdict.deliveryId);
@@ -235,9 +287,8 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
         offloaded: delivery.payloadRef !== undefined,
       });
       await publishAndMark(holder, lease.owner, deps, published);
-      dlog.info('accepted', { outcome: 'published' });
       metrics.count(METRIC.published, dims);
-      return accepted(id);
+      return answer(dlog, 'info', 'accepted', accepted(id), { outcome: 'published' });
     }
 
     const existing = claim.existing;
@@ -249,42 +300,50 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
     if (!sameBody) {
       // A provider that renders each attempt again (Stripe's pending_webhooks) sends
       // another body under the same signed id: the first body wins.
-      dlog.warn('payload changed; the first body is kept', { outcome: 'payload_changed' });
+      dlog.warn('payload changed; the first body is kept', { payloadChanged: true });
       metrics.count(METRIC.payloadChanged, dims);
     }
     if (existing.status === 'PUBLISHED') {
-      dlog.info('duplicate', { outcome: 'duplicate' });
       metrics.count(METRIC.duplicate, dims);
-      return duplicate(id);
+      return answer(dlog, 'info', 'duplicate', duplicate(id), { outcome: 'duplicate' });
     }
     const leaseLeftMs = (existing.leaseUntil ?? 0) - now;
     if (leaseLeftMs >= 0) {
-      dlog.info('in progress elsewhere', { outcome: 'in_progress', leaseLeftMs });
       metrics.count(METRIC.inProgress, dims);
-      return inProgress(leaseLeftMs);
+      return answer(dlog, 'info', 'in progress elsewhere', inProgress(leaseLeftMs), {
+        outcome: 'in_progress',
+        leaseLeftMs,
+      });
     }
     const taken = await deps.deliveries.takeOver(delivery, lease, now);
     if (!taken) {
-      dlog.info('in progress elsewhere', { outcome: 'in_progress' });
       metrics.count(METRIC.inProgress, dims);
-      return inProgress(1_000); // lost the race for it just now: the winner is at work
+      // Lost the race for it just now: the winner is at work.
+      return answer(dlog, 'info', 'in progress elsewhere', inProgress(1_000), {
+        outcome: 'in_progress',
+      });
     }
     holder = taken;
     // From the stored record, first receivedAt and first body: the envelope a first attempt would have sent.
     await publishAndMark(holder, lease.owner, deps, encodeEvent(taken, sameBody ? { isJson } : {}));
-    dlog.info('accepted', { outcome: 'taken_over', attempts: taken.attempts });
     metrics.count(METRIC.published, dims);
     metrics.count(METRIC.takenOver, dims);
-    return accepted(id);
+    return answer(dlog, 'info', 'accepted', accepted(id), {
+      outcome: 'taken_over',
+      attempts: taken.attempts,
+    });
   } catch (error) {
     if (!(error instanceof DependencyError)) throw error;
-    dlog.error('dependency failed', { ...errorFields(error), dependency: error.dependency });
     metrics.count(METRIC.unavailable, { ...dims, dependency: error.dependency });
     if (holder) {
       // Best effort: a lease given back lets the provider's retry finish at once.
       await deps.deliveries.release(holder, lease.owner).catch(() => false);
     }
-    return unavailable(error.dependency);
+    return answer(dlog, 'error', 'dependency failed', unavailable(error.dependency), {
+      ...errorFields(error),
+      outcome: 'unavailable',
+      dependency: error.dependency,
+    });
   }
 }
 

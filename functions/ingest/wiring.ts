@@ -106,7 +106,11 @@ export function createIngestHandler(env: Env, overrides: Partial<IngestDeps> = {
       .handler((event, context) => ingest(toIngestRequest(event, context), deps))
       .onError(async (request) => {
         // Anything the core did not answer itself is a bug: log it, say nothing of it.
-        log.error('unhandled error', errorFields(request.error));
+        log.error('unhandled error', {
+          ...errorFields(request.error),
+          outcome: 'error',
+          status: 500,
+        });
         request.response = internalError();
       })
   );

@@ -25,6 +25,7 @@ import {
   sweeperEnvironment,
 } from '../../functions/sweeper/config.ts';
 import type { SweepReport } from '../../functions/sweeper/sweeper.ts';
+import { MemoryActivity } from '../console/activity.ts';
 import { INGEST_FUNCTION, SWEEPER_FUNCTION } from '../functions.ts';
 import { declaration as defaultDeclaration } from '../hookonce.config.ts';
 import { localNames } from '../names.ts';
@@ -108,6 +109,8 @@ export interface LocalRuntime {
   readonly secrets: Readonly<Record<string, ProviderSecret>>;
   /** Path of local.json, when there is a data folder. */
   readonly endpointsFile?: string;
+  /** Every webhook request since the start, from the ingest function's output: the console's timeline. */
+  readonly activity: MemoryActivity;
   /** Runs the sweeper once now (it also runs on its schedule). */
   sweep(): Promise<SweepReport>;
   stop(): Promise<void>;
@@ -182,6 +185,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
       POWERTOOLS_METRICS_DISABLED: 'true',
     };
     const print = (fn: string, line: string) => output(formatFunctionLine(fn, line, color));
+    const activity = new MemoryActivity();
     const retentionSeconds = declaration.retentionDays * 24 * 3600;
 
     const ingest = new Sandbox({
@@ -204,7 +208,10 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
       timeoutSeconds: INGEST_FUNCTION.timeoutSeconds,
       memorySize: INGEST_FUNCTION.memorySize,
       region: LOCAL_REGION,
-      output: print,
+      output: (fn, line) => {
+        activity.addLine(line);
+        print(fn, line);
+      },
     });
     cleanup.push(() => ingest.stop());
 
@@ -364,6 +371,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
       resources,
       secrets,
       endpointsFile,
+      activity,
       sweep,
       stop,
     };

@@ -8,6 +8,7 @@ import { createIngestHandler, type IngestHandler } from '../../functions/ingest/
 import { S3_PATH_STYLE_ENV } from '../../functions/shared/aws.ts';
 import type { Clock } from '../../functions/shared/clock.ts';
 import { createLogger } from '../../functions/shared/log.ts';
+import { MemoryActivity } from '../../infra/console/activity.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/emulators.ts';
 import {
   backends,
@@ -25,6 +26,9 @@ const T0 = Date.UTC(2100, 0, 1);
 const RETENTION_SECONDS = 7 * 24 * 3600;
 const clock: Clock = { now: () => T0 };
 const silent = createLogger({}, 'error', () => undefined);
+/** What the handler printed, line by line, and what the console's timeline makes of it. */
+const lines: string[] = [];
+const recording = createLogger({}, 'info', (line) => lines.push(line));
 
 const declaration = testDeclaration('it-ingest');
 
@@ -64,6 +68,7 @@ describe.each(backends)('Function: createIngestHandler (on %s and fauxqs)', (kin
   const db = useDynamo(kind, declaration);
   const saved = new Map<string, string | undefined>();
   let handler: IngestHandler;
+  let recorded: IngestHandler;
   let store: DeliveryStore;
 
   const post = (options: {
@@ -122,6 +127,7 @@ describe.each(backends)('Function: createIngestHandler (on %s and fauxqs)', (kin
       [S3_PATH_STYLE_ENV]: 'true',
     };
     handler = createIngestHandler(env, { clock, log: silent });
+    recorded = createIngestHandler(env, { clock, log: recording });
     store = new DeliveryStore({
       client: db.client,
       tableName: db.deliveriesTable,
@@ -139,6 +145,72 @@ describe.each(backends)('Function: createIngestHandler (on %s and fauxqs)', (kin
 
   afterEach(async () => {
     await published();
+  });
+
+  it('ends every request with one line that says its outcome, status and time: what the console reads', async () => {
+    // Prepare
+    lines.length = 0;
+    const id = newDeliveryId();
+    const body = bodyOf('invoice.paid', id);
+    const send = (provider: string, secret?: string) =>
+      recorded(
+        webhookEvent({
+          provider,
+          headers: signStandard({ id, at: T0, body, secret }),
+          body,
+        }),
+        nextContext(),
+      ) as Promise<APIGatewayProxyStructuredResultV2>;
+
+    // Act
+    const statuses = [
+      (await send('standard')).statusCode,
+      (await send('standard')).statusCode,
+      (await send('standard', OTHER_SECRET)).statusCode,
+      (await send('nobody')).statusCode,
+    ];
+
+    // Assess
+    expect(statuses).toEqual([202, 200, 401, 404]);
+    const ends = lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => 'outcome' in l);
+    expect(ends).toHaveLength(4);
+    const activity = new MemoryActivity();
+    for (const line of lines) activity.addLine(line);
+    // Powertools stamps each line with the time it was written: the console shows that time.
+    const seen = (await activity.recent()).reverse().map(({ time, ...rest }) => rest);
+    expect(seen).toEqual([
+      {
+        provider: 'standard',
+        status: 202,
+        outcome: 'published',
+        deliveryId: id,
+        eventType: 'invoice.paid',
+        ms: 0,
+      },
+      {
+        provider: 'standard',
+        status: 200,
+        outcome: 'duplicate',
+        deliveryId: id,
+        eventType: 'invoice.paid',
+        ms: 0,
+      },
+      {
+        provider: 'standard',
+        status: 401,
+        outcome: 'rejected',
+        reason: 'signature_mismatch',
+        ms: 0,
+      },
+      { status: 404, outcome: 'rejected', reason: 'unknown_provider', ms: 0 },
+    ]);
+    // Never the secret, the signature or the body.
+    const text = lines.join('\n');
+    expect(text).not.toContain(TEST_SECRET.slice(6, 20));
+    expect(text).not.toContain('amount');
+    expect(text).not.toMatch(/v1,[A-Za-z0-9+/=]{20,}/);
   });
 
   it('answers a new delivery 202, stores it PUBLISHED and publishes its envelope once', async () => {
