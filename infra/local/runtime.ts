@@ -344,6 +344,11 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
             );
           }
         },
+        maxReceiveCount: subscriber.maxReceiveCount,
+        onDeadLetter: (d) =>
+          output(
+            `${clockTime()} ${name.padEnd(10)} message ${d.messageId}${d.eventId ? ` (event ${d.eventId})` : ''} goes to the DLQ after ${d.receives} receives, once its visibility timeout ends`,
+          ),
       });
     });
     cleanup.push(async () => {
