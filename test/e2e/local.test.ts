@@ -419,7 +419,10 @@ describe('npm start (the real command)', () => {
   it('keeps its ports across restarts, refuses a second npm start on its data folder, and takes over the folder of one killed', async () => {
     // Prepare: fixed ports, as the defaults are, but free ones, so nothing else here collides.
     const dir = dataDir();
-    const ports = { api: await freePort(), dynamodb: await freePort(), aws: await freePort() };
+    const picked = new Set<number>();
+    while (picked.size < 3) picked.add(await freePort()); // three different ones
+    const [api = 0, dynamodb = 0, aws = 0] = [...picked];
+    const ports = { api, dynamodb, aws };
     const env = {
       PORT: String(ports.api),
       HOOKONCE_DYNAMODB_PORT: String(ports.dynamodb),
