@@ -1,6 +1,7 @@
 /**
  * `npm start`: hookonce on this machine, on embedded emulators.
  *   PORT               HTTP port (default 3000)
+ *   HOOKONCE_CONSOLE_PORT  port of the console, on 127.0.0.1 only (default 3001; docs/console.md)
  *   HOOKONCE_DATA_DIR  where state is kept across restarts (default .hookonce)
  *   HOOKONCE_DYNAMODB  dynalite (default) or dynamodb-local (the official one; needs Java)
  *   HOOKONCE_SECRET_<PROVIDER>  a provider's secret(s), comma-separated; generated when unset
@@ -21,6 +22,15 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`PORT must be a port number, got "${process.env.PORT}"`);
   process.exit(1);
 }
+const consolePort = process.env.HOOKONCE_CONSOLE_PORT
+  ? Number(process.env.HOOKONCE_CONSOLE_PORT)
+  : 3001;
+if (!Number.isInteger(consolePort) || consolePort < 0 || consolePort > 65535) {
+  console.error(
+    `HOOKONCE_CONSOLE_PORT must be a port number, got "${process.env.HOOKONCE_CONSOLE_PORT}"`,
+  );
+  process.exit(1);
+}
 const dataDir = process.env.HOOKONCE_DATA_DIR ?? '.hookonce';
 const dynamodb = (process.env.HOOKONCE_DYNAMODB ?? 'dynalite') as DynamoKind;
 if (dynamodb !== 'dynalite' && dynamodb !== 'dynamodb-local') {
@@ -30,11 +40,15 @@ if (dynamodb !== 'dynalite' && dynamodb !== 'dynamodb-local') {
 
 let runtime: Awaited<ReturnType<typeof startLocal>>;
 try {
-  runtime = await startLocal({ port, dataDir, dynamodb, color });
+  runtime = await startLocal({ port, dataDir, dynamodb, color, consolePort });
 } catch (error) {
   const message = error instanceof Error ? error.message : String(error);
   console.error(`hookonce could not start: ${message}`);
-  if (/EADDRINUSE/.test(message)) console.error(`port ${port} is taken: set PORT to another one`);
+  if (/the console could not listen/.test(message) && /EADDRINUSE/.test(message)) {
+    console.error(`port ${consolePort} is taken: set HOOKONCE_CONSOLE_PORT to another one`);
+  } else if (/EADDRINUSE/.test(message)) {
+    console.error(`port ${port} is taken: set PORT to another one`);
+  }
   process.exit(1);
 }
 
@@ -46,6 +60,7 @@ const lines = [
   `  dynamodb   ${runtime.endpoints.dynamodb}  ${dim(`(${runtime.dynamodbKind})`)}`,
   `  sns/sqs/s3 ${runtime.endpoints.sqs}  ${dim('(fauxqs)')}`,
   `  endpoints  ${runtime.endpointsFile ? rel(runtime.endpointsFile) : '-'}  ${dim('(for the AWS CLI and SDKs)')}`,
+  `  console    ${runtime.consoleUrl ?? '-'}`,
   '',
   bold('providers'),
 ];

@@ -15,9 +15,10 @@
  *   <!-- docs:example <entry point> -->  input: a usage example of the package, listed by {@link examples}
  *
  * Commands run in document order against one local runtime the script starts for the
- * run (`node infra/local/main.ts`, PORT=0, in a fresh temporary folder), the CLI
- * in-process. What differs from run to run is written as a fixed stand-in (see
- * {@link normalizer}): the runtime's URL as http://127.0.0.1:3000, emulator ports as
+ * run (`node infra/local/main.ts`, PORT=0 and HOOKONCE_CONSOLE_PORT=0, in a fresh
+ * temporary folder), the CLI in-process. What differs from run to run is written as a
+ * fixed stand-in (see {@link normalizer}): the runtime's URL as http://127.0.0.1:3000,
+ * the console's as http://127.0.0.1:3001, emulator ports as
  * <port>, times as <time>, signatures as <signature>, generated secrets as a fixed
  * secret of the same format. Nothing here uses the network.
  */
@@ -169,6 +170,8 @@ export function standIn(secret: string, name: string): string {
 export interface Stable {
   readonly url: string;
   readonly endpoints: readonly string[];
+  /** The console's URL, shown as its default, http://127.0.0.1:3001. */
+  readonly console?: string;
   readonly secrets: Readonly<Record<string, string>>;
 }
 
@@ -176,6 +179,7 @@ export interface Stable {
 export function normalizer(stable: Stable): (text: string) => string {
   return (text) => {
     let out = text.split(stable.url).join('http://127.0.0.1:3000').split(`${ROOT}/`).join('');
+    if (stable.console) out = out.split(stable.console).join('http://127.0.0.1:3001');
     for (const endpoint of stable.endpoints)
       out = out.split(endpoint).join('http://127.0.0.1:<port>');
     for (const [name, secret] of Object.entries(stable.secrets))
@@ -222,6 +226,7 @@ export class Session {
       HOME: process.env.HOME,
       TMPDIR: process.env.TMPDIR,
       PORT: '0',
+      HOOKONCE_CONSOLE_PORT: '0',
       HOOKONCE_DATA_DIR: '.hookonce',
       NO_COLOR: '1',
     };
@@ -262,7 +267,8 @@ export class Session {
     const secrets = JSON.parse(
       readFileSync(join(this.dir, '.hookonce/secrets.json'), 'utf8'),
     ) as Record<string, string>;
-    this.normalize = normalizer({ url, endpoints, secrets });
+    const consoleUrl = /^ {2}console +(http:\/\/127\.0\.0\.1:\d+)$/m.exec(banner)?.[1];
+    this.normalize = normalizer({ url, endpoints, secrets, console: consoleUrl });
     this.banner = this.normalize(banner);
   }
 

@@ -308,7 +308,13 @@ describe('npm start (the real command)', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'hookonce-start-'));
     const child = spawn(process.execPath, [join(PROJECT_ROOT, 'infra/local/main.ts')], {
       cwd: PROJECT_ROOT,
-      env: { ...process.env, PORT: '0', HOOKONCE_DATA_DIR: dataDir, HOOKONCE_SECRET_STANDARD: '' },
+      env: {
+        ...process.env,
+        PORT: '0',
+        HOOKONCE_CONSOLE_PORT: '0',
+        HOOKONCE_DATA_DIR: dataDir,
+        HOOKONCE_SECRET_STANDARD: '',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -327,11 +333,14 @@ describe('npm start (the real command)', () => {
       expect(out).toContain('ready in');
       const local = JSON.parse(readFileSync(join(dataDir, 'local.json'), 'utf8')) as {
         api: string;
+        console: string;
       };
       const secrets = JSON.parse(readFileSync(join(dataDir, 'secrets.json'), 'utf8')) as {
         standard: string;
       };
       expect(out).toContain(`POST ${local.api}/webhooks/standard`);
+      expect(out).toContain(`  console    ${local.console}\n`);
+      expect(local.console).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(out).toContain(secrets.standard);
 
       const body = JSON.stringify({ type: 'ping' });
