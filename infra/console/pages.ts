@@ -223,7 +223,7 @@ ${view.subscribers.map(
   (s) => html`<tr data-subscriber="${s.name}">
 <th scope="row">${s.name}</th>
 <td><code>${policyText(s.policy)}</code>${s.policySource === 'declaration' ? html`<br><small>declared; the subscription could not be read: ${s.policyError ?? ''}</small>` : s.policyError ? html`<br><small>${s.policyError}</small>` : ''}</td>
-<td>${s.matches ? 'yes' : 'no'}</td>
+<td data-field="matches">${s.matches ? 'yes' : 'no'}</td>
 <td data-field="claim" class="claim-${s.claim.state}">${claimText(s.claim, now)}</td>
 <td>${claimDetails(s.claim)}</td>
 </tr>`,
@@ -330,8 +330,12 @@ ${dl([
 ${dl([
   ['status', s.status],
   ['attempts', s.attempts],
-  ['lease owner', s.leaseOwner],
-  ['lease until', s.leaseUntil !== undefined ? timeHtml(s.leaseUntil) : undefined],
+  // A lease matters while the delivery is RECEIVED; once published, its owner is who published it.
+  [s.status === 'RECEIVED' ? 'lease owner' : 'last lease owner', s.leaseOwner],
+  [
+    'lease until',
+    s.status === 'RECEIVED' && s.leaseUntil !== undefined ? timeHtml(s.leaseUntil) : undefined,
+  ],
   ['received', timeHtml(s.receivedAt)],
   ['published', s.publishedAt !== undefined ? timeHtml(s.publishedAt) : undefined],
   ['failed publishes', s.publishFailures],

@@ -342,12 +342,14 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
     if (!options.writable) {
       throw new Refusal(403, 'this console is read-only: start it writable to act');
     }
+    // A browser says where a form post comes from: Sec-Fetch-Site, and Origin, which is
+    // "null" for a page served with Referrer-Policy: no-referrer (these are).
     const site = req.headers['sec-fetch-site'];
-    if (site !== undefined && site !== 'same-origin') {
-      throw new Refusal(403, 'refused: the request does not come from this console');
-    }
     const from = req.headers.origin;
-    if (from !== undefined && from !== origin) {
+    const sameSite = site === undefined || site === 'same-origin';
+    const sameOrigin =
+      from === undefined || from === origin || (from === 'null' && site === 'same-origin');
+    if (!sameSite || !sameOrigin) {
       throw new Refusal(403, 'refused: the request does not come from this console');
     }
     const form = await readForm(req);

@@ -10,7 +10,7 @@ export interface Answer {
 /**
  * One request to the console through node:http, so a test sets exactly the
  * headers a browser (or an attacker's page) would send: Host, Origin,
- * Sec-Fetch-Site. Redirects are not followed.
+ * Sec-Fetch-Site (a header given as '' is not sent). Redirects are not followed.
  */
 export function call(
   base: string,
@@ -29,7 +29,12 @@ export function call(
         port: url.port,
         path: `${url.pathname}${url.search}`,
         method: options.method ?? 'GET',
-        headers: { host: url.host, accept: 'text/html', ...options.headers },
+        // A header given as '' is left out.
+        headers: Object.fromEntries(
+          Object.entries({ host: url.host, accept: 'text/html', ...options.headers }).filter(
+            ([, v]) => v !== '',
+          ),
+        ),
       },
       (res) => {
         const chunks: Buffer[] = [];
