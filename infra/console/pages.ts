@@ -412,8 +412,9 @@ ${lookup.deliveries.map((view, i) => deliveryArticle(ctx, view, i, now))}`;
   });
 }
 
+/** A number of the subscribers' table; `—` where the source does not count it (or could not be read). */
 const cell = (name: string, field: string, value: number | undefined): Html =>
-  html`<td class="num" data-subscriber="${name}" data-field="${field}">${value === undefined ? '?' : value}</td>`;
+  html`<td class="num" data-subscriber="${name}" data-field="${field}">${value === undefined ? html`<span class="none">—</span>` : value}</td>`;
 
 /** The subscribers' numbers: queue depths and the consumer's outcomes; refreshed every 2 s. */
 export function subscriberStats(views: readonly SubscriberView[]): Html {

@@ -293,6 +293,25 @@ describe('Console of the local runtime, over HTTP', () => {
     expect(payload.body).toBe(d?.payload.text);
   });
 
+  it('reads a payload too large for the item from S3, and says where it is when it cannot', async () => {
+    const body = JSON.stringify({ type: 'invoice.paid', blob: 'x'.repeat(100 * 1024) });
+    expect((await webhook('msg_c_large', body)).status).toBe(202);
+    const blind = await another({ writable: false, s3: undefined });
+
+    const large = (await lookup('msg_c_large')).deliveries[0];
+    const answer = await call(blind.url, '/api/deliveries/standard/msg_c_large', {
+      headers: { accept: 'application/json' },
+    });
+    const unread = (JSON.parse(answer.body) as Lookup).deliveries[0];
+
+    expect(large?.payload).toMatchObject({ source: 's3', bytes: body.length, text: body });
+    expect(JSON.parse(large?.envelope ?? '{}').dataref).toMatch(/^s3:\/\//);
+    expect(unread?.payload.text).toBeUndefined();
+    expect((unread?.payload as { unavailable?: string }).unavailable).toMatch(
+      /^kept in S3 at s3:\/\/\S+; this console reads no S3$/,
+    );
+  });
+
   it('renders what a sender controls as text: a payload with <script>, a header, an id, a filter', async () => {
     const body = JSON.stringify({ type: 'invoice.paid', note: '<script>alert(1)</script>' });
     const res = await webhook('msg_<i>x</i>/1', body, {
