@@ -263,9 +263,11 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
       const lookup = await deliveryLookup(options, policies, second, third, at);
       if (!lookup) throw new Refusal(404, `no provider "${second}" is declared`);
       if (partial === 'claims') {
+        // The region is refreshed by the delivery's key (one read, never a scan); `n` is
+        // where it sits on a page that found several by the provider's id.
         const n = Number(url.searchParams.get('n') ?? 0);
-        const view = lookup.deliveries[n];
-        if (!view) throw new Refusal(404, 'no such delivery');
+        const view = lookup.by === 'key' ? lookup.deliveries[0] : lookup.deliveries[n];
+        if (!view || !Number.isInteger(n) || n < 0) throw new Refusal(404, 'no such delivery');
         return page(res, 200, claimsRegion(view, n, at));
       }
       return page(
@@ -301,6 +303,9 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
         return json(res, 200, { requests: await options.activity.recent(activityQuery(url, 200)) });
       }
       if (second === 'stream' && third === undefined) {
+        if (req.method === 'HEAD') {
+          return send(res, 200, 'text/event-stream; charset=utf-8', '');
+        }
         return stream(req, res, activityQuery(url, 1));
       }
       if (second === 'counts' && third === undefined) {

@@ -7,6 +7,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerPk } from '../../functions/consumers/example/ledger.ts';
+import { signGithub } from '../../functions/providers/github.ts';
 import type { HookonceDeclaration } from '../../functions/shared/declaration.ts';
 import { MemoryActivity, type RequestRecord } from '../../infra/console/activity.ts';
 import { localConsoleOptions } from '../../infra/console/local.ts';
@@ -20,11 +21,12 @@ import { eventually } from '../support/eventually.ts';
 
 const SECRET = standardSecret('e2e-console-secret-of-32-bytes!!');
 const FORGER = standardSecret('a-secret-the-forger-made-up-here');
+const GITHUB_SECRET = 'e2e-console-github-webhook-secret';
 
 /** Every event goes to example; invoices takes the standard.invoice.* types only. */
 const declaration: HookonceDeclaration = {
   name: 'e2econsole',
-  providers: { standard: { scheme: 'standard-webhooks' } },
+  providers: { standard: { scheme: 'standard-webhooks' }, github: { scheme: 'github' } },
   subscribers: {
     example: { consumer: { entry: 'functions/consumers/example/handler.ts' } },
     invoices: {
@@ -35,7 +37,9 @@ const declaration: HookonceDeclaration = {
 };
 
 interface Lookup {
+  by: 'key' | 'provider id';
   deliveries: Array<{
+    deliveryId: string;
     eventId: string;
     headers: Record<string, string>;
     payload: { text?: string; bytes: number; source: string };
@@ -122,7 +126,7 @@ describe('Console of the local runtime, over HTTP', () => {
       port: 0,
       consolePort: 0,
       dataDir,
-      env: { HOOKONCE_SECRET_STANDARD: SECRET },
+      env: { HOOKONCE_SECRET_STANDARD: SECRET, HOOKONCE_SECRET_GITHUB: GITHUB_SECRET },
       output: (line) => output.push(line),
       pollWaitSeconds: 1,
     });
@@ -312,6 +316,41 @@ describe('Console of the local runtime, over HTTP', () => {
     );
   });
 
+  it("finds deliveries by the provider's own id, and refreshes each one's claims by its key", async () => {
+    // GitHub signs the body, not its delivery id: two bodies under one id are two deliveries.
+    const github = (body: string) =>
+      fetch(`${runtime.url}/webhooks/github`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-github-delivery': '5a1e6d2e-0000-4000-8000-00000000c0de',
+          'x-github-event': 'push',
+          ...signGithub({ secret: GITHUB_SECRET, body }),
+        },
+        body,
+      });
+    expect((await github('{"ref":"refs/heads/main","n":1}')).status).toBe(202);
+    expect((await github('{"ref":"refs/heads/main","n":2}')).status).toBe(202);
+
+    const found = await json<Lookup>('/api/deliveries/github/5a1e6d2e-0000-4000-8000-00000000c0de');
+    const page = await call(base, '/deliveries/github/5a1e6d2e-0000-4000-8000-00000000c0de');
+    const second = found.body.deliveries[1];
+    const partial = await call(base, `/deliveries/github/${second?.deliveryId}?partial=claims&n=1`);
+
+    expect(found.body.by).toBe('provider id');
+    expect(found.body.deliveries).toHaveLength(2);
+    expect(found.body.deliveries.map((d) => d.deliveryId)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^[0-9a-f]{64}$/)]),
+    );
+    expect(page.body).toContain('2 deliveries');
+    expect(partial.status).toBe(200);
+    expect(partial.body).toMatch(/^<div id="claims-1"/);
+    expect(partial.body).toContain(`github:${second?.deliveryId}`);
+    expect(second?.sendCommand).toBe(
+      `npx hookonce send github --file github-5a1e6d2e-0000-4000-8000-00000000c0de.json --id 5a1e6d2e-0000-4000-8000-00000000c0de --type push`,
+    );
+  });
+
   it('renders what a sender controls as text: a payload with <script>, a header, an id, a filter', async () => {
     const body = JSON.stringify({ type: 'invoice.paid', note: '<script>alert(1)</script>' });
     const res = await webhook('msg_<i>x</i>/1', body, {
@@ -477,6 +516,12 @@ describe('Console of the local runtime, over HTTP', () => {
           scheme: 'standard-webhooks',
           endpointUrl: `${runtime.url}/webhooks/standard`,
           secretSource: 'HOOKONCE_SECRET_STANDARD',
+        },
+        {
+          name: 'github',
+          scheme: 'github',
+          endpointUrl: `${runtime.url}/webhooks/github`,
+          secretSource: 'HOOKONCE_SECRET_GITHUB',
         },
       ],
       sendTest: true,
