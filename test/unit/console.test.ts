@@ -1,9 +1,11 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { DeliveryRecord } from '../../functions/deliveries/store.ts';
 import { resolveDeclaration } from '../../functions/shared/declaration.ts';
 import { minutesBetween } from '../../infra/console/activity.ts';
 import { payloadFileName, sendCommandFor, shellQuote } from '../../infra/console/data.ts';
 import { escapeHtml, html, layout, raw } from '../../infra/console/html.ts';
+import { secretSource } from '../../infra/console/local.ts';
 import {
   claimText,
   countsStrip,
@@ -236,6 +238,27 @@ describe('Module: console data', () => {
     expect(payloadFileName(record({ deliveryId: '..', contentType: undefined }))).toBe(
       'stripe-payload.txt',
     );
+  });
+});
+
+describe('Function: secretSource', () => {
+  it('says where a secret comes from, never what it is', () => {
+    // Arrange
+    const value = 'whsec_do_not_show_me';
+
+    // Act
+    const fromEnv = secretSource({ value, source: 'env', envKey: 'HOOKONCE_SECRET_STRIPE' });
+    const kept = secretSource(
+      { value, source: 'kept', envKey: 'HOOKONCE_SECRET_STRIPE' },
+      join(process.cwd(), '.hookonce', 'secrets.json'),
+    );
+    const inMemory = secretSource({ value, source: 'generated', envKey: 'HOOKONCE_SECRET_X' });
+
+    // Assert
+    expect(fromEnv).toBe('HOOKONCE_SECRET_STRIPE');
+    expect(kept).toBe('generated, kept in .hookonce/secrets.json');
+    expect(inMemory).toBe('generated, kept in memory only (no data folder)');
+    expect([fromEnv, kept, inMemory].join(' ')).not.toContain(value);
   });
 });
 
