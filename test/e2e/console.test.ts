@@ -42,7 +42,7 @@ interface Lookup {
     deliveryId: string;
     eventId: string;
     headers: Record<string, string>;
-    payload: { text?: string; bytes: number; source: string };
+    payload: { text?: string; bytes: number; source: string; unavailable?: string };
     envelope: string;
     state: { status: string; attempts: number };
     sendCommand: string;
@@ -311,7 +311,7 @@ describe('Console of the local runtime, over HTTP', () => {
     expect(large?.payload).toMatchObject({ source: 's3', bytes: body.length, text: body });
     expect(JSON.parse(large?.envelope ?? '{}').dataref).toMatch(/^s3:\/\//);
     expect(unread?.payload.text).toBeUndefined();
-    expect((unread?.payload as { unavailable?: string }).unavailable).toMatch(
+    expect(unread?.payload.unavailable).toMatch(
       /^kept in S3 at s3:\/\/\S+; this console reads no S3$/,
     );
   });
