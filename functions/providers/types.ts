@@ -1,5 +1,7 @@
 /** What a provider sees of an incoming request: the raw bytes, before anything parses them. */
 export interface WebhookRequest {
+  /** The HTTP method as received, e.g. `POST` (the route takes POST only today; a signed `{method}` reads it from here). */
+  readonly method: string;
   /** Header names lower-cased, as API Gateway HTTP APIs deliver them. */
   readonly headers: Readonly<Record<string, string | undefined>>;
   readonly rawBody: Buffer;
