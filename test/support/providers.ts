@@ -76,6 +76,11 @@ export const SIGNATURE_FAILURES = [
   'malformed_timestamp',
   'timestamp_too_old',
   'timestamp_too_new',
+  'missing_credentials',
+  'malformed_credentials',
+  'credentials_mismatch',
+  'algorithm_not_allowed',
+  'claim_mismatch',
 ] as const;
 
 /** Asserts a 401 whose code is one of `codes` (any 401 code when omitted). */
