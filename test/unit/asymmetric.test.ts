@@ -219,6 +219,95 @@ describe('Class: AsymmetricProvider', () => {
     });
   });
 
+  describe('Method: inspect, a template over the request', () => {
+    const HOST = 'hooks.example.com';
+    const { provider } = ed25519([ED.publicHex], {
+      header: 'x-signature',
+      structured: { signatureKey: 'sig', timestampKey: 'ts', separator: ';' },
+      timestampHeader: undefined,
+      signedContent: '{method} {url} {header:x-account} {timestamp} {body}',
+    });
+    /** Signed by tweetnacl over the parts written out by hand, as the sender documents them. */
+    const request = (body: string) => {
+      const signed = `POST https://${HOST}/webhooks/signer?t=1 acct_1 ${NOW_SECONDS} ${body}`;
+      return {
+        headers: {
+          host: HOST,
+          'x-forwarded-proto': 'https',
+          'x-account': 'acct_1',
+          'x-signature': `ts=${NOW_SECONDS};sig=${naclSignHex(signed, ED.secretKey)}`,
+        } as Record<string, string>,
+        body,
+        secrets: [],
+        rawQueryString: 't=1',
+        rawPath: '/webhooks/signer',
+      };
+    };
+
+    it('accepts a request whose method, URL, header, timestamp and body are signed as declared', () => {
+      // Act
+      const verdict = inspectWith(provider, request(BODY));
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'accept', eventType: 'thing.happened' });
+    });
+
+    it('rejects any single change to a signed part (a body byte, the timestamp, the signed header, the URL, the method) with a 401, never a throw', () => {
+      fc.assert(
+        fc.property(
+          jsonObject(),
+          fc.constantFrom('body', 'timestamp', 'header', 'path', 'query', 'host', 'method'),
+          fc.nat(),
+          fc.nat(),
+          fc.integer({ min: -900, max: 900 }).filter((n) => n !== 0),
+          (data, what, position, pick, shift) => {
+            // Prepare
+            const body = JSON.stringify({ type: 't', data });
+            const input = request(body);
+            const signature = (input.headers['x-signature'] ?? '').split(';sig=')[1] ?? '';
+            const changed = {
+              body: () => ({ ...input, body: changeOneByte(body, position, pick + 1) }),
+              timestamp: () => ({
+                ...input,
+                headers: {
+                  ...input.headers,
+                  'x-signature': `ts=${NOW_SECONDS + shift};sig=${signature}`,
+                },
+              }),
+              header: () => ({
+                ...input,
+                headers: {
+                  ...input.headers,
+                  'x-account': changeOneCharacter('acct_1', position, pick),
+                },
+              }),
+              path: () => ({
+                ...input,
+                rawPath: changeOneCharacter('/webhooks/signer', position, pick),
+              }),
+              query: () => ({
+                ...input,
+                rawQueryString: changeOneCharacter('t=1', position, pick),
+              }),
+              host: () => ({
+                ...input,
+                headers: { ...input.headers, host: changeOneCharacter(HOST, position, pick) },
+              }),
+              method: () => ({ ...input, method: pick % 2 === 0 ? 'PUT' : 'post' }),
+            }[what]();
+
+            // Act
+            const verdict = inspectWith(provider, changed);
+
+            // Assess
+            expect401(verdict);
+          },
+        ),
+        { seed: SEED, numRuns: 300 },
+      );
+    });
+  });
+
   describe('Method: inspect, ECDSA P-256', () => {
     const stark = starkbankP256();
     const ecdsa = (publicKeys: readonly string[], extra: Partial<Options> = {}) =>
