@@ -85,8 +85,12 @@ const lines = [
 ];
 for (const [name, p] of Object.entries(runtime.declaration.providers)) {
   const secret = runtime.secrets[name];
-  lines.push(`  ${name.padEnd(10)} POST ${runtime.url}/webhooks/${name}  ${dim(`(${p.scheme})`)}`);
-  if (secret?.source === 'env') {
+  lines.push(
+    `  ${name.padEnd(10)} POST ${runtime.url}/webhooks/${name}  ${dim(`(${p.preset ?? p.scheme})`)}`,
+  );
+  if (!secret && (p.scheme === 'asymmetric' || p.scheme === 'jwt')) {
+    lines.push(`  ${''.padEnd(10)} public keys from the declaration (no secret)`);
+  } else if (secret?.source === 'env') {
     lines.push(`  ${''.padEnd(10)} secret from ${secret.envKey}`);
   } else if (secret) {
     lines.push(
