@@ -1,4 +1,5 @@
 import type { ProviderScheme, SchemeName } from '../shared/declaration.ts';
+import { MORE_PRESETS } from './presets-more.ts';
 
 /**
  * Named presets: each is nothing but a scheme family's options for one sender,
@@ -10,7 +11,7 @@ import type { ProviderScheme, SchemeName } from '../shared/declaration.ts';
  */
 
 /** A family's options without its keys: what a preset fixes. */
-type PresetOptions = {
+export type PresetOptions = {
   [S in SchemeName]: { scheme: S } & Partial<
     Omit<Extract<ProviderScheme, { scheme: S }>, 'scheme' | 'publicKeys' | 'jwks'>
   >;
@@ -55,6 +56,7 @@ export const PRESETS = {
     signedContent: '{timestamp}{body}',
     eventType: 'events',
   },
+  ...MORE_PRESETS,
 } as const satisfies Readonly<Record<string, PresetOptions>>;
 
 export type PresetName = keyof typeof PRESETS;
