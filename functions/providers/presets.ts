@@ -56,6 +56,203 @@ export const PRESETS = {
     signedContent: '{timestamp}{body}',
     eventType: 'events',
   },
+  /**
+   * Paddle Billing notifications: HMAC-SHA256 in hex over `ts`, a colon and the
+   * body, in `Paddle-Signature: ts=…;h1=…` (one `h1` per active secret while a
+   * secret is rotated). The secret is the notification destination's secret key
+   * (`pdl_ntfset_…`, used as text). Signed timestamp, ±300 s (Paddle's own SDK
+   * allows 5 s: each attempt is signed anew). Key: the body's `event_id`
+   * (`evt_…`), signed; `notification_id` differs per destination and per replay,
+   * so it is left in the body. Type: `event_type`. Retries: live 60 attempts over
+   * about 3 days (sandbox: 3 within 15 minutes), within the default 7 days.
+   */
+  paddle: {
+    scheme: 'hmac',
+    header: 'paddle-signature',
+    structured: { separator: ';', signatureKey: 'h1', timestampKey: 'ts' },
+    signedContent: '{timestamp}:{body}',
+    algorithm: 'sha256',
+    encoding: 'hex',
+    deliveryId: { jsonField: 'event_id' },
+    eventTypeField: 'event_type',
+  },
+  /**
+   * Square webhooks: HMAC-SHA256 in base64 over the notification URL (exactly as
+   * entered in the Developer Console, query string included) followed by the
+   * body, in `x-square-hmacsha256-signature`; the secret is the subscription's
+   * signature key (text). Set `publicUrl` when that URL is not the one the request
+   * reaches (a custom domain, a proxy). Key: the body's `event_id`, signed. Type:
+   * `type` (`payment.updated`). No timestamp is signed (Square's
+   * `square-initial-delivery-timestamp` and `square-retry-number` are not): a
+   * request never expires, so keys are kept the default 30 days, beyond Square's
+   * retries (exponential backoff for up to a day).
+   */
+  square: {
+    scheme: 'hmac',
+    header: 'x-square-hmacsha256-signature',
+    signedContent: '{url}{body}',
+    algorithm: 'sha256',
+    encoding: 'base64',
+    deliveryId: { jsonField: 'event_id' },
+    eventTypeField: 'type',
+  },
+  /**
+   * WorkOS events: HMAC-SHA256 in hex over the timestamp in milliseconds, a dot and
+   * the body, in `WorkOS-Signature: t=…, v1=…`; the secret is the endpoint's
+   * signing secret (text). Signed timestamp, ±180 s (WorkOS's SDK default
+   * tolerance). Key: the event's `id` (`event_…`), signed. Type: `event`
+   * (`dsync.user.created`). Retries: with backoff over up to 3 days, each attempt
+   * signed anew, within the default 7 days.
+   */
+  workos: {
+    scheme: 'hmac',
+    header: 'workos-signature',
+    structured: { signatureKey: 'v1', timestampKey: 't' },
+    timestampFormat: 'milliseconds',
+    toleranceSeconds: 180,
+    signedContent: '{timestamp}.{body}',
+    algorithm: 'sha256',
+    encoding: 'hex',
+    deliveryId: { jsonField: 'id' },
+    eventTypeField: 'event',
+  },
+  /**
+   * Razorpay webhooks: HMAC-SHA256 in hex over the body, in
+   * `X-Razorpay-Signature`; the secret is the one typed when the webhook was
+   * created (Razorpay never shows it again). `x-razorpay-event-id` is not signed:
+   * the body's SHA-256 keys a delivery and the id is kept as
+   * `providerdeliveryid`. Type: `event` (`payment.captured`). No timestamp is
+   * signed: keys are kept the default 30 days, beyond Razorpay's retries (up to
+   * 24 hours).
+   */
+  razorpay: {
+    scheme: 'hmac',
+    header: 'x-razorpay-signature',
+    algorithm: 'sha256',
+    encoding: 'hex',
+    deliveryId: { header: 'x-razorpay-event-id' },
+    eventTypeField: 'event',
+  },
+  /**
+   * HubSpot's v3 signature: HMAC-SHA256 in base64 over the method, the URL called
+   * (query string included), the body and `X-HubSpot-Request-Timestamp`
+   * (milliseconds), in `X-HubSpot-Signature-v3`; the secret is the app's client
+   * secret. Signed timestamp, ±300 s (HubSpot refuses older than 5 minutes). A
+   * POST is a JSON array of events, each with its own `eventId`: the key is the
+   * SHA-256 of the signed method, URL and body, and the batch is typed `events`.
+   * Each item carries `attemptNumber`, so HubSpot's retries (up to 10 over 24
+   * hours) are new bodies: consumers dedupe items by `eventId`. Keys are kept the
+   * default 7 days.
+   */
+  hubspot: {
+    scheme: 'hmac',
+    header: 'x-hubspot-signature-v3',
+    timestampHeader: 'x-hubspot-request-timestamp',
+    timestampFormat: 'milliseconds',
+    signedContent: '{method}{url}{body}{timestamp}',
+    algorithm: 'sha256',
+    encoding: 'base64',
+    eventType: 'events',
+  },
+  /**
+   * Clerk webhooks, sent through Svix: HMAC-SHA256 in base64 over
+   * `svix-id.svix-timestamp.body`, in `svix-signature` (`v1,…` items, one per
+   * active secret); the secret is the endpoint's `whsec_…` signing secret. Signed
+   * timestamp, ±300 s. Key: `svix-id`, signed, the same on every retry. Type:
+   * `type` (`user.created`). Retries: Svix's schedule, about 28 hours, within the
+   * default 7 days.
+   */
+  clerk: {
+    scheme: 'hmac',
+    header: 'svix-signature',
+    structured: { separator: ' ', assignment: ',', signatureKey: 'v1' },
+    timestampHeader: 'svix-timestamp',
+    deliveryId: { header: 'svix-id' },
+    signedContent: '{id}.{timestamp}.{body}',
+    algorithm: 'sha256',
+    encoding: 'base64',
+    secretEncoding: 'whsec',
+    eventTypeField: 'type',
+  },
+  /**
+   * Resend webhooks, sent through Svix exactly as Clerk's (`svix-id`,
+   * `svix-timestamp`, `svix-signature`, a `whsec_…` secret). Key: `svix-id`,
+   * signed. Type: `type` (`email.delivered`). Signed timestamp, ±300 s; Svix's
+   * retries end after about 28 hours, within the default 7 days.
+   */
+  resend: {
+    scheme: 'hmac',
+    header: 'svix-signature',
+    structured: { separator: ' ', assignment: ',', signatureKey: 'v1' },
+    timestampHeader: 'svix-timestamp',
+    deliveryId: { header: 'svix-id' },
+    signedContent: '{id}.{timestamp}.{body}',
+    algorithm: 'sha256',
+    encoding: 'base64',
+    secretEncoding: 'whsec',
+    eventTypeField: 'type',
+  },
+  /**
+   * Linear webhooks: HMAC-SHA256 in hex over the body, in `Linear-Signature`; the
+   * secret is the webhook's signing secret. `Linear-Delivery` is not signed: the
+   * body's SHA-256 keys a delivery, the id is kept as `providerdeliveryid`. Type:
+   * the body's `type` (`Issue`, `Comment`; the verb is `action`). The body's
+   * `webhookTimestamp` (milliseconds) is signed with it, but no header timestamp
+   * is, and hookonce checks none: keys are kept the default 30 days, beyond
+   * Linear's retries (3, over about 6 hours).
+   */
+  linear: {
+    scheme: 'hmac',
+    header: 'linear-signature',
+    algorithm: 'sha256',
+    encoding: 'hex',
+    deliveryId: { header: 'linear-delivery' },
+    eventTypeField: 'type',
+  },
+  /**
+   * Lemon Squeezy webhooks: HMAC-SHA256 in hex over the body, in `X-Signature`;
+   * the secret is the signing secret typed when the webhook was made. No id is
+   * sent: the body's SHA-256 keys a delivery. Type: `meta.event_name`
+   * (`order_created`; the unsigned `X-Event-Name` header says the same). No
+   * timestamp is signed: keys are kept the default 30 days, beyond Lemon
+   * Squeezy's retries (3, minutes apart).
+   */
+  lemonsqueezy: {
+    scheme: 'hmac',
+    header: 'x-signature',
+    algorithm: 'sha256',
+    encoding: 'hex',
+    eventTypeField: 'meta.event_name',
+  },
+  /**
+   * Paystack webhooks: HMAC-SHA512 in hex over the body, in
+   * `x-paystack-signature`; the secret is the account's secret API key
+   * (`sk_live_…`, `sk_test_…`). No id is sent: the body's SHA-256 keys a delivery.
+   * Type: `event` (`charge.success`). No timestamp is signed: keys are kept the
+   * default 30 days, beyond Paystack's retries (live: for 72 hours).
+   */
+  paystack: {
+    scheme: 'hmac',
+    header: 'x-paystack-signature',
+    algorithm: 'sha512',
+    encoding: 'hex',
+    eventTypeField: 'event',
+  },
+  /**
+   * GitLab webhooks: the token typed in the webhook's *Secret token* field comes
+   * back in `X-Gitlab-Token`; nothing is signed. The key is the body's SHA-256;
+   * `X-Gitlab-Event-UUID` is kept as `providerdeliveryid`. Type: the body's
+   * `object_kind` (`push`, `merge_request`), unsigned and so checked against the
+   * strict pattern (`X-Gitlab-Event` holds spaces: `Push Hook`). No timestamp:
+   * keys are kept the default 30 days. GitLab does not queue retries of its own;
+   * a failed request is resent by hand from the webhook's *Recent events*.
+   */
+  gitlab: {
+    scheme: 'token',
+    header: 'x-gitlab-token',
+    deliveryId: { header: 'x-gitlab-event-uuid' },
+    eventTypeField: 'object_kind',
+  },
   ...MORE_PRESETS,
 } as const satisfies Readonly<Record<string, PresetOptions>>;
 

@@ -1,0 +1,936 @@
+import { createHash, createHmac } from 'node:crypto';
+import { Signature as HubSpotSignature } from '@hubspot/api-client';
+import { Paddle } from '@paddle/paddle-node-sdk';
+import { WorkOS } from '@workos-inc/node';
+import fc from 'fast-check';
+import Razorpay from 'razorpay';
+import { WebhooksHelper as SquareWebhooks } from 'square';
+import { Webhook as SvixWebhook } from 'svix';
+import { describe, expect, it, vi } from 'vitest';
+import { buildProviders } from '../../functions/providers/registry.ts';
+import type { Provider } from '../../functions/providers/types.ts';
+import {
+  type ProviderDeclaration,
+  type ResolvedProvider,
+  resolveDeclaration,
+  signsDeliveryId,
+  signsTimestamp,
+} from '../../functions/shared/declaration.ts';
+import {
+  changeOneByte,
+  changeOneCharacter,
+  expect401,
+  type InspectInput,
+  inspectWith,
+  jsonObject,
+  NOW,
+  NOW_SECONDS,
+  SEED,
+} from '../support/providers.ts';
+
+/**
+ * Presets of the first batch: each declared as a user would (`{ preset }`),
+ * resolved, built, and fed requests signed by the sender's own library where it
+ * has a signer, else by node:crypto following the sender's documented algorithm;
+ * the sender's own verifier (where it has one) is run on the same bytes. The
+ * SDKs read the wall clock: they run with Date faked to NOW, never the real time.
+ */
+
+const HOST = 'hooks.example.com';
+const sha256 = (body: string | Buffer) => createHash('sha256').update(body).digest('hex');
+const hmacOf = (
+  algorithm: 'sha256' | 'sha512',
+  key: string | Buffer,
+  text: string | Buffer,
+  encoding: 'hex' | 'base64',
+) => createHmac(algorithm, key).update(text).digest(encoding);
+
+/** A preset declared on its own, resolved and built as the ingest function builds it. */
+function preset(name: string, declaration: ProviderDeclaration) {
+  const resolved = resolveDeclaration({ providers: { [name]: declaration }, subscribers: {} });
+  const config = resolved.providers[name] as ResolvedProvider;
+  const provider = buildProviders(resolved.providers).get(name) as Provider;
+  return { config, provider, warnings: resolved.warnings };
+}
+
+/** Runs an SDK's own verifier with its clock (Date) at NOW, and the real clock back after. */
+async function atNow<T>(oracle: () => T | Promise<T>): Promise<T> {
+  vi.useFakeTimers({ toFake: ['Date'], now: NOW });
+  try {
+    return await oracle();
+  } finally {
+    vi.useRealTimers();
+  }
+}
+
+interface Change {
+  readonly position: number;
+  readonly pick: number;
+  /** A non-zero shift of a timestamp, in its own unit. */
+  readonly shift: number;
+}
+
+/**
+ * The property every signing preset meets: whatever the body, any single change
+ * to a signed part of a correctly signed request is a 401, never a throw.
+ */
+function refusesEveryChange(
+  provider: Provider,
+  signed: (body: string) => InspectInput,
+  bodyOf: (data: Record<string, unknown>) => string,
+  changes: Readonly<Record<string, (input: InspectInput, change: Change) => InspectInput>>,
+): void {
+  fc.assert(
+    fc.property(
+      jsonObject(),
+      fc.constantFrom(...Object.keys(changes)),
+      fc.nat(),
+      fc.nat(),
+      fc.integer({ min: -900, max: 900 }).filter((n) => n !== 0),
+      (data, what, position, pick, shift) => {
+        // Prepare
+        const input = signed(bodyOf(data));
+        const change = changes[what];
+        if (!change) throw new Error(`no change "${what}"`);
+
+        // Act
+        const verdict = inspectWith(provider, change(input, { position, pick, shift }));
+
+        // Assess
+        expect401(verdict);
+      },
+    ),
+    { seed: SEED, numRuns: 300 },
+  );
+}
+
+/** The input with one header replaced. */
+const withHeader = (input: InspectInput, name: string, value: string): InspectInput => ({
+  ...input,
+  headers: { ...input.headers, [name]: value },
+});
+
+/** A body byte changed. */
+const bodyByte = (input: InspectInput, { position, pick }: Change): InspectInput => ({
+  ...input,
+  body: changeOneByte(input.body, position, pick + 1),
+});
+
+/** One character of a plain signature header changed. */
+const signatureChar =
+  (header: string) =>
+  (input: InspectInput, { position, pick }: Change): InspectInput =>
+    withHeader(input, header, changeOneCharacter(input.headers[header] ?? '', position, pick));
+
+describe('Module: presets, first batch', () => {
+  describe('Preset: paddle', () => {
+    const SECRET = 'pdl_ntfset_01hookonce0paddle0secret_0aBcDeFgHiJkLmNoPqRsTuV';
+    const { config, provider } = preset('paddle', { preset: 'paddle' });
+    /** The SDK's webhook helper; constructing Paddle installs its Node crypto runtime (no request is made). */
+    const paddle = new Paddle('pdl_sdbx_apikey_hookonce_oracle_never_calls_the_api').webhooks;
+    const EVENT = JSON.stringify({
+      event_id: 'evt_01h8bzakzx3hm2fmen703n5q45',
+      event_type: 'transaction.completed',
+      occurred_at: '2100-01-01T00:00:00.000000Z',
+      notification_id: 'ntf_01h8bzam1z32agrxjwhjgqk8w6',
+      data: { id: 'txn_01h8bz5xw1sy2d8nmbz6g1kt9g', status: 'completed' },
+    });
+    /** `Paddle-Signature` as Paddle documents it: `ts=…;h1=` the hex HMAC-SHA256 of `ts:body`. */
+    const paddleSignature = (body: string, ts = NOW_SECONDS) =>
+      `ts=${ts};h1=${hmacOf('sha256', SECRET, `${ts}:${body}`, 'hex')}`;
+    const signed = (body: string): InspectInput => ({
+      headers: { 'paddle-signature': paddleSignature(body), 'content-type': 'application/json' },
+      body,
+      secrets: [SECRET],
+    });
+
+    it('resolves to hmac over {timestamp}:{body} in a ts=…;h1=… header, keyed by the signed event_id, kept 7 days', () => {
+      // Assess
+      expect(config).toMatchObject({
+        scheme: 'hmac',
+        preset: 'paddle',
+        header: 'paddle-signature',
+        structured: { separator: ';', assignment: '=', signatureKey: 'h1', timestampKey: 'ts' },
+        signedContent: '{timestamp}:{body}',
+        toleranceSeconds: 300,
+        retentionDays: 7,
+      });
+      expect([signsTimestamp(config), signsDeliveryId(config)]).toEqual([true, true]);
+    });
+
+    it("accepts what Paddle signs, as @paddle/paddle-node-sdk's Webhooks.isSignatureValid (the check unmarshal makes) accepts it, keyed by event_id and typed by event_type", async () => {
+      // Prepare
+      const input = signed(EVENT);
+      const header = input.headers['paddle-signature'] ?? '';
+
+      // Act
+      const verdict = inspectWith(provider, input);
+      const oracle = await atNow(() => paddle.isSignatureValid(EVENT, SECRET, header));
+      const forged = await atNow(() => paddle.isSignatureValid(`${EVENT} `, SECRET, header));
+
+      // Assess
+      expect(verdict).toEqual({
+        kind: 'accept',
+        deliveryId: 'evt_01h8bzakzx3hm2fmen703n5q45',
+        eventType: 'transaction.completed',
+        keptHeaders: { 'content-type': 'application/json' },
+      });
+      expect(oracle).toBe(true);
+      expect(forged).toBe(false);
+    });
+
+    it('accepts a header signed with two secrets while one is rotated, and refuses a stale ts', () => {
+      // Prepare
+      const other = hmacOf(
+        'sha256',
+        'pdl_ntfset_an_older_secret_0000',
+        `${NOW_SECONDS}:${EVENT}`,
+        'hex',
+      );
+      const good = hmacOf('sha256', SECRET, `${NOW_SECONDS}:${EVENT}`, 'hex');
+      const stale = NOW_SECONDS - 301;
+
+      // Act
+      const rotated = inspectWith(provider, {
+        ...signed(EVENT),
+        headers: { 'paddle-signature': `ts=${NOW_SECONDS};h1=${other};h1=${good}` },
+      });
+      const old = inspectWith(provider, {
+        ...signed(EVENT),
+        headers: { 'paddle-signature': paddleSignature(EVENT, stale) },
+      });
+
+      // Assess
+      expect(rotated).toMatchObject({ kind: 'accept' });
+      expect(old).toMatchObject({ kind: 'reject', status: 401, code: 'timestamp_too_old' });
+    });
+
+    it('refuses any single change to the body, the ts or the h1 signature with a 401, never a throw', () => {
+      refusesEveryChange(
+        provider,
+        signed,
+        (data) => JSON.stringify({ event_id: 'evt_p', event_type: 'x.y', data }),
+        {
+          body: bodyByte,
+          timestamp: (input, { shift }) => {
+            const h1 = (input.headers['paddle-signature'] ?? '').split(';h1=')[1] ?? '';
+            return withHeader(input, 'paddle-signature', `ts=${NOW_SECONDS + shift};h1=${h1}`);
+          },
+          signature: (input, { position, pick }) => {
+            const h1 = (input.headers['paddle-signature'] ?? '').split(';h1=')[1] ?? '';
+            return withHeader(
+              input,
+              'paddle-signature',
+              `ts=${NOW_SECONDS};h1=${changeOneCharacter(h1, position, pick)}`,
+            );
+          },
+        },
+      );
+    });
+  });
+
+  describe('Preset: square', () => {
+    const KEY = 'hookonce-square-signature-key-0001';
+    const URL_CALLED = `https://${HOST}/webhooks/square`;
+    const { config, provider } = preset('square', { preset: 'square' });
+    const EVENT = JSON.stringify({
+      merchant_id: '6SSW7HV8K2ST5',
+      type: 'payment.updated',
+      event_id: '6a8f5f28-54a1-4eb0-a98a-3111513fd4fc',
+      created_at: '2100-01-01T00:00:00Z',
+      data: { type: 'payment', id: 'hYy9pRFVxpDsO1FB05SunFWUe9JZY', object: { payment: {} } },
+    });
+    /** Square's documented signature: base64 HMAC-SHA256 of the notification URL followed by the body. */
+    const squareSignature = (body: string, url = URL_CALLED) =>
+      hmacOf('sha256', KEY, `${url}${body}`, 'base64');
+    const signed = (body: string): InspectInput => ({
+      headers: {
+        host: HOST,
+        'x-forwarded-proto': 'https',
+        'x-square-hmacsha256-signature': squareSignature(body),
+        'content-type': 'application/json',
+      },
+      body,
+      secrets: [KEY],
+      rawPath: '/webhooks/square',
+    });
+
+    it('resolves to hmac over {url}{body}, keyed by the signed event_id, kept 30 days (no timestamp)', () => {
+      // Assess
+      expect(config).toMatchObject({
+        scheme: 'hmac',
+        header: 'x-square-hmacsha256-signature',
+        signedContent: '{url}{body}',
+        encoding: 'base64',
+        retentionDays: 30,
+      });
+      expect([signsTimestamp(config), signsDeliveryId(config)]).toEqual([false, true]);
+    });
+
+    it("accepts what square's WebhooksHelper.verifySignature accepts on the same bytes, keyed by event_id, typed by type", async () => {
+      // Prepare
+      const input = signed(EVENT);
+      const signature = input.headers['x-square-hmacsha256-signature'] ?? '';
+
+      // Act
+      const verdict = inspectWith(provider, input);
+      const oracle = await SquareWebhooks.verifySignature({
+        requestBody: EVENT,
+        signatureHeader: signature,
+        signatureKey: KEY,
+        notificationUrl: URL_CALLED,
+      });
+      const otherUrl = await SquareWebhooks.verifySignature({
+        requestBody: EVENT,
+        signatureHeader: signature,
+        signatureKey: KEY,
+        notificationUrl: `${URL_CALLED}/`,
+      });
+
+      // Assess
+      expect(oracle).toBe(true);
+      expect(otherUrl).toBe(false);
+      expect(verdict).toEqual({
+        kind: 'accept',
+        deliveryId: '6a8f5f28-54a1-4eb0-a98a-3111513fd4fc',
+        eventType: 'payment.updated',
+        keptHeaders: { 'content-type': 'application/json' },
+      });
+    });
+
+    it('verifies the URL entered in Square when publicUrl names it (a custom domain), query string included', async () => {
+      // Prepare
+      const publicUrl = 'https://api.example.org/square/events';
+      const custom = preset('square', { preset: 'square', publicUrl }).provider;
+      const signature = squareSignature(EVENT, `${publicUrl}?shop=7`);
+
+      // Act
+      const verdict = inspectWith(custom, {
+        ...signed(EVENT),
+        headers: { ...signed(EVENT).headers, 'x-square-hmacsha256-signature': signature },
+        rawQueryString: 'shop=7',
+      });
+      const oracle = await SquareWebhooks.verifySignature({
+        requestBody: EVENT,
+        signatureHeader: signature,
+        signatureKey: KEY,
+        notificationUrl: `${publicUrl}?shop=7`,
+      });
+
+      // Assess
+      expect(oracle).toBe(true);
+      expect(verdict).toMatchObject({
+        kind: 'accept',
+        deliveryId: '6a8f5f28-54a1-4eb0-a98a-3111513fd4fc',
+      });
+    });
+
+    it('refuses any single change to the body, the host, the path, the query or the signature with a 401, never a throw', () => {
+      refusesEveryChange(
+        provider,
+        signed,
+        (data) => JSON.stringify({ event_id: 'e-p', type: 'payment.created', data }),
+        {
+          body: bodyByte,
+          host: (input, { position, pick }) =>
+            withHeader(input, 'host', changeOneCharacter(HOST, position, pick)),
+          path: (input, { position, pick }) => ({
+            ...input,
+            rawPath: changeOneCharacter('/webhooks/square', position, pick),
+          }),
+          query: (input) => ({ ...input, rawQueryString: 'a=1' }),
+          scheme: (input) => withHeader(input, 'x-forwarded-proto', 'http'),
+          signature: signatureChar('x-square-hmacsha256-signature'),
+        },
+      );
+    });
+  });
+
+  describe('Preset: workos', () => {
+    const SECRET = 'hookonce_workos_signing_secret_0001';
+    const { config, provider } = preset('workos', { preset: 'workos' });
+    const workos = new WorkOS('sk_test_hookonce_oracle_never_calls_the_api');
+    const EVENT = JSON.stringify({
+      id: 'event_01HOOKONCE0000000000000000',
+      event: 'dsync.user.created',
+      data: { id: 'directory_user_01E1JJS84MFPPQ3G655FHTKX6Z', state: 'active' },
+      created_at: '2100-01-01T00:00:00.000Z',
+    });
+    /** `WorkOS-Signature` with the SDK's own computeSignature: `t=<ms>, v1=<hex>`. */
+    const workosSignature = async (body: string, t = NOW) =>
+      `t=${t}, v1=${await workos.webhooks.computeSignature(t, body, SECRET)}`;
+    const signedWith = (body: string, header: string): InspectInput => ({
+      headers: { 'workos-signature': header, 'content-type': 'application/json' },
+      body,
+      secrets: [SECRET],
+    });
+
+    it('resolves to hmac over {timestamp}.{body} with a millisecond t=, ±180 s, keyed by the signed id, kept 7 days', () => {
+      // Assess
+      expect(config).toMatchObject({
+        scheme: 'hmac',
+        header: 'workos-signature',
+        structured: { separator: ',', assignment: '=', signatureKey: 'v1', timestampKey: 't' },
+        timestampFormat: 'milliseconds',
+        toleranceSeconds: 180,
+        retentionDays: 7,
+      });
+      expect([signsTimestamp(config), signsDeliveryId(config)]).toEqual([true, true]);
+    });
+
+    it("accepts what @workos-inc/node's computeSignature signs and constructEvent accepts, keyed by id, typed by event", async () => {
+      // Prepare
+      const header = await workosSignature(EVENT);
+
+      // Act
+      const verdict = inspectWith(provider, signedWith(EVENT, header));
+      const event = await atNow(() =>
+        workos.webhooks.constructEvent({ payload: EVENT, sigHeader: header, secret: SECRET }),
+      );
+
+      // Assess
+      expect(event).toMatchObject({
+        id: 'event_01HOOKONCE0000000000000000',
+        event: 'dsync.user.created',
+      });
+      expect(verdict).toEqual({
+        kind: 'accept',
+        deliveryId: 'event_01HOOKONCE0000000000000000',
+        eventType: 'dsync.user.created',
+        keptHeaders: { 'content-type': 'application/json' },
+      });
+    });
+
+    it('refuses a t= more than 180 s old, as the SDK does', async () => {
+      // Prepare
+      const header = await workosSignature(EVENT, NOW - 180_001);
+
+      // Act
+      const verdict = inspectWith(provider, signedWith(EVENT, header));
+      const oracle = atNow(() =>
+        workos.webhooks.constructEvent({ payload: EVENT, sigHeader: header, secret: SECRET }),
+      );
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'reject', status: 401, code: 'timestamp_too_old' });
+      await expect(oracle).rejects.toThrow('Timestamp outside the tolerance zone');
+    });
+
+    it('refuses any single change to the body, the t= or the v1= with a 401, never a throw', () => {
+      const sign = (body: string, t: number) =>
+        `t=${t}, v1=${hmacOf('sha256', SECRET, `${t}.${body}`, 'hex')}`;
+      refusesEveryChange(
+        provider,
+        (body) => signedWith(body, sign(body, NOW)),
+        (data) => JSON.stringify({ id: 'event_p', event: 'x.y', data }),
+        {
+          body: bodyByte,
+          timestamp: (input, { shift }) => {
+            const v1 = (input.headers['workos-signature'] ?? '').split(', v1=')[1] ?? '';
+            return withHeader(input, 'workos-signature', `t=${NOW + shift}, v1=${v1}`);
+          },
+          signature: (input, { position, pick }) => {
+            const v1 = (input.headers['workos-signature'] ?? '').split(', v1=')[1] ?? '';
+            return withHeader(
+              input,
+              'workos-signature',
+              `t=${NOW}, v1=${changeOneCharacter(v1, position, pick)}`,
+            );
+          },
+        },
+      );
+    });
+  });
+
+  describe('Preset: razorpay', () => {
+    const SECRET = 'hookonce-razorpay-webhook-secret';
+    const { config, provider, warnings } = preset('razorpay', { preset: 'razorpay' });
+    const EVENT = JSON.stringify({
+      entity: 'event',
+      account_id: 'acc_BFQ7uQEaa7j2z7',
+      event: 'payment.captured',
+      contains: ['payment'],
+      payload: { payment: { entity: { id: 'pay_DESlfW9H8K9uqM', amount: 100, currency: 'INR' } } },
+      created_at: 4102444800,
+    });
+    /** Razorpay's documented signature: hex HMAC-SHA256 of the body. */
+    const signed = (body: string): InspectInput => ({
+      headers: {
+        'x-razorpay-signature': hmacOf('sha256', SECRET, body, 'hex'),
+        'x-razorpay-event-id': 'JfHsUQUDbOVvjB',
+        'content-type': 'application/json',
+      },
+      body,
+      secrets: [SECRET],
+    });
+
+    it('resolves to hmac over the body; the unsigned event id header is kept, not the key, and kept 30 days', () => {
+      // Assess
+      expect(config).toMatchObject({
+        scheme: 'hmac',
+        header: 'x-razorpay-signature',
+        signedContent: '{body}',
+        deliveryId: { header: 'x-razorpay-event-id' },
+        retentionDays: 30,
+      });
+      expect([signsTimestamp(config), signsDeliveryId(config)]).toEqual([false, false]);
+      expect(warnings).toHaveLength(1);
+    });
+
+    it("accepts what razorpay's validateWebhookSignature accepts on the same bytes, keyed by the body, the event id kept", () => {
+      // Prepare
+      const input = signed(EVENT);
+      const signature = input.headers['x-razorpay-signature'] ?? '';
+
+      // Act
+      const verdict = inspectWith(provider, input);
+      const retry = inspectWith(provider, withHeader(input, 'x-razorpay-event-id', 'Other01'));
+
+      // Assess
+      expect(Razorpay.validateWebhookSignature(EVENT, signature, SECRET)).toBe(true);
+      expect(Razorpay.validateWebhookSignature(`${EVENT} `, signature, SECRET)).toBe(false);
+      expect(verdict).toEqual({
+        kind: 'accept',
+        deliveryId: sha256(EVENT),
+        providerDeliveryId: 'JfHsUQUDbOVvjB',
+        eventType: 'payment.captured',
+        keptHeaders: {
+          'content-type': 'application/json',
+          'x-razorpay-event-id': 'JfHsUQUDbOVvjB',
+        },
+      });
+      // The same signed body under another id is the same delivery.
+      expect(retry).toMatchObject({ kind: 'accept', deliveryId: sha256(EVENT) });
+    });
+
+    it('refuses any single change to the body or the signature with a 401, never a throw', () => {
+      refusesEveryChange(
+        provider,
+        signed,
+        (data) => JSON.stringify({ event: 'payment.failed', data }),
+        { body: bodyByte, signature: signatureChar('x-razorpay-signature') },
+      );
+    });
+  });
+
+  describe('Preset: hubspot', () => {
+    const CLIENT_SECRET = 'hookonce-hubspot-client-secret-01';
+    const QUERY = 'portalId=62515';
+    const URL_CALLED = `https://${HOST}/webhooks/hubspot?${QUERY}`;
+    const { config, provider } = preset('hubspot', { preset: 'hubspot' });
+    const BATCH = JSON.stringify([
+      {
+        eventId: 1003,
+        subscriptionId: 2345,
+        portalId: 62515,
+        appId: 54321,
+        occurredAt: NOW - 1000,
+        subscriptionType: 'contact.creation',
+        attemptNumber: 0,
+        objectId: 123,
+        changeFlag: 'CREATED',
+        changeSource: 'CRM',
+      },
+    ]);
+    /** HubSpot's documented v3 signature: base64 HMAC-SHA256 of method + URI + body + timestamp. */
+    const hubspotSignature = (body: string, ts: number, method = 'POST', url = URL_CALLED) =>
+      hmacOf('sha256', CLIENT_SECRET, `${method}${url}${body}${ts}`, 'base64');
+    const signedAt = (body: string, ts: number): InspectInput => ({
+      headers: {
+        host: HOST,
+        'x-forwarded-proto': 'https',
+        'x-hubspot-signature-v3': hubspotSignature(body, ts),
+        'x-hubspot-request-timestamp': String(ts),
+        'content-type': 'application/json',
+      },
+      body,
+      secrets: [CLIENT_SECRET],
+      rawPath: '/webhooks/hubspot',
+      rawQueryString: QUERY,
+    });
+    const signed = (body: string) => signedAt(body, NOW);
+
+    it('resolves to hmac over {method}{url}{body}{timestamp} with a millisecond timestamp header, kept 7 days', () => {
+      // Assess
+      expect(config).toMatchObject({
+        scheme: 'hmac',
+        header: 'x-hubspot-signature-v3',
+        timestampHeader: 'x-hubspot-request-timestamp',
+        timestampFormat: 'milliseconds',
+        signedContent: '{method}{url}{body}{timestamp}',
+        encoding: 'base64',
+        eventType: 'events',
+        retentionDays: 7,
+      });
+      expect([signsTimestamp(config), signsDeliveryId(config)]).toEqual([true, false]);
+    });
+
+    it("accepts what @hubspot/api-client's Signature.isValid (v3) accepts on the same bytes, keyed by the signed method, URL and body", async () => {
+      // Prepare
+      const input = signed(BATCH);
+      const signature = input.headers['x-hubspot-signature-v3'] ?? '';
+
+      // Act
+      const verdict = inspectWith(provider, input);
+      const later = inspectWith(provider, { ...signedAt(BATCH, NOW + 5000), now: NOW + 5000 });
+      const oracle = await atNow(() =>
+        HubSpotSignature.isValid({
+          signatureVersion: 'v3',
+          signature,
+          clientSecret: CLIENT_SECRET,
+          requestBody: BATCH,
+          url: URL_CALLED,
+          method: 'POST',
+          timestamp: NOW,
+        }),
+      );
+
+      // Assess
+      expect(oracle).toBe(true);
+      expect(verdict).toMatchObject({ kind: 'accept', eventType: 'events' });
+      expect(verdict).not.toHaveProperty('unsignedEventType');
+      const key = (verdict as { deliveryId: string }).deliveryId;
+      expect(key).toMatch(/^[0-9a-f]{64}$/);
+      expect(key).not.toBe(sha256(BATCH));
+      // Signed again at another time, the same request is the same delivery.
+      expect(later).toMatchObject({ kind: 'accept', deliveryId: key });
+    });
+
+    it('refuses a timestamp more than 5 minutes old, as the SDK does', async () => {
+      // Prepare
+      const ts = NOW - 300_001;
+      const input = signedAt(BATCH, ts);
+
+      // Act
+      const verdict = inspectWith(provider, input);
+      const oracle = atNow(() =>
+        HubSpotSignature.isValid({
+          signatureVersion: 'v3',
+          signature: input.headers['x-hubspot-signature-v3'] ?? '',
+          clientSecret: CLIENT_SECRET,
+          requestBody: BATCH,
+          url: URL_CALLED,
+          method: 'POST',
+          timestamp: ts,
+        }),
+      );
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'reject', status: 401, code: 'timestamp_too_old' });
+      await expect(oracle).rejects.toThrow('Timestamp is invalid');
+    });
+
+    it('refuses any single change to the body, the timestamp, the method, the host, the path, the query or the signature with a 401, never a throw', () => {
+      refusesEveryChange(
+        provider,
+        signed,
+        (data) => JSON.stringify([{ eventId: 1, subscriptionType: 'deal.creation', data }]),
+        {
+          body: bodyByte,
+          timestamp: (input, { shift }) =>
+            withHeader(input, 'x-hubspot-request-timestamp', String(NOW + shift)),
+          method: (input, { pick }) => ({ ...input, method: pick % 2 === 0 ? 'PUT' : 'post' }),
+          host: (input, { position, pick }) =>
+            withHeader(input, 'host', changeOneCharacter(HOST, position, pick)),
+          path: (input, { position, pick }) => ({
+            ...input,
+            rawPath: changeOneCharacter('/webhooks/hubspot', position, pick),
+          }),
+          query: (input, { position, pick }) => ({
+            ...input,
+            rawQueryString: changeOneCharacter(QUERY, position, pick),
+          }),
+          signature: signatureChar('x-hubspot-signature-v3'),
+        },
+      );
+    });
+  });
+
+  describe.each([
+    {
+      name: 'clerk',
+      event: {
+        data: { id: 'user_29w83sxmDNGwOuEthce5gg56FcC', object: 'user' },
+        object: 'event',
+        type: 'user.created',
+        timestamp: NOW,
+      },
+      type: 'user.created',
+    },
+    {
+      name: 'resend',
+      event: {
+        type: 'email.delivered',
+        created_at: '2100-01-01T00:00:00.000Z',
+        data: { email_id: '56761188-7520-42d8-8898-ff6fc54ce618', to: ['delivered@resend.dev'] },
+      },
+      type: 'email.delivered',
+    },
+  ])('Preset: $name (Svix)', ({ name, event, type }) => {
+    const SECRET = `whsec_${Buffer.from(`hookonce-${name}-svix-secret-24b`).toString('base64')}`;
+    const { config, provider } = preset(name, { preset: name } as ProviderDeclaration);
+    const EVENT = JSON.stringify(event);
+    const svix = new SvixWebhook(SECRET);
+    /** Headers as Svix sends them, signed by the svix package. */
+    const signedAs = (body: string, id = 'msg_2hookonce0svix', at = NOW): InspectInput => ({
+      headers: {
+        'svix-id': id,
+        'svix-timestamp': String(Math.floor(at / 1000)),
+        'svix-signature': svix.sign(id, new Date(at), body),
+        'content-type': 'application/json',
+      },
+      body,
+      secrets: [SECRET],
+    });
+    const signed = (body: string) => signedAs(body);
+
+    it('resolves to hmac over {id}.{timestamp}.{body} with a whsec_ secret, keyed by the signed svix-id, kept 7 days', () => {
+      // Assess
+      expect(config).toMatchObject({
+        scheme: 'hmac',
+        header: 'svix-signature',
+        structured: { separator: ' ', assignment: ',', signatureKey: 'v1' },
+        timestampHeader: 'svix-timestamp',
+        signedContent: '{id}.{timestamp}.{body}',
+        secretEncoding: 'whsec',
+        retentionDays: 7,
+      });
+      expect([signsTimestamp(config), signsDeliveryId(config)]).toEqual([true, true]);
+    });
+
+    it("accepts what svix signs and svix's verify accepts, keyed by svix-id, typed by type", async () => {
+      // Prepare
+      const input = signed(EVENT);
+      const headers = input.headers as Record<string, string>;
+
+      // Act
+      const verdict = inspectWith(provider, input);
+      const oracle = atNow(() => svix.verify(EVENT, headers));
+      const forged = atNow(() => svix.verify(`${EVENT} `, headers));
+
+      // Assess
+      await expect(oracle).resolves.toBeUndefined();
+      await expect(forged).rejects.toThrow();
+      expect(verdict).toEqual({
+        kind: 'accept',
+        deliveryId: 'msg_2hookonce0svix',
+        eventType: type,
+        keptHeaders: {
+          'content-type': 'application/json',
+          'svix-id': 'msg_2hookonce0svix',
+          'svix-timestamp': String(NOW_SECONDS),
+        },
+      });
+    });
+
+    it('accepts a header that lists a signature per secret while one rotates', () => {
+      // Prepare
+      const input = signed(EVENT);
+      const old = new SvixWebhook(`whsec_${Buffer.alloc(24, 7).toString('base64')}`).sign(
+        'msg_2hookonce0svix',
+        new Date(NOW),
+        EVENT,
+      );
+
+      // Act
+      const verdict = inspectWith(
+        provider,
+        withHeader(input, 'svix-signature', `${old} ${input.headers['svix-signature']}`),
+      );
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'accept' });
+    });
+
+    it('refuses any single change to the body, svix-timestamp, svix-id or the signature with a 401, never a throw', () => {
+      refusesEveryChange(provider, signed, (data) => JSON.stringify({ type, data }), {
+        body: bodyByte,
+        timestamp: (input, { shift }) =>
+          withHeader(input, 'svix-timestamp', String(NOW_SECONDS + shift)),
+        id: (input, { position, pick }) =>
+          withHeader(input, 'svix-id', changeOneCharacter('msg_2hookonce0svix', position, pick)),
+        signature: (input, { position, pick }) => {
+          const [version, text = ''] = (input.headers['svix-signature'] ?? '').split(',');
+          return withHeader(
+            input,
+            'svix-signature',
+            `${version},${changeOneCharacter(text, position, pick)}`,
+          );
+        },
+      });
+    });
+  });
+
+  describe.each([
+    {
+      name: 'linear',
+      header: 'linear-signature',
+      algorithm: 'sha256' as const,
+      event: {
+        action: 'create',
+        type: 'Issue',
+        data: { id: '2174add1-f7c8-44e3-bbf3-2d60b5ea8bc9', title: 'Hook once' },
+        url: 'https://linear.app/acme/issue/ENG-1',
+        createdAt: '2100-01-01T00:00:00.000Z',
+        webhookTimestamp: NOW,
+      },
+      type: 'Issue',
+      extra: { 'linear-delivery': '234d1a4e-b617-4388-90fe-adc3633d6b72' },
+      providerDeliveryId: '234d1a4e-b617-4388-90fe-adc3633d6b72',
+    },
+    {
+      name: 'lemonsqueezy',
+      header: 'x-signature',
+      algorithm: 'sha256' as const,
+      event: {
+        meta: { event_name: 'order_created', custom_data: { customer_id: 25 } },
+        data: { type: 'orders', id: '1', attributes: { status: 'paid' } },
+      },
+      type: 'order_created',
+      extra: { 'x-event-name': 'order_created' },
+      providerDeliveryId: undefined,
+    },
+    {
+      name: 'paystack',
+      header: 'x-paystack-signature',
+      algorithm: 'sha512' as const,
+      event: {
+        event: 'charge.success',
+        data: { id: 302961, status: 'success', reference: 'qTPrJoy9Bx', amount: 10000 },
+      },
+      type: 'charge.success',
+      extra: {},
+      providerDeliveryId: undefined,
+    },
+  ])('Preset: $name (hex HMAC of the body)', (p) => {
+    const SECRET = `hookonce-${p.name}-signing-secret`;
+    const { config, provider } = preset(p.name, { preset: p.name } as ProviderDeclaration);
+    const EVENT = JSON.stringify(p.event);
+    /** The documented signature: the hex HMAC of the raw body with the secret as text. */
+    const signed = (body: string): InspectInput => ({
+      headers: {
+        [p.header]: hmacOf(p.algorithm, SECRET, body, 'hex'),
+        'content-type': 'application/json',
+        ...p.extra,
+      },
+      body,
+      secrets: [SECRET],
+    });
+
+    it(`resolves to hmac-${p.algorithm} over the body in ${p.header}, keyed by the body, kept 30 days`, () => {
+      // Assess
+      expect(config).toMatchObject({
+        scheme: 'hmac',
+        header: p.header,
+        algorithm: p.algorithm,
+        encoding: 'hex',
+        signedContent: '{body}',
+        retentionDays: 30,
+      });
+      expect([signsTimestamp(config), signsDeliveryId(config)]).toEqual([false, false]);
+    });
+
+    it('accepts the documented signature (node:crypto), keyed by the SHA-256 of the body and typed from the signed body', () => {
+      // Prepare
+      const input = signed(EVENT);
+
+      // Act
+      const verdict = inspectWith(provider, input);
+      const unsigned = inspectWith(provider, {
+        ...input,
+        secrets: ['another-secret-of-this-length'],
+      });
+
+      // Assess
+      expect(verdict).toMatchObject({
+        kind: 'accept',
+        deliveryId: sha256(EVENT),
+        eventType: p.type,
+      });
+      expect(verdict).not.toHaveProperty('unsignedEventType');
+      if (p.providerDeliveryId) {
+        expect(verdict).toMatchObject({ providerDeliveryId: p.providerDeliveryId });
+      } else {
+        expect(verdict).not.toHaveProperty('providerDeliveryId');
+      }
+      expect(unsigned).toMatchObject({ kind: 'reject', status: 401, code: 'signature_mismatch' });
+    });
+
+    it('refuses any single change to the body or the signature with a 401, never a throw', () => {
+      refusesEveryChange(provider, signed, (data) => JSON.stringify({ ...p.event, data }), {
+        body: bodyByte,
+        signature: signatureChar(p.header),
+      });
+    });
+  });
+
+  describe('Preset: gitlab', () => {
+    const TOKEN = 'hookonce-gitlab-secret-token-01';
+    const { config, provider } = preset('gitlab', { preset: 'gitlab' });
+    const PUSH = JSON.stringify({
+      object_kind: 'push',
+      event_name: 'push',
+      ref: 'refs/heads/main',
+      checkout_sha: 'da1560886d4f094c3e6c9ef40349f7d38b5d27d7',
+      project_id: 15,
+    });
+    /** Headers as GitLab documents them: the secret token verbatim, the event name with spaces. */
+    const sent = (body: string, token = TOKEN): InspectInput => ({
+      headers: {
+        'x-gitlab-token': token,
+        'x-gitlab-event': 'Push Hook',
+        'x-gitlab-event-uuid': '13792a34-cac6-4fda-95a8-c58e00a3954e',
+        'content-type': 'application/json',
+      },
+      body,
+      secrets: [TOKEN],
+    });
+
+    it('resolves to the token family in X-Gitlab-Token, typed by object_kind, kept 30 days', () => {
+      // Assess
+      expect(config).toMatchObject({
+        scheme: 'token',
+        header: 'x-gitlab-token',
+        prefix: '',
+        deliveryId: { header: 'x-gitlab-event-uuid' },
+        eventTypeField: 'object_kind',
+        retentionDays: 30,
+      });
+      expect([signsTimestamp(config), signsDeliveryId(config)]).toEqual([false, false]);
+    });
+
+    it('accepts the token GitLab sends, keyed by the body, the event UUID kept, the type from object_kind marked unsigned', () => {
+      // Act
+      const verdict = inspectWith(provider, sent(PUSH));
+
+      // Assess
+      expect(verdict).toEqual({
+        kind: 'accept',
+        deliveryId: sha256(PUSH),
+        providerDeliveryId: '13792a34-cac6-4fda-95a8-c58e00a3954e',
+        eventType: 'push',
+        unsignedEventType: true,
+        keptHeaders: {
+          'content-type': 'application/json',
+          'x-gitlab-event-uuid': '13792a34-cac6-4fda-95a8-c58e00a3954e',
+        },
+      });
+    });
+
+    it('refuses an object_kind outside the strict pattern with 400 malformed_event_type', () => {
+      // Act
+      const verdict = inspectWith(provider, sent(JSON.stringify({ object_kind: 'Push Hook' })));
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'reject', status: 400, code: 'malformed_event_type' });
+    });
+
+    it('refuses any single change to the token with a 401, never a throw', () => {
+      refusesEveryChange(provider, sent, (data) => JSON.stringify({ object_kind: 'note', data }), {
+        token: (input, { position, pick }) =>
+          withHeader(input, 'x-gitlab-token', changeOneCharacter(TOKEN, position, pick)),
+        missing: (input) => withHeader(input, 'x-gitlab-token', ''),
+      });
+    });
+  });
+});
