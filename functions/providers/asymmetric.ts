@@ -3,8 +3,14 @@ import type { ResolvedAsymmetric } from '../shared/declaration.ts';
 import { decodeBase64, decodeBase64Up, decodeHex, decodeHexUp, signedDigest } from './common.ts';
 import { parseAsymmetricKey } from './keys.ts';
 import { nameDelivery } from './naming.ts';
-import { planSignedRequest, readSignedRequest, writeSignatureHeader } from './signed-request.ts';
-import { contentKey, parseTemplate, renderTemplate, signerRequest } from './template.ts';
+import {
+  planSignedRequest,
+  readSignedRequest,
+  signedRequestKey,
+  signerHeader,
+  writeSignatureHeader,
+} from './signed-request.ts';
+import { parseTemplate, renderTemplate, signerJson, signerRequest } from './template.ts';
 import { type Provider, reject401, type Verdict } from './types.ts';
 
 /**
@@ -101,17 +107,21 @@ export function asymmetricProvider(options: AsymmetricOptions): Provider {
     inspect(request, context): Verdict {
       const read = readSignedRequest(request, context, plan, decode);
       if ('kind' in read) return read;
-      // Every offered signature against every key, without an early exit.
-      let matched = false;
-      for (const signature of read.signatures) {
-        for (const key of keys) {
-          if (verifies(options, key, read.content, signature)) matched = true;
+      // Every offered signature against every key, without an early exit; every part must verify.
+      let all = true;
+      for (const part of read.parts) {
+        let matched = false;
+        for (const signature of part.signatures) {
+          for (const key of keys) {
+            if (verifies(options, key, part.content, signature)) matched = true;
+          }
         }
+        if (!matched) all = false;
       }
-      if (!matched) {
+      if (!all) {
         return reject401(
           'signature_mismatch',
-          `${options.header} does not verify the ${options.signedContent} of this request with any of the sender's public keys`,
+          `${plan.where} does not verify the ${options.signedContent} of this request with any of the sender's public keys`,
         );
       }
       return nameDelivery(
@@ -120,7 +130,7 @@ export function asymmetricProvider(options: AsymmetricOptions): Provider {
         options,
         plan.covered,
         () =>
-          contentKey(plan.parts, request, read.values, () =>
+          signedRequestKey(plan, request, read, () =>
             context.bodySha256 ? context.bodySha256() : signedDigest(request.rawBody),
           ),
         plan.keptHeaders,
@@ -146,12 +156,14 @@ export function signAsymmetric(
     headers?: Record<string, string>;
   },
 ): Record<string, string> {
+  const header = signerHeader(options);
   const timestamp = values.timestamp === undefined ? undefined : String(values.timestamp);
   const request = signerRequest(values);
   const content = renderTemplate(parseTemplate(options.signedContent).parts, request, {
     ...(timestamp !== undefined ? { timestamp } : {}),
     ...(values.id !== undefined ? { id: values.id } : {}),
     ...(options.publicUrl !== undefined ? { publicUrl: options.publicUrl } : {}),
+    json: signerJson(values.body),
   });
   const signature =
     options.algorithm === 'ed25519'
@@ -161,11 +173,7 @@ export function signAsymmetric(
           dsaEncoding: options.signatureFormat === 'raw' ? 'ieee-p1363' : 'der',
         });
   const headers: Record<string, string> = {
-    [options.header]: writeSignatureHeader(
-      options,
-      [signature.toString(options.encoding)],
-      timestamp,
-    ),
+    [header]: writeSignatureHeader(options, [signature.toString(options.encoding)], timestamp),
   };
   if (options.timestampHeader && timestamp !== undefined)
     headers[options.timestampHeader] = timestamp;

@@ -231,10 +231,21 @@ export function unsignedEventType(
 export const isRecord = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
 
-/** The value at a dotted path (`event.type`) of a parsed JSON body; undefined when any step is missing. */
+const INDEX = /^(?:0|[1-9]\d{0,5})$/;
+
+/**
+ * The value at a dotted path (`event.type`) of a parsed JSON body; undefined when
+ * any step is missing. A step of digits into an array is an index
+ * (`notificationItems.0.NotificationRequestItem.eventCode`).
+ */
 export function valueAt(body: unknown, path: string): unknown {
   let value: unknown = body;
   for (const step of path.split('.')) {
+    if (Array.isArray(value) && INDEX.test(step)) {
+      value = value[Number(step)];
+      if (value === undefined) return undefined;
+      continue;
+    }
     if (!isRecord(value) || !Object.hasOwn(value, step)) return undefined;
     value = value[step];
   }

@@ -12,8 +12,14 @@ import {
   signedDigest,
 } from './common.ts';
 import { nameDelivery } from './naming.ts';
-import { planSignedRequest, readSignedRequest, writeSignatureHeader } from './signed-request.ts';
-import { contentKey, parseTemplate, renderTemplate, signerRequest } from './template.ts';
+import {
+  planSignedRequest,
+  readSignedRequest,
+  signedRequestKey,
+  signerHeader,
+  writeSignatureHeader,
+} from './signed-request.ts';
+import { parseTemplate, renderTemplate, signerJson, signerRequest } from './template.ts';
 import { type Provider, reject401, type Verdict } from './types.ts';
 
 /**
@@ -131,15 +137,20 @@ export function hmacProvider(options: HmacOptions): Provider {
         decodeSignature(text, encoding, bytes),
       );
       if ('kind' in read) return read;
-      const expected: Buffer[] = [];
-      for (const secret of context.secrets) {
-        const key = keyOf(secret);
-        if (key) expected.push(hmac(algorithm, key, read.content));
+      // Every part must match some active secret; each is compared in full, without an early exit.
+      let all = true;
+      for (const part of read.parts) {
+        const expected: Buffer[] = [];
+        for (const secret of context.secrets) {
+          const key = keyOf(secret);
+          if (key) expected.push(hmac(algorithm, key, part.content));
+        }
+        if (!matchesAny(part.signatures, expected)) all = false;
       }
-      if (!matchesAny(read.signatures, expected)) {
+      if (!all) {
         return reject401(
           'signature_mismatch',
-          `${options.header} does not match the ${options.signedContent} of this request with any active secret`,
+          `${plan.where} does not match the ${options.signedContent} of this request with any active secret`,
         );
       }
       return nameDelivery(
@@ -148,7 +159,7 @@ export function hmacProvider(options: HmacOptions): Provider {
         options,
         plan.covered,
         () =>
-          contentKey(plan.parts, request, read.values, () =>
+          signedRequestKey(plan, request, read, () =>
             context.bodySha256 ? context.bodySha256() : signedDigest(request.rawBody),
           ),
         plan.keptHeaders,
@@ -175,18 +186,20 @@ export function signHmac(
     headers?: Record<string, string>;
   },
 ): Record<string, string> {
+  const header = signerHeader(options);
   const timestamp = values.timestamp === undefined ? undefined : String(values.timestamp);
   const request = signerRequest(values);
   const signed = renderTemplate(parseTemplate(options.signedContent).parts, request, {
     ...(timestamp !== undefined ? { timestamp } : {}),
     ...(values.id !== undefined ? { id: values.id } : {}),
     ...(options.publicUrl !== undefined ? { publicUrl: options.publicUrl } : {}),
+    json: signerJson(values.body),
   });
   const key = decodeSecret(values.secret, options.secretEncoding ?? 'raw');
   if (!key) throw new ConfigError(SECRET_HINTS[options.secretEncoding ?? 'raw']);
   const signature = hmac(options.algorithm, key, signed).toString(options.encoding);
   const headers: Record<string, string> = {
-    [options.header]: writeSignatureHeader(options, [signature], timestamp),
+    [header]: writeSignatureHeader(options, [signature], timestamp),
   };
   if (options.timestampHeader && timestamp !== undefined) {
     headers[options.timestampHeader] = timestamp;

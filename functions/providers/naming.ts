@@ -30,6 +30,29 @@ export interface Covered {
   readonly headers: ReadonlySet<string>;
   /** A verified JWT's claims. */
   readonly claims?: Readonly<Record<string, unknown>>;
+  /**
+   * Fields of the JSON body a template signs one by one ({json:…}) when it does not
+   * sign the body whole; a `*` step stands for any index of its array.
+   */
+  readonly fields?: readonly string[];
+}
+
+/**
+ * Whether `path` names a body field the verification covered: any, when the body
+ * is signed whole; else one the template signs (`a.*.b` covers `a.0.b`, `a.1.b`).
+ */
+export function coversField(covered: Covered, path: string): boolean {
+  if (covered.body) return true;
+  const steps = path.split('.');
+  return (covered.fields ?? []).some((field) => {
+    const signed = field.split('.');
+    return (
+      signed.length === steps.length &&
+      signed.every(
+        (step, i) => step === steps[i] || (step === '*' && /^(?:0|[1-9]\d*)$/.test(steps[i] ?? '')),
+      )
+    );
+  });
 }
 
 /** What an event type taken from anything unsigned must look like, else 400 malformed_event_type. */
@@ -95,7 +118,7 @@ export function nameDelivery(
         `the body has no "${source.jsonField}" to use as its id`,
       );
     }
-    if (covered.body) deliveryId = id;
+    if (coversField(covered, source.jsonField)) deliveryId = id;
     else providerDeliveryId = id;
   } else if (source) {
     const id = headers[source.header];
@@ -110,7 +133,7 @@ export function nameDelivery(
   if (options.eventTypeField !== undefined) {
     const type = valueAt(body, options.eventTypeField);
     eventType = typeof type === 'string' && type ? type : DEFAULT_EVENT_TYPE;
-    if (!covered.body) {
+    if (!coversField(covered, options.eventTypeField)) {
       unsigned = true;
       if (!UNSIGNED_EVENT_TYPE.test(eventType)) return malformedType();
     }

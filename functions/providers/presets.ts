@@ -10,9 +10,13 @@ import { MORE_PRESETS } from './presets-more.ts';
  * verifier of its own.
  */
 
-/** A family's options without its keys: what a preset fixes. */
+/**
+ * A family's options without its keys: what a preset fixes. `retentionDays` too,
+ * for a sender that retries longer than the default keeps keys (a declared one
+ * still overrides it).
+ */
 export type PresetOptions = {
-  [S in SchemeName]: { scheme: S } & Partial<
+  [S in SchemeName]: { scheme: S; retentionDays?: number } & Partial<
     Omit<Extract<ProviderScheme, { scheme: S }>, 'scheme' | 'publicKeys' | 'jwks'>
   >;
 }[SchemeName];
@@ -252,6 +256,39 @@ export const PRESETS = {
     header: 'x-gitlab-token',
     deliveryId: { header: 'x-gitlab-event-uuid' },
     eventTypeField: 'object_kind',
+  },
+  /**
+   * Adyen standard (payment) webhooks: each `NotificationRequestItem` carries its
+   * own signature, HMAC-SHA256 in base64 in `additionalData.hmacSignature`, over
+   * eight of its fields joined by colons (`pspReference`, `originalReference`,
+   * `merchantAccountCode`, `merchantReference`, `amount.value`,
+   * `amount.currency`, `eventCode`, `success`; an absent one is empty). The
+   * secret is the webhook's HMAC key (Customer Area → Developers → Webhooks →
+   * HMAC key), 64 hex digits, declared hex. Every item of a request must verify.
+   * Nothing else of the body is signed (`additionalData`, `eventDate`, `reason`,
+   * `live`), as with Adyen's own library: the key is the SHA-256 of the signed
+   * fields of every item (Adyen's advice: an event is its `pspReference`,
+   * `eventCode` and `success`), never of unsigned text. Type: the first item's
+   * `eventCode` (`AUTHORISATION`), signed. No timestamp: Adyen retries for up to
+   * 30 days, so keys are kept at least 35.
+   */
+  adyen: {
+    scheme: 'hmac',
+    signatureField: 'notificationItems.*.NotificationRequestItem.additionalData.hmacSignature',
+    signedContent:
+      '{json:notificationItems.*.NotificationRequestItem.pspReference}:' +
+      '{json:notificationItems.*.NotificationRequestItem.originalReference}:' +
+      '{json:notificationItems.*.NotificationRequestItem.merchantAccountCode}:' +
+      '{json:notificationItems.*.NotificationRequestItem.merchantReference}:' +
+      '{json:notificationItems.*.NotificationRequestItem.amount.value}:' +
+      '{json:notificationItems.*.NotificationRequestItem.amount.currency}:' +
+      '{json:notificationItems.*.NotificationRequestItem.eventCode}:' +
+      '{json:notificationItems.*.NotificationRequestItem.success}',
+    algorithm: 'sha256',
+    encoding: 'base64',
+    secretEncoding: 'hex',
+    eventTypeField: 'notificationItems.0.NotificationRequestItem.eventCode',
+    retentionDays: 35,
   },
   ...MORE_PRESETS,
 } as const satisfies Readonly<Record<string, PresetOptions>>;

@@ -1,7 +1,11 @@
+import { createHash } from 'node:crypto';
 import type { ResolvedSignedRequest } from '../shared/declaration.ts';
-import { checkTimestampIn } from './common.ts';
+import { ConfigError } from '../shared/errors.ts';
+import { checkTimestampIn, valueAt } from './common.ts';
 import { type Covered, keptHeaderNames } from './naming.ts';
 import {
+  contentKey,
+  itemPath,
   parseTemplate,
   renderTemplate,
   type TemplatePart,
@@ -21,6 +25,11 @@ import {
  * `t=…,v1=…,v1=…`), where the signed timestamp is (a header, or an item of the
  * signature header) and how it is written, and the signed-content template. The
  * family only says how to decode a signature and whether one verifies.
+ *
+ * A sender may instead put its signature in the JSON body (`signatureField`,
+ * Adyen's `additionalData.hmacSignature`) over fields of that body (`{json:…}`):
+ * then only those fields are signed, and with a `*` step each element of the
+ * array is signed on its own, and every one must verify.
  */
 
 /** The most signatures one header may offer: each costs a verification per key. */
@@ -37,6 +46,8 @@ export interface SignedRequestPlan {
   readonly keptHeaders: readonly string[];
   /** How the signature is written, for messages. */
   readonly format: string;
+  /** Where the signature is, for messages: `x-signature`, or `the body field a.b`. */
+  readonly where: string;
 }
 
 export function planSignedRequest(
@@ -53,6 +64,7 @@ export function planSignedRequest(
   if (options.timestampHeader && parts.some((p) => 'field' in p && p.field === 'timestamp')) {
     headers.add(options.timestampHeader);
   }
+  const fields = parts.flatMap((p) => ('json' in p ? [p.json] : []));
   const structured = options.structured;
   const format = structured
     ? `"${structured.signatureKey}${structured.assignment}<${signatureWords}>" items separated by "${structured.separator}"${structured.timestampKey ? `, with one "${structured.timestampKey}${structured.assignment}<timestamp>"` : ''}`
@@ -61,17 +73,30 @@ export function planSignedRequest(
     options,
     parts,
     ...(signsId && idHeader ? { signedIdHeader: idHeader } : {}),
-    covered: { body: true, headers },
-    keptHeaders: keptHeaderNames(options, [options.header]),
+    covered: {
+      body: parts.some((p) => 'field' in p && p.field === 'body'),
+      headers,
+      ...(fields.length > 0 ? { fields } : {}),
+    },
+    keptHeaders: keptHeaderNames(options, options.header ? [options.header] : []),
     format,
+    where: options.header ?? `the body field ${options.signatureField}`,
   };
 }
 
-/** A request read as its declaration describes: the signatures offered and the bytes they must sign. */
-export interface SignedRequest {
+/** One signed part of a request: the signatures offered and the bytes one of them must sign. */
+export interface SignedPart {
   readonly signatures: readonly Buffer[];
   readonly content: Buffer;
   readonly values: TemplateValues;
+}
+
+/**
+ * A request read as its declaration describes: one part, or, for a signature in
+ * each element of a body array, one per element. Every part must verify.
+ */
+export interface SignedRequest {
+  readonly parts: readonly SignedPart[];
 }
 
 /**
@@ -88,8 +113,12 @@ export function readSignedRequest(
 ): SignedRequest | Rejection {
   const { options } = plan;
   const { headers } = request;
-  const value = headers[options.header];
-  if (!value) return reject401('missing_signature', `the ${options.header} header is missing`);
+  if (options.signatureField !== undefined) {
+    return readBodySignatures(request, context, plan, options.signatureField, decode);
+  }
+  const header = options.header ?? '';
+  const value = headers[header];
+  if (!value) return reject401('missing_signature', `the ${header} header is missing`);
 
   const signatures: Buffer[] = [];
   let timestamp: string | undefined;
@@ -114,14 +143,14 @@ export function readSignedRequest(
     if (offered > MAX_SIGNATURES) {
       return reject401(
         'malformed_signature',
-        `${options.header} offers more than ${MAX_SIGNATURES} signatures`,
+        `${header} offers more than ${MAX_SIGNATURES} signatures`,
       );
     }
     if (structured.timestampKey !== undefined) {
       if (timestamps.length > 1) {
         return reject401(
           'malformed_signature',
-          `${options.header} must hold exactly one ${structured.timestampKey}${structured.assignment}<timestamp>`,
+          `${header} must hold exactly one ${structured.timestampKey}${structured.assignment}<timestamp>`,
         );
       }
       timestamp = timestamps[0];
@@ -131,16 +160,36 @@ export function readSignedRequest(
     if (signature) signatures.push(signature);
   }
   if (signatures.length === 0) {
-    return reject401('malformed_signature', `${options.header} must be ${plan.format}`);
+    return reject401('malformed_signature', `${header} must be ${plan.format}`);
   }
+  const values = readValues(request, context, plan, timestamp);
+  if ('kind' in values) return values;
+  return {
+    parts: [{ signatures, content: renderTemplate(plan.parts, request, values), values }],
+  };
+}
 
+/**
+ * The timestamp (checked against the window), the signed id and what else the
+ * template reads; a rejection when one is missing or stale.
+ */
+function readValues(
+  request: WebhookRequest,
+  context: VerifyContext,
+  plan: SignedRequestPlan,
+  structuredTimestamp: string | undefined,
+): TemplateValues | Rejection {
+  const { options } = plan;
+  const { headers } = request;
+  const structured = options.structured;
+  let timestamp = structuredTimestamp;
   const fromHeader = options.timestampHeader !== undefined;
   if (fromHeader || structured?.timestampKey !== undefined) {
     if (options.timestampHeader !== undefined) timestamp = headers[options.timestampHeader];
     const stale = checkTimestampIn(timestamp, options.timestampFormat ?? 'seconds', {
       what: fromHeader
         ? `the ${options.timestampHeader} header`
-        : `the ${structured?.timestampKey}${structured?.assignment} timestamp of ${options.header}`,
+        : `the ${structured?.timestampKey}${structured?.assignment} timestamp of ${options.header ?? ''}`,
       nowMs: context.now,
       toleranceSeconds: options.toleranceSeconds ?? 300,
     });
@@ -153,12 +202,101 @@ export function readSignedRequest(
     if (!id)
       return reject400('missing_delivery_id', `the ${plan.signedIdHeader} header is missing`);
   }
-  const values: TemplateValues = {
+  const readsJson = plan.parts.some((p) => 'json' in p);
+  const json = readsJson ? context.json() : undefined;
+  return {
     ...(timestamp !== undefined ? { timestamp } : {}),
     ...(id !== undefined ? { id } : {}),
     ...(options.publicUrl !== undefined ? { publicUrl: options.publicUrl } : {}),
+    ...(readsJson ? { json } : {}),
   };
-  return { signatures, content: renderTemplate(plan.parts, request, values), values };
+}
+
+/**
+ * The signatures of a sender that signs inside its JSON body: the one at
+ * `field`, or, when `field` has a `*` step, one in each element of that array (1
+ * to MAX_SIGNATURES of them), each over the template rendered for its element.
+ */
+function readBodySignatures(
+  request: WebhookRequest,
+  context: VerifyContext,
+  plan: SignedRequestPlan,
+  field: string,
+  decode: (text: string) => Buffer | undefined,
+): SignedRequest | Rejection {
+  const body = context.json();
+  if (body === undefined) {
+    return reject401('missing_signature', `the body is not JSON, so it holds no ${field}`);
+  }
+  const star = field.split('.').indexOf('*');
+  let items: Array<number | undefined> = [undefined];
+  if (star >= 0) {
+    const list = valueAt(body, field.split('.').slice(0, star).join('.'));
+    if (!Array.isArray(list) || list.length === 0) {
+      return reject401('missing_signature', `the body has no items to hold ${field}`);
+    }
+    if (list.length > MAX_SIGNATURES) {
+      return reject401(
+        'malformed_signature',
+        `the body holds more than ${MAX_SIGNATURES} signed items`,
+      );
+    }
+    items = list.map((_, i) => i);
+  }
+  const values = readValues(request, context, plan, undefined);
+  if ('kind' in values) return values;
+  const parts: SignedPart[] = [];
+  for (const item of items) {
+    const text = valueAt(body, itemPath(field, item));
+    if (typeof text !== 'string' || text === '') {
+      return reject401('missing_signature', `the body has no ${itemPath(field, item)}`);
+    }
+    const signature = decode(text);
+    if (!signature) {
+      return reject401('malformed_signature', `${itemPath(field, item)} must be ${plan.format}`);
+    }
+    const itemValues: TemplateValues = {
+      ...values,
+      json: body,
+      ...(item !== undefined ? { item } : {}),
+    };
+    parts.push({
+      signatures: [signature],
+      content: renderTemplate(plan.parts, request, itemValues),
+      values: itemValues,
+    });
+  }
+  return { parts };
+}
+
+/**
+ * The key of a verified delivery whose id is not signed: contentKey() of its one
+ * part, or, for a signature in each item, the SHA-256 of every item's key in order.
+ */
+export function signedRequestKey(
+  plan: SignedRequestPlan,
+  request: WebhookRequest,
+  read: SignedRequest,
+  bodySha256: () => string,
+): string {
+  const keys = read.parts.map((part) => contentKey(plan.parts, request, part.values, bodySha256));
+  if (keys.length === 1) return keys[0] ?? '';
+  const hash = createHash('sha256');
+  for (const key of keys) hash.update(key).update('\n');
+  return hash.digest('hex');
+}
+
+/**
+ * The header a signer writes its signature into; a declaration whose signature is
+ * in the body (`signatureField`) has none, and these signers do not write bodies.
+ */
+export function signerHeader(options: ResolvedSignedRequest): string {
+  if (options.header === undefined) {
+    throw new ConfigError(
+      `this sender signs inside its body (${options.signatureField}): only the sender can sign such a request`,
+    );
+  }
+  return options.header;
 }
 
 /** The structured or plain value of a signature header holding `signatures` (for signers). */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { valueAt } from './common.ts';
 import type { WebhookRequest } from './types.ts';
 
 /**
@@ -14,6 +15,10 @@ import type { WebhookRequest } from './types.ts';
  *                    `<x-forwarded-proto>://<host><path>`, then `?<query>` if any
  *   {path}           the request target: the path, then `?<query>` if any
  *   {header:<name>}  the value of a request header ('' when it is absent)
+ *   {json:<path>}    a field of the JSON body (a dotted path) as text: a string
+ *                    as it is, a number or boolean as JavaScript writes it, ''
+ *                    when absent or null; a `*` step is the element of the array
+ *                    being verified (a signature in each item, `signatureField`)
  *
  * This file does nothing but parse and render: the declaration checks a template
  * (functions/shared/declaration.ts), the families verify what it renders.
@@ -25,13 +30,22 @@ export type TemplateField = (typeof TEMPLATE_FIELDS)[number];
 export type TemplatePart =
   | { readonly literal: string }
   | { readonly field: TemplateField }
-  | { readonly header: string };
+  | { readonly header: string }
+  | { readonly json: string };
 
 /** An HTTP header name (RFC 9110 token). */
 export const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
 
 const PLACEHOLDER = /\{([^{}]*)\}/g;
 const HEADER_PLACEHOLDER = 'header:';
+const JSON_PLACEHOLDER = 'json:';
+
+/** A dotted path into a JSON body whose steps may be `*`: each element of an array. */
+export const ITEM_PATH = /^(?:[A-Za-z0-9_$-]+|\*)(?:\.(?:[A-Za-z0-9_$-]+|\*))*$/;
+
+/** The path with its `*` step (if any) standing for element `item`. */
+export const itemPath = (path: string, item: number | undefined): string =>
+  item === undefined ? path : path.replace('*', String(item));
 
 /**
  * Splits a template into literals and placeholders, header names lower-cased.
@@ -54,6 +68,11 @@ export function parseTemplate(template: string): {
       HEADER_NAME.test(name.slice(HEADER_PLACEHOLDER.length))
     ) {
       parts.push({ header: name.slice(HEADER_PLACEHOLDER.length).toLowerCase() });
+    } else if (
+      name.startsWith(JSON_PLACEHOLDER) &&
+      ITEM_PATH.test(name.slice(JSON_PLACEHOLDER.length))
+    ) {
+      parts.push({ json: name.slice(JSON_PLACEHOLDER.length) });
     } else {
       unknown.push(name);
     }
@@ -69,6 +88,7 @@ export function writeTemplate(parts: readonly TemplatePart[]): string {
     .map((part) => {
       if ('literal' in part) return part.literal;
       if ('field' in part) return `{${part.field}}`;
+      if ('json' in part) return `{${JSON_PLACEHOLDER}${part.json}}`;
       return `{${HEADER_PLACEHOLDER}${part.header}}`;
     })
     .join('');
@@ -92,6 +112,22 @@ export interface TemplateValues {
   readonly timestamp?: string;
   readonly id?: string;
   readonly publicUrl?: string;
+  /** The parsed JSON body, read by {json:…} (only a template with such a field parses it). */
+  readonly json?: unknown;
+  /** The array element a `*` step of {json:…} stands for. */
+  readonly item?: number;
+}
+
+/**
+ * A body field's value as a signer writes it into signed text: a string as it
+ * is, a number or boolean as JavaScript writes it (Adyen's library joins them
+ * so), nothing for an absent field or null, and any other value as its JSON.
+ */
+export function fieldText(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value);
 }
 
 /** The bytes of one placeholder for one request. */
@@ -102,6 +138,8 @@ function partBytes(
 ): Uint8Array {
   if ('literal' in part) return Buffer.from(part.literal);
   if ('header' in part) return Buffer.from(request.headers[part.header] ?? '');
+  if ('json' in part)
+    return Buffer.from(fieldText(valueAt(values.json, itemPath(part.json, values.item))));
   switch (part.field) {
     case 'body':
       return request.rawBody;
@@ -156,6 +194,15 @@ export function contentKey(
     hash.update(length).update(bytes);
   }
   return hash.digest('hex');
+}
+
+/** The body a signer signs, parsed for {json:…}; undefined when it is not JSON. */
+export function signerJson(body: Uint8Array | string): unknown {
+  try {
+    return JSON.parse(Buffer.from(body).toString('utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 /**

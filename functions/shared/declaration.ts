@@ -1,7 +1,9 @@
 import { asymmetricKeyProblem, jwtKeyProblems } from '../providers/keys.ts';
-import { PRESETS, type PresetName } from '../providers/presets.ts';
+import { coversField } from '../providers/naming.ts';
+import { PRESETS, type PresetName, type PresetOptions } from '../providers/presets.ts';
 import {
   HEADER_NAME,
+  ITEM_PATH,
   parseTemplate,
   type TemplatePart,
   writeTemplate,
@@ -131,8 +133,19 @@ export interface EventTypeOptions {
  * and the signed timestamp are, and what is signed.
  */
 export interface SignedRequestOptions extends EventTypeOptions {
-  /** The header that carries the signature, e.g. `x-signature`. */
-  header: string;
+  /** The header that carries the signature, e.g. `x-signature`. Not with signatureField. */
+  header?: string;
+  /**
+   * The signature is in this field of the JSON body instead of a header (Adyen's
+   * `notificationItems.*.NotificationRequestItem.additionalData.hmacSignature`): a
+   * dotted path in which one `*` step stands for each element of an array, each
+   * element then signed on its own and every one required to verify. Such a
+   * signature cannot cover the body that holds it: the template signs fields of
+   * the body (`{json:<path>}`) and nothing else of it. Not with header, prefix or
+   * structured.
+   * @default none: the signature is in `header`
+   */
+  signatureField?: string;
   /** Text before the signature in the header, e.g. `sha256=`; not with `structured`. @default '' */
   prefix?: string;
   /** The header holds `key=value` items (Stripe's `t=…,v1=…`) instead of one signature. @default none */
@@ -147,7 +160,9 @@ export interface SignedRequestOptions extends EventTypeOptions {
    * What is signed: a template of `{body}` (the raw body, exactly once), `{timestamp}`
    * (the signed timestamp), `{id}` (the delivery id header), `{method}`, `{url}` (the
    * URL called, with its query string), `{path}` (the path and query string) and
-   * `{header:<name>}` (a header's value), with any text between them.
+   * `{header:<name>}` (a header's value) and `{json:<path>}` (a field of the JSON
+   * body as text, '' when absent; a `*` step is the element being verified), with
+   * any text between them.
    * @default '{timestamp}.{body}' with a timestamp, else '{body}'
    */
   signedContent?: string;
@@ -588,11 +603,17 @@ export function signsDeliveryId(p: ResolvedProvider): boolean {
     case 'slack':
       return true;
     case 'hmac':
-    case 'asymmetric':
-      return (
-        p.deliveryId !== undefined &&
-        ('jsonField' in p.deliveryId || p.signedContent.includes('{id}'))
+    case 'asymmetric': {
+      if (p.deliveryId === undefined) return false;
+      if (!('jsonField' in p.deliveryId)) return p.signedContent.includes('{id}');
+      const { parts } = parseTemplate(p.signedContent);
+      const body = parts.some((part) => 'field' in part && part.field === 'body');
+      const fields = parts.flatMap((part) => ('json' in part ? [part.json] : []));
+      return coversField(
+        { body, headers: new Set(), ...(fields.length > 0 ? { fields } : {}) },
+        p.deliveryId.jsonField,
       );
+    }
     case 'jwt':
       return (
         p.deliveryId !== undefined &&
@@ -622,6 +643,17 @@ function providerWarnings(what: string, p: ResolvedProvider): string[] {
         `${what}: the delivery id header "${id.header}" is not in signedContent, so the signature does not cover it: deliveries are keyed by the SHA-256 of the body and the header is kept for display only. If the sender signs its id, add {id} to signedContent.`,
       );
     }
+  }
+  if (
+    (p.scheme === 'hmac' || p.scheme === 'asymmetric') &&
+    p.signatureField !== undefined &&
+    id &&
+    'jsonField' in id &&
+    !signsDeliveryId(p)
+  ) {
+    warnings.push(
+      `${what}: the delivery id field "${id.jsonField}" is not one of the body fields signedContent signs ({json:…}), so the signature does not cover it: deliveries are keyed by the SHA-256 of the signed fields and the id is kept for display only.`,
+    );
   }
   if ((p.scheme === 'token' || p.scheme === 'basic') && id) {
     warnings.push(
@@ -709,7 +741,9 @@ export interface ResolvedEventType {
  * Options not declared stay absent (a timestamp is then whole seconds).
  */
 export interface ResolvedSignedRequest extends ResolvedEventType {
-  header: string;
+  /** The signature header; absent when the signature is in the body (signatureField). */
+  header?: string;
+  signatureField?: string;
   prefix: string;
   structured?: Required<Omit<StructuredSignature, 'timestampKey'>> &
     Pick<StructuredSignature, 'timestampKey'>;
@@ -781,6 +815,7 @@ const EVENT_TYPE_OPTIONS = ['eventTypeField', 'eventTypeHeader', 'eventType', 'h
 const SIGNED_REQUEST_OPTIONS = [
   'header',
   'prefix',
+  'signatureField',
   'structured',
   'timestampHeader',
   'timestampFormat',
@@ -850,27 +885,38 @@ function resolveProvider(
 ): ResolvedProvider | undefined {
   const expanded = expandPreset(what, declared, problems);
   if (!expanded) return undefined;
-  const { preset, declaration: p } = expanded;
+  const { preset, presetRetentionDays, declaration: p } = expanded;
   const resolved = resolveScheme(what, p, problems);
   if (!resolved) return undefined;
+  // A preset's retentionDays (its sender's retry window) is a floor under the default.
   const retentionDays =
     p.retentionDays ??
-    (signsTimestamp(resolved as ResolvedProvider)
-      ? defaultRetentionDays
-      : Math.max(defaultRetentionDays, NO_TIMESTAMP_RETENTION_DAYS));
+    Math.max(
+      signsTimestamp(resolved as ResolvedProvider)
+        ? defaultRetentionDays
+        : Math.max(defaultRetentionDays, NO_TIMESTAMP_RETENTION_DAYS),
+      presetRetentionDays ?? 0,
+    );
   checkInt(problems, `${what}: retentionDays`, retentionDays, 1, 365);
   return { ...resolved, ...(preset ? { preset } : {}), retentionDays } as ResolvedProvider;
 }
 
 /**
  * A preset's options under the declared ones (which add keys and ids, or
- * override): the declaration of its family, as if written out.
+ * override): the declaration of its family, as if written out. The preset's own
+ * retentionDays comes back apart: a floor under the default, not a declared value.
  */
 function expandPreset(
   what: string,
   p: ProviderDeclaration,
   problems: string[],
-): { preset?: PresetName; declaration: ProviderScheme & ProviderDeclaration } | undefined {
+):
+  | {
+      preset?: PresetName;
+      presetRetentionDays?: number;
+      declaration: ProviderScheme & ProviderDeclaration;
+    }
+  | undefined {
   if (!('preset' in p) || p.preset === undefined) {
     return { declaration: p as ProviderScheme & ProviderDeclaration };
   }
@@ -889,10 +935,13 @@ function expandPreset(
     );
     return undefined;
   }
+  const { retentionDays: presetRetentionDays, ...options } = PRESETS[
+    preset as PresetName
+  ] as PresetOptions;
   return {
     preset: preset as PresetName,
-    declaration: { ...PRESETS[preset as PresetName], ...rest } as unknown as ProviderScheme &
-      ProviderDeclaration,
+    ...(presetRetentionDays !== undefined ? { presetRetentionDays } : {}),
+    declaration: { ...options, ...rest } as unknown as ProviderScheme & ProviderDeclaration,
   };
 }
 
@@ -1130,10 +1179,36 @@ function resolveSignedRequest(
   p: SignedRequestOptions,
   tolerance: (value: number | undefined) => number,
 ): ResolvedSignedRequest {
-  const signatureHeader = check.header(p.header, 'header') ?? '';
+  const inBody = p.signatureField !== undefined;
+  let signatureHeader = '';
+  let star: string | undefined;
+  if (inBody) {
+    if (p.header !== undefined) {
+      check.problem('the signature is in header or in signatureField (the body), not both');
+    }
+    if (p.prefix !== undefined || p.structured !== undefined) {
+      check.problem('prefix and structured describe a signature header: not with signatureField');
+    }
+    const field = p.signatureField;
+    const steps = typeof field === 'string' ? field.split('.') : [];
+    if (
+      typeof field !== 'string' ||
+      !ITEM_PATH.test(field) ||
+      steps.filter((step) => step === '*').length > 1 ||
+      steps.at(-1) === '*'
+    ) {
+      check.problem(
+        `signatureField must be a dotted path into the JSON body, with at most one "*" step (each element of an array), got "${String(field)}"`,
+      );
+    } else if (steps.includes('*')) {
+      star = steps.slice(0, steps.indexOf('*') + 1).join('.');
+    }
+  } else {
+    signatureHeader = check.header(p.header, 'header') ?? '';
+  }
   const prefix = check.text(p.prefix ?? '', 'prefix', 0, 64);
   const resolved: ResolvedSignedRequest = {
-    header: signatureHeader,
+    ...(inBody ? { signatureField: p.signatureField } : { header: signatureHeader }),
     prefix,
     signedContent: '',
   };
@@ -1197,12 +1272,12 @@ function resolveSignedRequest(
       check.problem('timestampFormat needs a timestampHeader (or structured.timestampKey)');
     }
   }
-  if (resolved.timestampHeader && resolved.timestampHeader === signatureHeader) {
+  if (resolved.timestampHeader && !inBody && resolved.timestampHeader === signatureHeader) {
     check.problem('timestampHeader and header must be different headers');
   }
 
   Object.assign(resolved, resolveIds(check, p.deliveryId, false));
-  Object.assign(resolved, resolveEventType(check, p, { signatureHeader }));
+  Object.assign(resolved, resolveEventType(check, p, inBody ? {} : { signatureHeader }));
   const idHeader =
     resolved.deliveryId && 'header' in resolved.deliveryId ? resolved.deliveryId.header : undefined;
 
@@ -1215,7 +1290,7 @@ function resolveSignedRequest(
   const { parts, unknown } = parseTemplate(template);
   for (const name of unknown) {
     check.problem(
-      `signedContent knows {body}, {timestamp}, {id}, {method}, {url}, {path} and {header:<name>}, not {${name}}`,
+      `signedContent knows {body}, {timestamp}, {id}, {method}, {url}, {path} and {header:<name>}, not {${name}}${name.startsWith('json:') ? ': {json:<path>} takes a dotted path into the JSON body' : ''}`,
     );
   }
   const canonical: TemplatePart[] = parts.map((part) => {
@@ -1225,8 +1300,28 @@ function resolveSignedRequest(
   });
   resolved.signedContent = writeTemplate(canonical);
   const fields = canonical.flatMap((part) => ('field' in part ? [part.field] : []));
-  if (fields.filter((n) => n === 'body').length !== 1) {
+  const jsonFields = canonical.flatMap((part) => ('json' in part ? [part.json] : []));
+  if (inBody) {
+    if (fields.includes('body')) {
+      check.problem(
+        'signedContent cannot hold {body} when the signature is in the body (signatureField): sign its fields with {json:<path>}',
+      );
+    }
+    if (jsonFields.length === 0) {
+      check.problem(
+        'signedContent must sign fields of the body ({json:<path>}) when the signature is in the body (signatureField)',
+      );
+    }
+  } else if (fields.filter((n) => n === 'body').length !== 1) {
     check.problem('signedContent must hold {body} exactly once');
+  }
+  for (const path of jsonFields) {
+    const stars = path.split('.').filter((step) => step === '*').length;
+    if (stars > 0 && (star === undefined || stars > 1 || !path.startsWith(`${star}.`))) {
+      check.problem(
+        `{json:${path}}: a "*" step is the element being verified, so it is only for the array of signatureField${star ? ` ("${star}")` : ''}`,
+      );
+    }
   }
   if (fields.includes('timestamp') && !hasTimestamp) {
     check.problem(

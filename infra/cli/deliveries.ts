@@ -302,6 +302,11 @@ export function prepareDelivery(input: DeliveryInput): PreparedDelivery {
       }
       if (idHeader) extra[idHeader] = id;
       let signed: Record<string, string>;
+      if (provider.scheme === 'hmac' && provider.signatureField !== undefined) {
+        throw new UsageError(
+          `"${input.name}" is signed inside its body (${provider.signatureField}): hookonce send does not write such signatures; use the sender's own test tool`,
+        );
+      }
       if (provider.scheme === 'hmac') {
         const timed =
           provider.timestampHeader !== undefined || provider.structured?.timestampKey !== undefined;

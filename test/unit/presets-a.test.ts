@@ -1,4 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
+import { hmacValidator as AdyenHmacValidator } from '@adyen/api-library';
 import { Signature as HubSpotSignature } from '@hubspot/api-client';
 import { Paddle } from '@paddle/paddle-node-sdk';
 import { WorkOS } from '@workos-inc/node';
@@ -7,15 +8,19 @@ import Razorpay from 'razorpay';
 import { WebhooksHelper as SquareWebhooks } from 'square';
 import { Webhook as SvixWebhook } from 'svix';
 import { describe, expect, it, vi } from 'vitest';
+import { valueAt } from '../../functions/providers/common.ts';
+import { signHmac } from '../../functions/providers/hmac.ts';
 import { buildProviders } from '../../functions/providers/registry.ts';
 import type { Provider } from '../../functions/providers/types.ts';
 import {
   type ProviderDeclaration,
+  type ResolvedHmac,
   type ResolvedProvider,
   resolveDeclaration,
   signsDeliveryId,
   signsTimestamp,
 } from '../../functions/shared/declaration.ts';
+import { ed25519Pair, naclSignHex } from '../support/keys.ts';
 import {
   changeOneByte,
   changeOneCharacter,
@@ -931,6 +936,411 @@ describe('Module: presets, first batch', () => {
           withHeader(input, 'x-gitlab-token', changeOneCharacter(TOKEN, position, pick)),
         missing: (input) => withHeader(input, 'x-gitlab-token', ''),
       });
+    });
+  });
+
+  describe('Preset: adyen', () => {
+    /** An Adyen HMAC key: 64 hex digits, as the Customer Area shows it. */
+    const HMAC_KEY = '44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056';
+    const { config, provider, warnings } = preset('adyen', { preset: 'adyen' });
+    const adyen = new AdyenHmacValidator();
+    type Item = Record<string, unknown> & { additionalData?: Record<string, unknown> };
+    const ITEM: Item = {
+      additionalData: { recurring$shopperReference: 'ref-1', authCode: '58747' },
+      amount: { currency: 'EUR', value: 1130 },
+      eventCode: 'AUTHORISATION',
+      eventDate: '2100-01-01T01:00:00+01:00',
+      merchantAccountCode: 'TestMerchant',
+      merchantReference: 'order-7',
+      paymentMethod: 'visa',
+      pspReference: '7914073381342284',
+      reason: '1234:7777:12/2012',
+      success: 'true',
+    };
+    /** An item signed by Adyen's own library (HmacValidator.calculateHmac). */
+    const signedItem = (item: Item, key = HMAC_KEY): Item => ({
+      ...item,
+      additionalData: {
+        ...item.additionalData,
+        hmacSignature: adyen.calculateHmac(item as never, key),
+      },
+    });
+    const notification = (...items: Item[]) =>
+      JSON.stringify({
+        live: 'false',
+        notificationItems: items.map((i) => ({ NotificationRequestItem: i })),
+      });
+    const sent = (body: string): InspectInput => ({
+      headers: { 'content-type': 'application/json' },
+      body,
+      secrets: [HMAC_KEY],
+    });
+    /** What the key covers: each signed field, length first, in the template's order. */
+    const signedFieldsKey = (item: Item) => {
+      const hash = createHash('sha256');
+      for (const path of [
+        'pspReference',
+        'originalReference',
+        'merchantAccountCode',
+        'merchantReference',
+        'amount.value',
+        'amount.currency',
+        'eventCode',
+        'success',
+      ]) {
+        const value = valueAt(item, path);
+        const bytes = Buffer.from(value === undefined ? '' : String(value));
+        const length = Buffer.alloc(4);
+        length.writeUInt32BE(bytes.length);
+        hash.update(length).update(bytes);
+      }
+      return hash.digest('hex');
+    };
+
+    it('resolves to hmac with the signature in each notification item, a hex key, kept 35 days', () => {
+      // Assess
+      expect(config).toMatchObject({
+        scheme: 'hmac',
+        preset: 'adyen',
+        signatureField: 'notificationItems.*.NotificationRequestItem.additionalData.hmacSignature',
+        algorithm: 'sha256',
+        encoding: 'base64',
+        secretEncoding: 'hex',
+        eventTypeField: 'notificationItems.0.NotificationRequestItem.eventCode',
+        retentionDays: 35,
+      });
+      expect(config).not.toHaveProperty('header');
+      expect([signsTimestamp(config), signsDeliveryId(config)]).toEqual([false, false]);
+      expect(warnings).toEqual([]);
+    });
+
+    it("accepts an item signed by @adyen/api-library's HmacValidator, which validateHMAC accepts too, keyed by the signed fields, typed by its signed eventCode", () => {
+      // Prepare
+      const item = signedItem(ITEM);
+      const body = notification(item);
+
+      // Act
+      const verdict = inspectWith(provider, sent(body));
+      const oracle = adyen.validateHMAC(item as never, HMAC_KEY);
+
+      // Assess
+      expect(oracle).toBe(true);
+      expect(verdict).toEqual({
+        kind: 'accept',
+        deliveryId: signedFieldsKey(ITEM),
+        eventType: 'AUTHORISATION',
+        keptHeaders: { 'content-type': 'application/json' },
+      });
+    });
+
+    it('keys a delivery by its signed fields only: a change to an unsigned field is the same delivery, another eventCode or success is another', () => {
+      // Prepare
+      const base = inspectWith(provider, sent(notification(signedItem(ITEM))));
+      const unsignedChanged = {
+        ...signedItem(ITEM),
+        reason: 'changed',
+        eventDate: '2100-01-02T00:00:00+01:00',
+      };
+
+      // Act
+      const sameEvent = inspectWith(provider, sent(notification(unsignedChanged)));
+      const failed = inspectWith(
+        provider,
+        sent(notification(signedItem({ ...ITEM, success: 'false' }))),
+      );
+      const captured = inspectWith(
+        provider,
+        sent(notification(signedItem({ ...ITEM, eventCode: 'CAPTURE' }))),
+      );
+
+      // Assess
+      expect(adyen.validateHMAC(unsignedChanged as never, HMAC_KEY)).toBe(true);
+      expect(sameEvent).toMatchObject({ kind: 'accept', deliveryId: signedFieldsKey(ITEM) });
+      const keys = [base, failed, captured].map((v) => (v as { deliveryId: string }).deliveryId);
+      expect(new Set(keys).size).toBe(3);
+      expect(captured).toMatchObject({ eventType: 'CAPTURE' });
+    });
+
+    it('verifies every item of a batch, and refuses the batch when any one of them is forged', () => {
+      // Prepare
+      const second = { ...ITEM, pspReference: '7914073381342285', merchantReference: 'order-8' };
+      const forged = signedItem(second, 'AA'.repeat(32));
+
+      // Act
+      const both = inspectWith(provider, sent(notification(signedItem(ITEM), signedItem(second))));
+      const oneForged = inspectWith(provider, sent(notification(signedItem(ITEM), forged)));
+
+      // Assess
+      expect(both).toMatchObject({ kind: 'accept', eventType: 'AUTHORISATION' });
+      expect((both as { deliveryId: string }).deliveryId).not.toBe(signedFieldsKey(ITEM));
+      expect(adyen.validateHMAC(forged as never, HMAC_KEY)).toBe(false);
+      expect(oneForged).toMatchObject({ kind: 'reject', status: 401, code: 'signature_mismatch' });
+    });
+
+    it.each<[string, string, string]>([
+      ['a body that is not JSON', 'not json', 'missing_signature'],
+      ['no notificationItems', JSON.stringify({ live: 'false' }), 'missing_signature'],
+      ['an empty notificationItems', notification(), 'missing_signature'],
+      ['an item without hmacSignature', notification(ITEM), 'missing_signature'],
+      [
+        'an hmacSignature that is not base64 of 32 bytes',
+        notification({ ...ITEM, additionalData: { hmacSignature: 'abc' } }),
+        'malformed_signature',
+      ],
+      [
+        'seventeen items',
+        notification(...Array.from({ length: 17 }, () => signedItem(ITEM))),
+        'malformed_signature',
+      ],
+    ])('refuses %s with 401 %s', (_, body, code) => {
+      // Act
+      const verdict = inspectWith(provider, sent(body));
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'reject', status: 401, code });
+    });
+
+    it('refuses any single change to a signed field or to the signature with a 401, never a throw', () => {
+      const FIELDS = [
+        'pspReference',
+        'originalReference',
+        'merchantAccountCode',
+        'merchantReference',
+        'eventCode',
+        'success',
+      ] as const;
+      fc.assert(
+        fc.property(
+          fc.constantFrom(...FIELDS, 'amount.value', 'amount.currency', 'signature'),
+          fc.stringMatching(/^[A-Za-z0-9_-]{1,16}$/),
+          fc.nat(),
+          fc.nat(),
+          (what, reference, position, pick) => {
+            // Prepare
+            const item = signedItem({ ...ITEM, merchantReference: reference });
+            const signature = String(item.additionalData?.hmacSignature);
+            const changed: Item =
+              what === 'signature'
+                ? {
+                    ...item,
+                    additionalData: {
+                      ...item.additionalData,
+                      hmacSignature: changeOneCharacter(signature, position, pick),
+                    },
+                  }
+                : what === 'amount.value'
+                  ? { ...item, amount: { currency: 'EUR', value: 1130 + (position % 1000) + 1 } }
+                  : what === 'amount.currency'
+                    ? {
+                        ...item,
+                        amount: {
+                          currency: changeOneCharacter('EUR', position, pick),
+                          value: 1130,
+                        },
+                      }
+                    : {
+                        ...item,
+                        [what]: changeOneCharacter(String(item[what] ?? 'x'), position, pick),
+                      };
+
+            // Act
+            const verdict = inspectWith(provider, sent(notification(changed)));
+
+            // Assess
+            expect(adyen.validateHMAC(changed as never, HMAC_KEY)).toBe(false);
+            expect401(verdict);
+          },
+        ),
+        { seed: SEED, numRuns: 300 },
+      );
+    });
+  });
+
+  describe('Family: a signature inside the JSON body (signatureField, {json:…})', () => {
+    const SECRET = 'hookonce-body-field-secret-0001';
+
+    it('refuses at resolve time {body} beside signatureField, a header beside it, and a "*" that is not the signature\'s array', () => {
+      // Act
+      const problems = (() => {
+        try {
+          resolveDeclaration({
+            providers: {
+              a: {
+                scheme: 'hmac',
+                signatureField: 'sig',
+                signedContent: '{body}',
+                algorithm: 'sha256',
+                encoding: 'hex',
+              },
+              b: {
+                scheme: 'hmac',
+                header: 'x-sig',
+                signatureField: 'sig',
+                signedContent: '{json:id}',
+                algorithm: 'sha256',
+                encoding: 'hex',
+              },
+              c: {
+                scheme: 'hmac',
+                signatureField: 'items.*.sig',
+                signedContent: '{json:other.*.id}',
+                algorithm: 'sha256',
+                encoding: 'hex',
+              },
+              d: {
+                scheme: 'hmac',
+                signatureField: 'a.*.b.*.sig',
+                signedContent: '{json:id}',
+                algorithm: 'sha256',
+                encoding: 'hex',
+              },
+            },
+            subscribers: {},
+          });
+        } catch (error) {
+          return (error as Error).message;
+        }
+        return '';
+      })();
+
+      // Assess
+      expect(problems).toContain(
+        'provider "a": signedContent cannot hold {body} when the signature is in the body (signatureField)',
+      );
+      expect(problems).toContain(
+        'provider "a": signedContent must sign fields of the body ({json:<path>})',
+      );
+      expect(problems).toContain(
+        'provider "b": the signature is in header or in signatureField (the body), not both',
+      );
+      expect(problems).toContain(
+        'provider "c": {json:other.*.id}: a "*" step is the element being verified, so it is only for the array of signatureField ("items.*")',
+      );
+      expect(problems).toContain(
+        'provider "d": signatureField must be a dotted path into the JSON body, with at most one "*" step',
+      );
+    });
+
+    it('keys by a signed body field named as the id, and keeps one the template does not sign for display, with a warning', () => {
+      // Prepare
+      const declare = (signedContent: string) =>
+        preset('p', {
+          scheme: 'hmac',
+          signatureField: 'signature.value',
+          signedContent,
+          algorithm: 'sha256',
+          encoding: 'hex',
+          deliveryId: { jsonField: 'signature.token' },
+          eventTypeField: 'event',
+        });
+      const signedToken = declare('{json:signature.timestamp}{json:signature.token}');
+      const unsignedToken = declare('{json:signature.timestamp}');
+      const body = (value: string) =>
+        JSON.stringify({
+          signature: { timestamp: '4102444800', token: 'tok-1', value },
+          event: 'delivered',
+        });
+      const sig = (text: string) => hmacOf('sha256', SECRET, text, 'hex');
+
+      // Act
+      const keyed = inspectWith(signedToken.provider, {
+        headers: {},
+        body: body(sig('4102444800tok-1')),
+        secrets: [SECRET],
+      });
+      const kept = inspectWith(unsignedToken.provider, {
+        headers: {},
+        body: body(sig('4102444800')),
+        secrets: [SECRET],
+      });
+
+      // Assess: the type is a body field nothing signs, so it is marked unsigned.
+      expect(signedToken.warnings).toEqual([]);
+      expect(unsignedToken.warnings).toHaveLength(1);
+      expect(keyed).toMatchObject({
+        kind: 'accept',
+        deliveryId: 'tok-1',
+        eventType: 'delivered',
+        unsignedEventType: true,
+      });
+      expect(kept).toMatchObject({
+        kind: 'accept',
+        providerDeliveryId: 'tok-1',
+        unsignedEventType: true,
+      });
+      expect((kept as { deliveryId: string }).deliveryId).toMatch(/^[0-9a-f]{64}$/);
+    });
+
+    it('verifies an Ed25519 signature in the body (asymmetric) over a field, signed by tweetnacl', () => {
+      // Prepare
+      const pair = ed25519Pair(31);
+      const { provider } = preset('p', {
+        scheme: 'asymmetric',
+        algorithm: 'ed25519',
+        encoding: 'hex',
+        publicKeys: [pair.publicHex],
+        signatureField: 'proof',
+        signedContent: 'v1:{json:id}',
+        deliveryId: { jsonField: 'id' },
+      });
+      const body = (proof: string, id = 'evt_9') => JSON.stringify({ id, proof });
+
+      // Act
+      const good = inspectWith(provider, {
+        headers: {},
+        body: body(naclSignHex('v1:evt_9', pair.secretKey)),
+        secrets: [],
+      });
+      const otherId = inspectWith(provider, {
+        headers: {},
+        body: body(naclSignHex('v1:evt_9', pair.secretKey), 'evt_8'),
+        secrets: [],
+      });
+
+      // Assess
+      expect(good).toMatchObject({ kind: 'accept', deliveryId: 'evt_9' });
+      expect(otherId).toMatchObject({ kind: 'reject', status: 401, code: 'signature_mismatch' });
+    });
+
+    it('reads an array element by its index in a dotted path, and renders {json:…} for a header signature too', () => {
+      // Prepare
+      const { provider, config } = preset('p', {
+        scheme: 'hmac',
+        header: 'x-sig',
+        signedContent: '{json:items.1.id}|{body}',
+        algorithm: 'sha256',
+        encoding: 'hex',
+        eventTypeField: 'items.0.type',
+      });
+      const body = JSON.stringify({ items: [{ type: 'a.b' }, { id: 7 }] });
+
+      // Act
+      const verdict = inspectWith(provider, {
+        headers: signHmac(config as ResolvedHmac, { secret: SECRET, body }),
+        body,
+        secrets: [SECRET],
+      });
+
+      // Assess
+      expect(valueAt({ a: [1, { b: 'x' }] }, 'a.1.b')).toBe('x');
+      expect(valueAt({ a: [1] }, 'a.01')).toBeUndefined();
+      expect(signHmac(config as ResolvedHmac, { secret: SECRET, body })).toEqual({
+        'x-sig': hmacOf('sha256', SECRET, `7|${body}`, 'hex'),
+      });
+      expect(verdict).toMatchObject({ kind: 'accept', eventType: 'a.b' });
+      expect(verdict).not.toHaveProperty('unsignedEventType');
+    });
+
+    it('cannot sign a request whose signature goes in its body: the signer says so', () => {
+      // Prepare
+      const { config } = preset('adyen', { preset: 'adyen' });
+
+      // Act
+      const signing = () =>
+        signHmac(config as ResolvedHmac, { secret: 'AA'.repeat(32), body: '{}' });
+
+      // Assess
+      expect(signing).toThrow('only the sender can sign such a request');
     });
   });
 });
