@@ -89,7 +89,7 @@ export const PRESETS = {
    * `type` (`payment.updated`). No timestamp is signed (Square's
    * `square-initial-delivery-timestamp` and `square-retry-number` are not): a
    * request never expires, so keys are kept the default 30 days, beyond Square's
-   * retries (exponential backoff for up to a day).
+   * retries (for up to 72 hours after the event).
    */
   square: {
     scheme: 'hmac',
@@ -105,8 +105,8 @@ export const PRESETS = {
    * the body, in `WorkOS-Signature: t=…, v1=…`; the secret is the endpoint's
    * signing secret (text). Signed timestamp, ±180 s (WorkOS's SDK default
    * tolerance). Key: the event's `id` (`event_…`), signed. Type: `event`
-   * (`dsync.user.created`). Retries: with backoff over up to 3 days, each attempt
-   * signed anew, within the default 7 days.
+   * (`dsync.user.created`). Retries: with backoff for up to 3 days in
+   * production, each attempt signed anew, within the default 7 days.
    */
   workos: {
     scheme: 'hmac',
@@ -126,8 +126,8 @@ export const PRESETS = {
    * created (Razorpay never shows it again). `x-razorpay-event-id` is not signed:
    * the body's SHA-256 keys a delivery and the id is kept as
    * `providerdeliveryid`. Type: `event` (`payment.captured`). No timestamp is
-   * signed: keys are kept the default 30 days, beyond Razorpay's retries (up to
-   * 24 hours).
+   * signed: keys are kept the default 30 days, beyond Razorpay's retries (24
+   * hours) and the replays it makes on request (events up to 15 days old).
    */
   razorpay: {
     scheme: 'hmac',
@@ -144,9 +144,9 @@ export const PRESETS = {
    * secret. Signed timestamp, ±300 s (HubSpot refuses older than 5 minutes). A
    * POST is a JSON array of events, each with its own `eventId`: the key is the
    * SHA-256 of the signed method, URL and body, and the batch is typed `events`.
-   * Each item carries `attemptNumber`, so HubSpot's retries (up to 10 over 24
-   * hours) are new bodies: consumers dedupe items by `eventId`. Keys are kept the
-   * default 7 days.
+   * Each item carries `attemptNumber`, so HubSpot's retries (up to 10, with
+   * exponential backoff) are new bodies: consumers dedupe items by `eventId`.
+   * Keys are kept the default 7 days.
    */
   hubspot: {
     scheme: 'hmac',
@@ -203,7 +203,7 @@ export const PRESETS = {
    * the body's `type` (`Issue`, `Comment`; the verb is `action`). The body's
    * `webhookTimestamp` (milliseconds) is signed with it, but no header timestamp
    * is, and hookonce checks none: keys are kept the default 30 days, beyond
-   * Linear's retries (3, over about 6 hours).
+   * Linear's retries (a few, backing off from about 10 minutes).
    */
   linear: {
     scheme: 'hmac',
@@ -219,7 +219,7 @@ export const PRESETS = {
    * sent: the body's SHA-256 keys a delivery. Type: `meta.event_name`
    * (`order_created`; the unsigned `X-Event-Name` header says the same). No
    * timestamp is signed: keys are kept the default 30 days, beyond Lemon
-   * Squeezy's retries (3, minutes apart).
+   * Squeezy's retries (3 more, about 5, 25 and 125 seconds apart).
    */
   lemonsqueezy: {
     scheme: 'hmac',
@@ -248,8 +248,9 @@ export const PRESETS = {
    * `X-Gitlab-Event-UUID` is kept as `providerdeliveryid`. Type: the body's
    * `object_kind` (`push`, `merge_request`), unsigned and so checked against the
    * strict pattern (`X-Gitlab-Event` holds spaces: `Push Hook`). No timestamp:
-   * keys are kept the default 30 days. GitLab does not queue retries of its own;
-   * a failed request is resent by hand from the webhook's *Recent events*.
+   * keys are kept the default 30 days. GitLab does not retry on its own (a
+   * failing webhook is disabled for a while, or for good on a 4xx); a request is
+   * resent by hand from the webhook's *Recent events* or its API.
    */
   gitlab: {
     scheme: 'token',
