@@ -640,7 +640,7 @@ function providerWarnings(what: string, p: ResolvedProvider): string[] {
   if ((p.scheme === 'hmac' || p.scheme === 'asymmetric') && id && 'header' in id) {
     if (!p.signedContent.includes('{id}')) {
       warnings.push(
-        `${what}: the delivery id header "${id.header}" is not in signedContent, so the signature does not cover it: deliveries are keyed by the SHA-256 of the body and the header is kept for display only. If the sender signs its id, add {id} to signedContent.`,
+        `${what}: the delivery id header "${id.header}" is not in signedContent, so the signature does not cover it: deliveries are keyed by the SHA-256 of the body and the header is kept for display only.${p.preset ? ` The sender of preset "${p.preset}" does not sign it.` : ' If the sender signs its id, add {id} to signedContent.'}`,
       );
     }
   }
