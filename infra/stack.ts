@@ -1,8 +1,7 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { METRICS_NAMESPACE } from '../functions/shared/metrics.ts';
+import { METRICS_NAMESPACE, serviceNames } from '../functions/shared/metrics.ts';
 import { Hookonce, type HookonceProps } from './hookonce.ts';
-import { serviceNames } from './observability.ts';
 
 export interface HookonceStackProps extends StackProps, HookonceProps {}
 
