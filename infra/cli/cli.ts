@@ -6,6 +6,7 @@ import { dlqCommand } from './dlq.ts';
 import { deliveriesCommand } from './parked.ts';
 import { replayCommand } from './replay.ts';
 import { sendCommand } from './send.ts';
+import { tailCommand } from './tail.ts';
 
 /** Every subcommand, by name. A new one is a module with a Command and a line here. */
 export const COMMANDS: Readonly<Record<string, Command>> = {
@@ -14,6 +15,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   replay: replayCommand,
   dlq: dlqCommand,
   deliveries: deliveriesCommand,
+  tail: tailCommand,
 };
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
