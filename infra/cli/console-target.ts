@@ -72,6 +72,24 @@ export function activityNamesFromOutputs(
   };
 }
 
+/** The secret of each provider, as GetSecretValue takes it: the one its declaration names, or the one the stack made. */
+export function secretIdsFromOutputs(
+  outputs: Readonly<Record<string, string>>,
+  declaration: ResolvedDeclaration,
+): Record<string, string> {
+  const ids: Record<string, string> = {};
+  for (const name of Object.keys(declaration.providers)) {
+    const existing = declaration.existingSecrets[name];
+    const id = existing
+      ? 'name' in existing
+        ? existing.name
+        : existing.arn
+      : outputs[`${outputKey(name)}SecretArn`];
+    if (id) ids[name] = id;
+  }
+  return ids;
+}
+
 /**
  * Each declared provider as the providers page shows it on AWS: its endpoint
  * from `<Provider>EndpointUrl` (else `ApiUrl`), and where its secret is: the
@@ -82,23 +100,18 @@ export function providersFromOutputs(
   declaration: ResolvedDeclaration,
   stack: string,
 ): ProviderInfo[] {
+  const secrets = secretIdsFromOutputs(outputs, declaration);
   return Object.entries(declaration.providers).map(([name, provider]) => {
     const key = outputKey(name);
     const api = outputs.ApiUrl?.replace(/\/+$/, '');
     const endpointUrl =
       outputs[`${key}EndpointUrl`] ??
       (api ? `${api}/webhooks/${name}` : need(outputs, `${key}EndpointUrl`, stack));
-    const existing = declaration.existingSecrets[name];
-    const secret = existing
-      ? 'name' in existing
-        ? existing.name
-        : existing.arn
-      : (outputs[`${key}SecretArn`] ?? 'the secret the stack made (no output names it)');
     return {
       name,
       scheme: provider.scheme,
       endpointUrl,
-      secretSource: `Secrets Manager: ${secret}`,
+      secretSource: `Secrets Manager: ${secrets[name] ?? 'the secret the stack made (no output names it)'}`,
     };
   });
 }
