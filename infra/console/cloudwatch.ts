@@ -14,7 +14,9 @@
  *   requests a second), so one poll loop serves every watcher;
  * - the counts per minute (`perMinute`) and the consumers' outcomes
  *   (`MetricsConsumerStats`): one GetMetricData call each, of the EMF metrics
- *   the functions already write (functions/shared/metrics.ts).
+ *   the functions already write (functions/shared/metrics.ts); an answer
+ *   serves the pages' frequent refreshes for 30 s, since the metrics move by
+ *   the minute and GetMetricData is billed per metric asked for.
  *
  * The SDK calls sit behind a small port ({@link CloudWatchPort}); what is
  * asked and what the answers mean are plain functions beside it.
@@ -624,6 +626,45 @@ async function allResults(
   return results;
 }
 
+/**
+ * Answers of one kind kept for a while, by key: CloudWatch's metrics have a
+ * minute's resolution, and the console's pages refresh their counts every few
+ * seconds, so each GetMetricData answer serves the pages for `ttlMs`. Callers
+ * asking at once share one request; a failure is not kept.
+ */
+export class TtlCache<T> {
+  readonly #ttlMs: number;
+  readonly #now: () => number;
+  readonly #entries = new Map<string, { at: number; value: Promise<T> }>();
+
+  constructor(ttlMs: number, now: () => number) {
+    this.#ttlMs = ttlMs;
+    this.#now = now;
+  }
+
+  get(key: string, load: () => Promise<T>): Promise<T> {
+    const now = this.#now();
+    for (const [k, entry] of this.#entries) {
+      if (now - entry.at >= this.#ttlMs) this.#entries.delete(k);
+    }
+    const kept = this.#entries.get(key);
+    if (kept) return kept.value;
+    const value = load();
+    this.#entries.set(key, { at: now, value });
+    value.catch(() => {
+      if (this.#entries.get(key)?.value === value) this.#entries.delete(key);
+    });
+    return value;
+  }
+}
+
+/** The cache key of a span: the whole minutes it covers. */
+export const spanKey = (from: number, to: number): string =>
+  `${minuteFloor(from)}-${minuteCeil(to)}`;
+
+/** How long a GetMetricData answer serves the pages. */
+export const DEFAULT_METRICS_TTL_MS = 30_000;
+
 // ---------------------------------------------------------------------------
 // The sources
 
@@ -640,6 +681,8 @@ export interface LogsActivityOptions {
   readonly windowMs?: number;
   /** @default 60 s */
   readonly queryTimeoutMs?: number;
+  /** How long a counts answer serves further asks for the same minutes. @default 30 s */
+  readonly metricsTtlMs?: number;
   /** Between two polls of the live view. @default 2 s */
   readonly tailIntervalMs?: number;
   /** How far back each poll looks again for lines that arrived late. @default 15 s */
@@ -661,12 +704,14 @@ export class LogsActivity implements ActivitySource {
   readonly #now: () => number;
   readonly #sleep: Sleep;
   readonly #listeners = new Set<(record: RequestRecord) => void>();
+  readonly #counts: TtlCache<MinuteCounts[]>;
   #stopPolling: (() => void) | undefined;
 
   constructor(options: LogsActivityOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#sleep = options.sleep ?? realSleep;
+    this.#counts = new TtlCache(options.metricsTtlMs ?? DEFAULT_METRICS_TTL_MS, this.#now);
     const window = Math.round((options.windowMs ?? DEFAULT_WINDOW_MS) / MINUTE);
     this.description = `log group ${options.logGroup} (CloudWatch Logs Insights, the last ${window === 60 ? 'hour' : `${window} minutes`})`;
   }
@@ -739,14 +784,17 @@ export class LogsActivity implements ActivitySource {
     return () => abort.abort();
   }
 
-  async perMinute(from: number, to: number): Promise<MinuteCounts[]> {
-    const queries = perMinuteQueries(this.#options.metrics);
-    const results = await allResults(
-      this.#options.port,
-      (next) => metricDataRequest(queries, from, to, next),
-      { sleep: this.#sleep },
-    );
-    return minuteCountsFromResults(results, from, to);
+  /** The counts of `[from, to)`, one GetMetricData call; an answer serves the same minutes for 30 s. */
+  perMinute(from: number, to: number): Promise<MinuteCounts[]> {
+    return this.#counts.get(spanKey(from, to), async () => {
+      const queries = perMinuteQueries(this.#options.metrics);
+      const results = await allResults(
+        this.#options.port,
+        (next) => metricDataRequest(queries, from, to, next),
+        { sleep: this.#sleep },
+      );
+      return minuteCountsFromResults(results, from, to);
+    });
   }
 }
 
@@ -756,23 +804,31 @@ export interface MetricsConsumerStatsOptions {
   readonly subscribers: readonly string[];
   /** @default real timers */
   readonly sleep?: Sleep;
+  /** @default Date.now */
+  readonly now?: () => number;
+  /** How long an answer serves further asks for the same minutes. @default 30 s */
+  readonly ttlMs?: number;
 }
 
 /** Each subscriber's consumer outcomes from its metrics: one GetMetricData call, three metrics a subscriber. */
 export class MetricsConsumerStats implements ConsumerStats {
   readonly #options: MetricsConsumerStatsOptions;
+  readonly #cache: TtlCache<Readonly<Record<string, ConsumerCounts>>>;
 
   constructor(options: MetricsConsumerStatsOptions) {
     this.#options = options;
+    this.#cache = new TtlCache(options.ttlMs ?? DEFAULT_METRICS_TTL_MS, options.now ?? Date.now);
   }
 
   async counts(from: number, to: number): Promise<Readonly<Record<string, ConsumerCounts>>> {
     const { port, metrics, subscribers } = this.#options;
     if (subscribers.length === 0) return {};
-    const queries = consumerQueries(metrics, subscribers, consumerPeriodSeconds(from, to));
-    const results = await allResults(port, (next) => metricDataRequest(queries, from, to, next), {
-      sleep: this.#options.sleep ?? realSleep,
+    return this.#cache.get(spanKey(from, to), async () => {
+      const queries = consumerQueries(metrics, subscribers, consumerPeriodSeconds(from, to));
+      const results = await allResults(port, (next) => metricDataRequest(queries, from, to, next), {
+        sleep: this.#options.sleep ?? realSleep,
+      });
+      return consumerCountsFromResults(results, subscribers);
     });
-    return consumerCountsFromResults(results, subscribers);
   }
 }

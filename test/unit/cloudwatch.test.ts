@@ -24,8 +24,10 @@ import {
   recordsFromRows,
   runInsightsQuery,
   type Sleep,
+  spanKey,
   TAIL_FILTER_PATTERN,
   TailCursor,
+  TtlCache,
   tailRequest,
 } from '../../infra/console/cloudwatch.ts';
 
@@ -627,6 +629,42 @@ describe('Module: infra/console/cloudwatch', () => {
       const stats = new MetricsConsumerStats({ port, metrics: NAMES, subscribers: [] });
       expect(await stats.counts(T0, T0 + 60_000)).toEqual({});
       expect(calls).toEqual([]);
+    });
+  });
+
+  describe('Class: TtlCache', () => {
+    it('serves an answer for the same minutes until it is ttl old, and shares one that is on its way', async () => {
+      // Prepare
+      let now = T0;
+      let loads = 0;
+      const cache = new TtlCache<number>(30_000, () => now);
+      const load = async () => ++loads;
+
+      // Act
+      const first = await Promise.all([
+        cache.get(spanKey(T0 + 1_000, T0 + 61_000), load),
+        cache.get(spanKey(T0 + 2_000, T0 + 62_000), load),
+      ]);
+      now += 29_999;
+      const kept = await cache.get(spanKey(T0, T0 + 120_000), load);
+      now += 1;
+      const fresh = await cache.get(spanKey(T0, T0 + 120_000), load);
+      const other = await cache.get(spanKey(T0 + 60_000, T0 + 120_000), load);
+
+      // Assess
+      expect(spanKey(T0 + 1_000, T0 + 61_000)).toBe(`${T0}-${T0 + 120_000}`);
+      expect(first).toEqual([1, 1]);
+      expect(kept).toBe(1);
+      expect(fresh).toBe(2);
+      expect(other).toBe(3);
+    });
+
+    it('keeps no failure: the next ask tries again', async () => {
+      const cache = new TtlCache<string>(30_000, () => T0);
+      await expect(cache.get('k', () => Promise.reject(new Error('throttled')))).rejects.toThrow(
+        'throttled',
+      );
+      expect(await cache.get('k', async () => 'ok')).toBe('ok');
     });
   });
 
