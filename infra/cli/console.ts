@@ -181,13 +181,13 @@ export function stackConsoleOptions(parts: StackConsoleParts): ConsoleOptions {
 /** What the command prints about what the console costs the account it reads (docs/operations.md#console). */
 export function costLines(writable: boolean): string[] {
   return [
-    '  it reads the stack with your AWS credentials; what each view costs the account:',
-    '    timeline     a Logs Insights query of the ingest log group, last hour: $0.005 per GB scanned,',
-    '                 about 1.4 KB per webhook in the window ($0.007 per million webhooks in it)',
-    '    live view    FilterLogEvents every 2 s while a page is open (no charge; throttled per account)',
-    '    counts       GetMetricData: $0.01 per 1,000 metrics, about 10 a refresh',
-    '    deliveries   GetItem per delivery page (a list or a lookup by provider id scans the table)',
-    '    subscribers  GetQueueAttributes per queue, GetMetricData (3 metrics each)',
+    '  it reads the stack with your AWS credentials; what the views cost the account:',
+    '    requests     a Logs Insights query of the ingest log group per view, $0.005 per GB scanned:',
+    '                 about 1.4 KB per webhook in the last hour ($0.007 per million webhooks in it)',
+    '    live rows    FilterLogEvents every 2 s while a page is open (not billed; throttled per account)',
+    '    counts       GetMetricData, $0.01 per 1,000 metrics: about 3 per provider, at most twice a minute',
+    '    subscribers  GetQueueAttributes every 2 s, GetMetricData of 3 metrics each at most twice a minute',
+    '    deliveries   GetItem per delivery and claim (a lookup by the provider id scans the table)',
     writable
       ? '  writes allowed (--allow-writes): replay, redrive and signed test webhooks act on the stack'
       : '  read-only: replay, redrive and test webhooks are off (--allow-writes turns them on)',
