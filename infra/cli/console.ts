@@ -8,6 +8,7 @@ import {
   resolveDeclaration,
 } from '../../functions/shared/declaration.ts';
 import { parseSecretList } from '../../functions/shared/secrets.ts';
+import type { ActivitySource, ConsumerStats } from '../console/activity.ts';
 import {
   type CloudWatchPort,
   cloudWatchPort,
@@ -145,7 +146,9 @@ export interface StackConsoleParts {
   readonly declaration: ResolvedDeclaration;
   /** The stack's name, for messages. */
   readonly stack: string;
-  readonly cloudwatch: CloudWatchPort;
+  /** Its requests and consumer outcomes: CloudWatch's ({@link cloudWatchSources}). */
+  readonly activity: ActivitySource;
+  readonly consumers: ConsumerStats;
   readonly s3?: S3Client;
   readonly port: number;
   readonly writable: boolean;
@@ -153,28 +156,39 @@ export interface StackConsoleParts {
   readonly sendTest?: (provider: string) => Promise<TestSent>;
 }
 
-/** What startConsole() needs for a deployed stack. */
+/** What startConsole() needs for a deployed stack: its providers from its outputs. */
 export function stackConsoleOptions(parts: StackConsoleParts): ConsoleOptions {
-  const outputs = parts.target.outputs ?? {};
-  const names = activityNamesFromOutputs(outputs, parts.stack);
   return {
     target: parts.target,
-    activity: new LogsActivity({
-      port: parts.cloudwatch,
-      logGroup: names.logGroup,
-      metrics: names.metrics,
-    }),
-    consumers: new MetricsConsumerStats({
-      port: parts.cloudwatch,
-      metrics: names.metrics,
-      subscribers: Object.keys(parts.target.subscribers),
-    }),
+    activity: parts.activity,
+    consumers: parts.consumers,
     declaration: parts.declaration,
-    providers: providersFromOutputs(outputs, parts.declaration, parts.stack),
+    providers: providersFromOutputs(parts.target.outputs ?? {}, parts.declaration, parts.stack),
     writable: parts.writable,
     ...(parts.writable && parts.sendTest ? { sendTest: parts.sendTest } : {}),
     ...(parts.s3 ? { s3: parts.s3 } : {}),
     port: parts.port,
+  };
+}
+
+/** A stack's requests from its ingest log group and counts from its metrics, named by its outputs. */
+export function cloudWatchSources(
+  target: Target,
+  stack: string,
+  cloudwatch: CloudWatchPort,
+): { activity: LogsActivity; consumers: MetricsConsumerStats } {
+  const names = activityNamesFromOutputs(target.outputs ?? {}, stack);
+  return {
+    activity: new LogsActivity({
+      port: cloudwatch,
+      logGroup: names.logGroup,
+      metrics: names.metrics,
+    }),
+    consumers: new MetricsConsumerStats({
+      port: cloudwatch,
+      metrics: names.metrics,
+      subscribers: Object.keys(target.subscribers),
+    }),
   };
 }
 
@@ -245,7 +259,7 @@ export async function buildStackConsole(
       target,
       declaration,
       stack: args.stack,
-      cloudwatch,
+      ...cloudWatchSources(target, args.stack, cloudwatch),
       s3,
       port: args.port,
       writable: args.allowWrites,

@@ -4,13 +4,22 @@ import Stripe from 'stripe';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveDeclaration } from '../../functions/shared/declaration.ts';
 import { UsageError } from '../../infra/cli/command.ts';
-import { costLines, parseConsoleArgs, signingKey, stackSendTest } from '../../infra/cli/console.ts';
+import {
+  cloudWatchSources,
+  costLines,
+  parseConsoleArgs,
+  signingKey,
+  stackConsoleOptions,
+  stackSendTest,
+} from '../../infra/cli/console.ts';
 import {
   activityNamesFromOutputs,
   providersFromOutputs,
   secretIdsFromOutputs,
 } from '../../infra/cli/console-target.ts';
-import { outputMap } from '../../infra/cli/target.ts';
+import { outputMap, type Target } from '../../infra/cli/target.ts';
+import { MemoryActivity } from '../../infra/console/activity.ts';
+import type { CloudWatchPort } from '../../infra/console/cloudwatch.ts';
 
 const oracle = new Stripe('sk_test_oracle_never_calls_the_api').webhooks;
 
@@ -147,6 +156,50 @@ describe('Module: hookonce console', () => {
       expect(() => providersFromOutputs(noApi, declaration, 'Payments')).toThrow(
         'stack Payments has no output GhAppEndpointUrl',
       );
+    });
+  });
+
+  describe('Function: cloudWatchSources and stackConsoleOptions', () => {
+    // Built without a call: nothing here reaches AWS.
+    const target = {
+      description: 'stack Payments (eu-west-1)',
+      subscribers: {},
+      outputs,
+      close() {},
+    } as unknown as Target;
+    const port = {} as CloudWatchPort;
+
+    it('reads the requests from the ingest log group the stack names', () => {
+      const { activity } = cloudWatchSources(target, 'Payments', port);
+      expect(activity.description).toBe(
+        'log group Payments-IntakeIngestLogs1234-abcd (CloudWatch Logs Insights, the last hour)',
+      );
+      expect(() =>
+        cloudWatchSources({ ...target, outputs: {} } as Target, 'Payments', port),
+      ).toThrow('stack Payments has no output DeploymentName');
+    });
+
+    it('is read-only, without test webhooks, unless writes are allowed', () => {
+      const sendTest = async () => ({ status: 202, body: '', deliveryId: 'x' });
+      const parts = {
+        target,
+        declaration,
+        stack: 'Payments',
+        activity: new MemoryActivity(),
+        consumers: { counts: async () => ({}) },
+        port: 0,
+        sendTest,
+      };
+      const readOnly = stackConsoleOptions({ ...parts, writable: false });
+      const writable = stackConsoleOptions({ ...parts, writable: true });
+      expect(readOnly.writable).toBe(false);
+      expect(readOnly.sendTest).toBe(undefined);
+      expect(writable.sendTest).toBe(sendTest);
+      expect(readOnly.providers.map((p) => p.secretSource)).toEqual([
+        'Secrets Manager: arn:aws:secretsmanager:eu-west-1:111111111111:secret:stripe-XyZ',
+        'Secrets Manager: prod/github-webhooks',
+        'Secrets Manager: arn:aws:secretsmanager:eu-west-1:111111111111:secret:std-AbCdEf',
+      ]);
     });
   });
 
