@@ -246,6 +246,17 @@ export function resolveDeclaration(declaration: HookonceDeclaration): ResolvedDe
   const problems: string[] = [];
   const name = declaration.name ?? 'hookonce';
   if (!NAME.test(name)) problems.push(`name "${name}": lower-case letters, digits and dashes`);
+  // A declaration from a JavaScript file is not type-checked: say what is missing.
+  if (typeof declaration.providers !== 'object' || declaration.providers === null) {
+    throw new ConfigError(
+      'invalid hookonce declaration:\n  - providers: missing; declare at least one provider',
+    );
+  }
+  if (typeof declaration.subscribers !== 'object' || declaration.subscribers === null) {
+    throw new ConfigError(
+      'invalid hookonce declaration:\n  - subscribers: missing; give an object, {} for none',
+    );
+  }
   if (Object.keys(declaration.providers).length === 0)
     problems.push('declare at least one provider');
 

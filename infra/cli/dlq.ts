@@ -15,6 +15,7 @@ import {
 } from '../../functions/shared/declaration.ts';
 import { declaration as defaultDeclaration } from '../hookonce.config.ts';
 import { type CliIo, type Command, UsageError } from './command.ts';
+import { loadDeclaration } from './config.ts';
 import { fmt, type Progress, type ProgressStream, progressBar } from './progress.ts';
 import { subscriberQueues, type Target, withTarget } from './target.ts';
 
@@ -443,7 +444,7 @@ Examples:
   npx hookonce dlq list
   npx hookonce dlq peek --subscriber billing
   npx hookonce dlq redrive --subscriber billing --stack Hookonce`,
-  run(args, io) {
-    return runDlq(args, io);
+  async run(args, io) {
+    return runDlq(args, io, (await loadDeclaration(io)).declaration);
   },
 };

@@ -11,6 +11,7 @@ import {
 } from '../../functions/shared/declaration.ts';
 import { declaration as defaultDeclaration } from '../hookonce.config.ts';
 import { type CliIo, type Command, UsageError } from './command.ts';
+import { loadDeclaration } from './config.ts';
 import { listDeliveries, listLines, STATUSES } from './listing.ts';
 import { deliveryLines, findDeliveries } from './lookup.ts';
 import { fmt } from './progress.ts';
@@ -280,7 +281,7 @@ Examples:
   npx hookonce deliveries show stripe stripe:evt_1QxYz
   npx hookonce deliveries failed
   npx hookonce deliveries failed --stack Hookonce --region eu-west-1`,
-  run(args, io) {
-    return runDeliveries(args, io);
+  async run(args, io) {
+    return runDeliveries(args, io, (await loadDeclaration(io)).declaration);
   },
 };

@@ -22,6 +22,7 @@ import {
 } from '../../functions/shared/declaration.ts';
 import { declaration as defaultDeclaration } from '../hookonce.config.ts';
 import { type CliIo, type Command, UsageError } from './command.ts';
+import { loadDeclaration } from './config.ts';
 import { fmt, type Progress, type ProgressStream, progressBar } from './progress.ts';
 import { liveFilterPolicy, subscriberQueues, type Target, withTarget } from './target.ts';
 
@@ -393,7 +394,7 @@ Examples:
   npx hookonce replay --subscriber billing --from 2026-11-23T00:00:00Z --dry-run
   npx hookonce replay --subscriber billing --from 2026-11-23 --to 2026-11-24 --type stripe.invoice.
   npx hookonce replay --subscriber billing --from 2026-11-23 --stack Hookonce --region eu-west-1`,
-  run(args, io) {
-    return runReplay(args, io);
+  async run(args, io) {
+    return runReplay(args, io, (await loadDeclaration(io)).declaration);
   },
 };

@@ -12,6 +12,7 @@ import type { Env } from '../../functions/shared/env.ts';
 import { parseSecretList, secretEnvKey } from '../../functions/shared/secrets.ts';
 import { declaration as defaultDeclaration } from '../hookonce.config.ts';
 import { CLI_ROOT, type CliIo, type Command, UsageError } from './command.ts';
+import { loadDeclaration } from './config.ts';
 import { prepareDelivery, SAMPLES } from './deliveries.ts';
 
 /** A path as the user would type it: relative to the working directory when inside it. */
@@ -261,6 +262,6 @@ Examples:
       io.out(`usage: ${this.usage}\n\n${this.help}`);
       return 0;
     }
-    return runSend(options, io);
+    return runSend(options, io, (await loadDeclaration(io)).declaration);
   },
 };

@@ -17,6 +17,7 @@ import {
 import { type CloudWatchReadError, cloudWatchPort, LogsActivity } from '../console/cloudwatch.ts';
 import { declaration as defaultDeclaration } from '../hookonce.config.ts';
 import { type CliIo, type Command, UsageError } from './command.ts';
+import { loadDeclaration } from './config.ts';
 import { activityNamesFromOutputs, localConsole } from './console-target.ts';
 import { readSse, SseConnectError } from './sse.ts';
 import { withTarget } from './target.ts';
@@ -338,7 +339,7 @@ Examples:
   npx hookonce tail
   npx hookonce tail --provider stripe --outcome rejected
   npx hookonce tail --stack Hookonce --region eu-west-1 --json`,
-  run(args, io) {
-    return runTail(args, io);
+  async run(args, io) {
+    return runTail(args, io, {}, (await loadDeclaration(io)).declaration);
   },
 };

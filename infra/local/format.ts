@@ -45,8 +45,10 @@ export function formatFunctionLine(functionName: string, line: string, color: bo
   }
   if (!parsed || typeof parsed.message !== 'string') return `${time} ${name} ${line}`;
   const level = String(parsed.level ?? 'info').toLowerCase();
+  // The line that ends a request: the gateway's line right after it shows its status and time.
+  const ends = parsed.outcome !== undefined;
   const fields = Object.entries(parsed)
-    .filter(([k]) => !SKIP.has(k))
+    .filter(([k]) => !SKIP.has(k) && !(ends && (k === 'status' || k === 'ms')))
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
     .join(' ');
   const message = color ? styleText(LEVEL_STYLE[level] ?? 'white', parsed.message) : parsed.message;

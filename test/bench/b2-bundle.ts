@@ -29,7 +29,25 @@ const BUNDLES = [
     label: 'peer: Powertools idempotency',
     entry: 'test/bench/peers/powertools-ingest.ts',
   },
+  {
+    name: 'consumer',
+    label: 'hookonce/consumer: consume()',
+    entry: 'test/bench/peers/consumer-hookonce.ts',
+  },
+  {
+    name: 'consumerFloor',
+    label: 'floor: DynamoDB + S3 clients',
+    entry: 'test/bench/peers/consumer-floor.ts',
+  },
+  {
+    name: 'consumerPowertools',
+    label: 'peer: Powertools batch + idempotency',
+    entry: 'test/bench/peers/consumer-powertools.ts',
+  },
 ] as const;
+
+/** The ingest bundles, whose import is timed too (the consumer bundles are only weighed). */
+const INGEST_BUNDLES = ['hookonce', 'floor', 'powertools'];
 
 /**
  * Builds the three bundles through the CDK construct itself: the ingest function of
@@ -133,7 +151,7 @@ export async function benchBundle(settings: Settings): Promise<Section> {
   const { paths, cleanup } = await buildBundles();
   try {
     const env = lambdaEnvironment();
-    const names = BUNDLES.map((b) => b.name);
+    const names = INGEST_BUNDLES;
     // One import of each first: the file cache is warm for every bundle alike.
     for (const name of names) await importTime(paths[name] as string, env);
     const times = await alternate(settings.b2.imports, names, (name) =>
@@ -179,11 +197,25 @@ export async function benchBundle(settings: Settings): Promise<Section> {
         reference: ms('powertools'),
         target: { op: '<=', value: 0.8 },
       }),
+      row({
+        id: 'B2',
+        measure: 'consumer bundle size (minified ESM)',
+        subject: bytes('consumer'),
+        reference: bytes('consumerFloor'),
+        target: { op: '<=', value: 1.25 },
+      }),
+      row({
+        id: 'B2',
+        measure: 'consumer bundle size (minified ESM)',
+        subject: bytes('consumer'),
+        reference: bytes('consumerPowertools'),
+        target: { op: '<=', value: 1.0 },
+      }),
     ];
     return {
       rows,
       notes: [
-        "bundles: built through the CDK construct itself (a Hookonce in a throw-away App: its ingest function, and the floor and the peer through the construct's own nodejsFunction()), so all three have the deployed function's esbuild settings: ESM, minified, target node24, platform node, no externals, mainFields module,main, the createRequire banner. Floor: test/bench/peers/floor-handler.ts, the DynamoDB, SNS and Secrets Manager clients and the three calls. Peer: test/bench/peers/powertools-ingest.ts, `standardwebhooks` verify, Powertools parameters for the secret, `makeIdempotent` with `DynamoDBPersistenceLayer` around the same SNS publish.",
+        "bundles: built through the CDK construct itself (a Hookonce in a throw-away App: its ingest function, and the floor and the peer through the construct's own nodejsFunction()), so all three have the deployed function's esbuild settings: ESM, minified, target node24, platform node, no externals, mainFields module,main, the createRequire banner. Floor: test/bench/peers/floor-handler.ts, the DynamoDB, SNS and Secrets Manager clients and the three calls. Peer: test/bench/peers/powertools-ingest.ts, `standardwebhooks` verify, Powertools parameters for the secret, `makeIdempotent` with `DynamoDBPersistenceLayer` around the same SNS publish. Consumer bundles, built the same way: test/bench/peers/consumer-hookonce.ts (`consume()` from the consumer entry point and a one-line effect); its floor test/bench/peers/consumer-floor.ts (the DynamoDB client for one conditional put per record and the S3 client for payloads carried as `dataref`, which the guard reads too); its peer test/bench/peers/consumer-powertools.ts (Powertools batch and idempotency on DynamoDB: it carries no S3 client, so it cannot read an offloaded payload).",
         `import: \`${process.execPath.split('/').pop()} --input-type=module -e "await import(bundle)"\` in a fresh process with the Lambda's environment (secrets in Secrets Manager, as on AWS), timed inside it around the import (module evaluation included: clients built, configuration read; no network); one untimed import of each first, then ${settings.b2.imports} rounds alternating the three, medians.`,
       ],
     };

@@ -27,7 +27,7 @@ const BENCHES: ReadonlyArray<{
   run: (settings: Settings) => Promise<Section>;
 }> = [
   { id: 'B1', title: 'ingest handler in-process vs the SDK floor', run: benchIngest },
-  { id: 'B2', title: 'ingest bundle size and import time', run: benchBundle },
+  { id: 'B2', title: 'ingest and consumer bundle size, ingest import time', run: benchBundle },
   { id: 'B3', title: 'signature verification per provider', run: benchVerify },
   { id: 'B4', title: 'the local stack over HTTP vs a bare node:http floor', run: benchHttp },
   { id: 'B5', title: 'consumer guard vs Powertools idempotency', run: benchGuard },

@@ -21,15 +21,16 @@
  * <port>, times as <time>, signatures as <signature>, generated secrets as a fixed
  * secret of the same format. Nothing here uses the network.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { runCli } from '../../infra/cli/cli.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/emulators.ts';
+import { writeExamples } from './examples.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const END = '<!-- /docs -->';
@@ -426,6 +427,40 @@ export function examples(root = ROOT): Example[] {
   );
 }
 
+/**
+ * Type-checks every usage example (`<!-- docs:example -->`) with `tsc --strict`,
+ * `hookonce/cdk` and `hookonce/consumer` resolved to the package's source, as an
+ * app resolves them once the package is installed (test/package/stranger.test.ts
+ * checks them against the packed tarball too). Answers tsc's complaints, '' when none.
+ */
+export function checkExamples(list: readonly Example[] = examples(), root = ROOT): string {
+  const dir = join(root, 'node_modules', '.cache', 'hookonce-docs-examples');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  writeExamples(dir, list);
+  writeFileSync(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify({
+      extends: join(root, 'tsconfig.json'),
+      compilerOptions: {
+        types: ['node', 'aws-lambda'],
+        paths: {
+          'hookonce/cdk': [join(root, 'infra', 'cdk.ts')],
+          'hookonce/consumer': [join(root, 'functions', 'consumers', 'index.ts')],
+        },
+      },
+      include: ['*.ts'],
+      exclude: [],
+    }),
+  );
+  const tsc = spawnSync(
+    process.execPath,
+    [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir],
+    { encoding: 'utf8' },
+  );
+  return tsc.status === 0 ? '' : `${tsc.stdout}${tsc.stderr}`.trim() || `tsc exited ${tsc.status}`;
+}
+
 /** Renders every block of one document; answers its new text and its stale blocks. */
 export async function renderDocument(
   file: string,
@@ -498,6 +533,11 @@ export async function renderDocs(options: {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const check = process.argv.includes('--check');
+  const complaints = checkExamples();
+  if (complaints) {
+    console.error(`the documents' usage examples do not compile:\n${complaints}`);
+    process.exitCode = 1;
+  }
   const stale = await renderDocs({ check });
   if (check && stale.length > 0) {
     console.error(

@@ -10,7 +10,15 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join, normalize } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { documents, examples, normalizer, ROOT, renderDocs, standIn } from '../docs/docs.ts';
+import {
+  checkExamples,
+  documents,
+  examples,
+  normalizer,
+  ROOT,
+  renderDocs,
+  standIn,
+} from '../docs/docs.ts';
 
 describe('npm run docs -- --check', () => {
   const root = mkdtempSync(join(tmpdir(), 'hookonce-docs-check-'));
@@ -21,6 +29,19 @@ describe('npm run docs -- --check', () => {
 
     expect(stale).toEqual([]);
   });
+
+  it('compiles every usage example of the documents against the package, and names one that does not compile', () => {
+    expect(checkExamples()).toBe('');
+
+    const misspelt = checkExamples([
+      {
+        where: 'README.md:1',
+        entryPoint: 'hookonce/cdk',
+        code: "import { Hookonce } from 'hookonce/cdk';\nnew Hookonce(this, 'Webhooks', { declaraton: {} });",
+      },
+    ]);
+    expect(misspelt).toContain("'declaraton' does not exist");
+  }, 120_000);
 
   it('names a block whose content is not what its marker shows, and rewrites it without --check', async () => {
     // Prepare: a repository of one file and a README that copied an older version of it.

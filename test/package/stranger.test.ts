@@ -229,6 +229,20 @@ describe('hookonce installed from its tarball into a project of its own', () => 
     ]);
   }, 300_000);
 
+  it("runs the CLI as the package's bin, with the app's own declaration", () => {
+    writeFileSync(
+      join(app, 'hookonce.config.ts'),
+      "export const declaration = { providers: { billing: { scheme: 'stripe' } }, subscribers: {} };\n",
+    );
+    const help = run('npx', ['--offline', 'hookonce', '--help'], app);
+    const send = run('npx', ['--offline', 'hookonce', 'send', 'github'], app);
+
+    expect(help.status, help.out).toBe(0);
+    expect(help.out).toMatch(/^usage: hookonce <command>/);
+    expect(send.status).toBe(2);
+    expect(send.out).toMatch(/no provider "github".*it declares billing/);
+  }, 60_000);
+
   it('type-checks the app, its consumer and every example of the documents with tsc --strict', () => {
     const tsc = run('npx', ['--offline', 'tsc', '-p', '.'], app);
     expect(tsc.out).toBe('');
