@@ -1,6 +1,6 @@
 /** The `hookonce` command line: a table of subcommands, each with its own --help. */
 import { ConfigError } from '../../functions/shared/errors.ts';
-import { type CliIo, type Command, UsageError } from './command.ts';
+import { type CliIo, type Command, CommandFailure, UsageError } from './command.ts';
 import { costCommand } from './cost.ts';
 import { dlqCommand } from './dlq.ts';
 import { deliveriesCommand } from './parked.ts';
@@ -52,6 +52,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     return await command.run(rest, io);
   } catch (error) {
+    if (error instanceof CommandFailure) {
+      io.err(`hookonce ${command.name}: ${error.message}`);
+      return EXIT.failed;
+    }
     if (error instanceof UsageError || error instanceof ConfigError) {
       io.err(`hookonce ${command.name}: ${error.message}`);
       io.err(`usage: ${command.usage}  (see \`hookonce ${command.name} --help\`)`);

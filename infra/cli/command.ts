@@ -32,3 +32,15 @@ export class UsageError extends Error {
     this.name = 'UsageError';
   }
 }
+
+/**
+ * Something the command cannot do here, though it was asked for correctly (a
+ * secret or a credential this shell lacks): the CLI prints it, with what to do,
+ * and exits 1, without the usage line.
+ */
+export class CommandFailure extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CommandFailure';
+  }
+}

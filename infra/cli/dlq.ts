@@ -400,10 +400,12 @@ export async function runDlq(
         case 'redrive': {
           const subscriber = options.subscriber as string;
           const report = await redriveDlq(target, subscriber, progressBar(stream, 'redrive', 0));
+          // The fallback is expected where the endpoint lacks move tasks (fauxqs):
+          // one plain clause, not the SDK's error.
           const how =
             report.method === 'StartMessageMoveTask'
               ? 'by an SQS message move task'
-              : `by receive, send and delete (this endpoint has no StartMessageMoveTask: ${report.fallbackReason})`;
+              : `by receive, send and delete (${target.endpoint ? 'the local emulator has' : 'this endpoint has'} no SQS message move task)`;
           io.out(
             `moved ${plural(report.moved, 'message')} from ${subscriber}'s DLQ back to its queue, ${how}`,
           );

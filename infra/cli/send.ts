@@ -11,7 +11,7 @@ import {
 import type { Env } from '../../functions/shared/env.ts';
 import { parseSecretList, secretEnvKey } from '../../functions/shared/secrets.ts';
 import { declaration as defaultDeclaration } from '../hookonce.config.ts';
-import { CLI_ROOT, type CliIo, type Command, UsageError } from './command.ts';
+import { CLI_ROOT, type CliIo, type Command, CommandFailure, UsageError } from './command.ts';
 import { loadDeclaration } from './config.ts';
 import { prepareDelivery, SAMPLES } from './deliveries.ts';
 
@@ -75,12 +75,47 @@ export interface SigningSecret {
   value: string;
   /** Where it came from, for the output and for error messages. */
   from: string;
+  /** Said before sending, when the secret is not the one this shell would suggest. */
+  note?: string;
+}
+
+/**
+ * Where the running local hookonce took a provider's secret from, as local.json
+ * records it (never the value): a variable of the shell that ran `npm start`, or
+ * secrets.json in the data folder.
+ */
+export type ServerSecretSource =
+  | { readonly source: 'env'; readonly variable: string }
+  | { readonly source: 'generated' | 'kept'; readonly file: string };
+
+/** What the CLI reads of the local.json `npm start` writes. */
+export interface LocalFile {
+  readonly api?: unknown;
+  readonly secrets?: Readonly<Record<string, ServerSecretSource>>;
+}
+
+/** The local.json of the local runtime, or undefined when there is none (or it is not JSON). */
+export function readLocalFile(env: Env, cwd: string): LocalFile | undefined {
+  const file = join(dataDir(env, cwd), 'local.json');
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as LocalFile;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
  * The secret to sign with, taken as the server takes it: HOOKONCE_SECRET_<PROVIDER>
  * first, else the development secret `npm start` generated and kept in
  * secrets.json. With several active secrets, the first (the newest) signs.
+ *
+ * When it signs for the local runtime, `server` (from local.json) says where that
+ * runtime took its secret from. Taken from a variable this shell does not set: the
+ * CLI cannot know the value, and says so (CommandFailure) rather than sign with
+ * another secret and be answered 401. Taken from secrets.json while this shell
+ * sets the variable (set after `npm start` started): secrets.json signs, as the
+ * server checks, and a note says so.
  */
 export function signingSecret(options: {
   name: string;
@@ -88,14 +123,22 @@ export function signingSecret(options: {
   env: Env;
   cwd: string;
   secret?: string;
+  server?: ServerSecretSource;
 }): SigningSecret {
-  const { name, provider, env, cwd } = options;
+  const { name, provider, env, cwd, server } = options;
   if (options.secret) return { value: options.secret, from: '--secret' };
   const key = secretEnvKey(name);
   let list: string[] = [];
   let from = key;
+  let note: string | undefined;
   const raw = env[key];
-  if (raw?.trim()) {
+  const inShell = Boolean(raw?.trim());
+  if (server?.source === 'env' && !env[server.variable]?.trim()) {
+    throw new CommandFailure(
+      `the running hookonce takes ${name}'s secret from ${server.variable}, which this shell does not set, so nothing here signs as it checks: export ${server.variable} in this shell with the value it has where \`npm start\` runs (or pass --secret)`,
+    );
+  }
+  if (raw && inShell && server?.source !== 'generated' && server?.source !== 'kept') {
     list = parseSecretList(raw);
   } else {
     const file = join(dataDir(env, cwd), 'secrets.json');
@@ -118,6 +161,9 @@ export function signingSecret(options: {
     }
     list = parseSecretList(value);
     from = shown(cwd, file);
+    if (inShell) {
+      note = `${key} is set in this shell, but the running hookonce did not start with it: signed with its secret from ${from}, the one it checks; restart \`npm start\` with ${key} set to use yours`;
+    }
   }
   // A Standard Webhooks public key verifies but cannot sign.
   const usable =
@@ -128,7 +174,7 @@ export function signingSecret(options: {
       `the active keys of "${name}" in ${from} are public keys (whpk_), which cannot sign: pass the private key with --secret whsk_…`,
     );
   }
-  return { value, from };
+  return { value, from, ...(note ? { note } : {}) };
 }
 
 /** The endpoint of the local runtime, from the local.json `npm start` writes. */
@@ -139,8 +185,8 @@ export function localUrl(name: string, env: Env, cwd: string): string {
       `no running hookonce found (${shown(cwd, file)} is missing): start it with \`npm start\`, or pass --url`,
     );
   }
-  const local = JSON.parse(readFileSync(file, 'utf8')) as { api?: unknown };
-  if (typeof local.api !== 'string') throw new UsageError(`${file} names no api endpoint`);
+  const local = readLocalFile(env, cwd);
+  if (typeof local?.api !== 'string') throw new UsageError(`${file} names no api endpoint`);
   return `${local.api}/webhooks/${encodeURIComponent(name)}`;
 }
 
@@ -168,12 +214,18 @@ export async function runSend(
     ? resolve(io.cwd, options.file)
     : join(CLI_ROOT, 'samples', SAMPLES[provider.scheme]);
   if (!existsSync(file)) throw new UsageError(`no file ${options.file ?? file}`);
+  // Sent to the local runtime (by default, or by its URL): sign as it checks.
+  const local = readLocalFile(io.env, io.cwd);
+  const toLocal =
+    typeof local?.api === 'string' &&
+    (options.url === undefined || options.url.startsWith(`${local.api}/`));
   const secret = signingSecret({
     name: options.provider,
     provider,
     env: io.env,
     cwd: io.cwd,
     secret: options.secret,
+    server: toLocal ? local?.secrets?.[options.provider] : undefined,
   });
   const url = options.url ?? localUrl(options.provider, io.env, io.cwd);
   try {
@@ -199,6 +251,7 @@ export async function runSend(
   io.out(
     `> (${delivery.body.length} bytes from ${shown(io.cwd, file)}; delivery ${delivery.deliveryId}${delivery.eventType ? `, type ${delivery.eventType}` : ''}; signed with the secret from ${secret.from})`,
   );
+  if (secret.note) io.out(`> (${secret.note})`);
   if (!signsDeliveryId(provider)) {
     io.out(
       `> (${options.provider} does not sign its delivery id: the SHA-256 of what it signs keys the delivery, so this body sent again is a duplicate whatever --id says; send another body with --file for a new one)`,
@@ -247,7 +300,10 @@ and hookonce's answer. Exits non-zero unless the answer is 2xx.
                        the body keys the delivery: the same body is a duplicate
   -t, --type T         the event type, where the provider carries one
       --secret S       sign with S (default: HOOKONCE_SECRET_<PROVIDER>, else the
-                       development secret in .hookonce/secrets.json, as the server takes it)
+                       development secret in .hookonce/secrets.json, as the server takes it;
+                       for the local runtime, where .hookonce/local.json says it took it
+                       from: when that is a variable this shell lacks, send says so
+                       and exits 1 rather than sign with another secret)
       --content-type C the body's content type (default: from the file's extension)
   -h, --help           this help
 

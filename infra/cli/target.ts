@@ -17,7 +17,7 @@ import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { FilterPolicy, ResolvedDeclaration } from '../../functions/shared/declaration.ts';
 import type { Env } from '../../functions/shared/env.ts';
 import { LOCAL_CREDENTIALS } from '../local/credentials.ts';
-import { type CliIo, UsageError } from './command.ts';
+import { type CliIo, CommandFailure, UsageError } from './command.ts';
 import { dataDir, shown } from './send.ts';
 
 /**
@@ -191,15 +191,53 @@ function openLocal(options: TargetOptions): Target {
   };
 }
 
+/**
+ * The region and the credentials a stack is reached with, resolved before any
+ * call, as the SDK resolves them (flags, AWS_REGION, AWS_PROFILE, ~/.aws, …):
+ * what is missing is said with its fix (CommandFailure, exit 1), not as an SDK
+ * error. The region is read from the environment and files only; so are the
+ * credentials, but for the SDK's last resort, the instance metadata of an EC2
+ * host (off with AWS_EC2_METADATA_DISABLED=true).
+ */
+async function checkAccess(client: CloudFormationClient, env: Env): Promise<string> {
+  let region: string | undefined;
+  try {
+    region = await client.config.region();
+  } catch {
+    region = undefined;
+  }
+  if (!region) {
+    throw new CommandFailure(
+      'no AWS region: pass --region or set AWS_REGION (or give your AWS profile a region)',
+    );
+  }
+  try {
+    await client.config.credentials();
+  } catch {
+    const profile = env.AWS_PROFILE;
+    throw new CommandFailure(
+      profile
+        ? `no AWS credentials for the profile ${profile} (AWS_PROFILE): run \`aws configure --profile ${profile}\` (or \`aws sso login --profile ${profile}\`), or set AWS_PROFILE to a profile that has them`
+        : 'no AWS credentials: run `aws configure` (or `aws sso login`), or set AWS_PROFILE to a profile that has them',
+    );
+  }
+  return region;
+}
+
 async function openStack(options: TargetOptions, stack: string): Promise<Target> {
   const config = options.region ? { region: options.region } : {};
   const cloudformation = new CloudFormationClient(config);
   let outputs: Array<{ OutputKey?: string; OutputValue?: string }>;
   let region: string;
   try {
+    region = await checkAccess(cloudformation, options.env);
+  } catch (error) {
+    cloudformation.destroy();
+    throw error;
+  }
+  try {
     const out = await cloudformation.send(new DescribeStacksCommand({ StackName: stack }));
     outputs = out.Stacks?.[0]?.Outputs ?? [];
-    region = await cloudformation.config.region();
   } catch (error) {
     throw new UsageError(
       `could not read stack ${stack}: ${(error as Error).message} (check the stack name, --region or AWS_REGION, and your AWS credentials)`,

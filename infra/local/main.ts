@@ -1,44 +1,68 @@
 /**
  * `npm start`: hookonce on this machine, on embedded emulators.
- *   PORT               HTTP port (default 3000)
- *   HOOKONCE_DATA_DIR  where state is kept across restarts (default .hookonce)
- *   HOOKONCE_DYNAMODB  dynalite (default) or dynamodb-local (the official one; needs Java)
+ *   PORT                    the webhook endpoints' HTTP port (default 3000)
+ *   HOOKONCE_DYNAMODB_PORT  DynamoDB's port, dynalite or DynamoDB Local (default 8000)
+ *   HOOKONCE_AWS_PORT       fauxqs's port: SNS, SQS and S3 (default 4566)
+ *                           (the same ports at every start, so the endpoints in local.json
+ *                           and in your AWS CLI or SDK settings stay right; 0 picks a free one)
+ *   HOOKONCE_DATA_DIR       where state is kept across restarts (default .hookonce);
+ *                           one hookonce at a time per folder
+ *   HOOKONCE_DYNAMODB       dynalite (default) or dynamodb-local (the official one; needs Java)
  *   HOOKONCE_SECRET_<PROVIDER>  a provider's secret(s), comma-separated; generated when unset
  */
-import { relative } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { styleText } from 'node:util';
 import { toFilterPolicy } from '../../functions/shared/declaration.ts';
-import type { DynamoKind } from './emulators.ts';
+import { DataDirInUseError } from './data-lock.ts';
+import { PortInUseError } from './emulators.ts';
 import { startLocal } from './runtime.ts';
+import { PORT_ROLES, PORT_VARIABLES, type StartSettings, startSettings } from './settings.ts';
 
 const started = performance.now();
 const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
 const bold = (s: string) => (color ? styleText('bold', s) : s);
 const dim = (s: string) => (color ? styleText('gray', s) : s);
 
-const port = process.env.PORT ? Number(process.env.PORT) : 3000;
-if (!Number.isInteger(port) || port < 0 || port > 65535) {
-  console.error(`PORT must be a port number, got "${process.env.PORT}"`);
+let settings: StartSettings;
+try {
+  settings = startSettings(process.env);
+} catch (error) {
+  console.error(`hookonce could not start: ${(error as Error).message}`);
   process.exit(1);
 }
-const dataDir = process.env.HOOKONCE_DATA_DIR ?? '.hookonce';
-const dynamodb = (process.env.HOOKONCE_DYNAMODB ?? 'dynalite') as DynamoKind;
-if (dynamodb !== 'dynalite' && dynamodb !== 'dynamodb-local') {
-  console.error(`HOOKONCE_DYNAMODB is dynalite or dynamodb-local, got "${dynamodb}"`);
-  process.exit(1);
-}
+const { dataDir, ports } = settings;
+/** A path as the user would type it: relative inside the working directory, else absolute. */
+const rel = (p: string) => {
+  const path = relative(process.cwd(), resolve(p));
+  return path.startsWith('..') || isAbsolute(path) ? resolve(p) : path || '.';
+};
 
 let runtime: Awaited<ReturnType<typeof startLocal>>;
 try {
-  runtime = await startLocal({ port, dataDir, dynamodb, color });
+  runtime = await startLocal({
+    port: ports.api,
+    dynamodbPort: ports.dynamodb,
+    awsPort: ports.aws,
+    dataDir,
+    dynamodb: settings.dynamodb,
+    color,
+  });
 } catch (error) {
-  const message = error instanceof Error ? error.message : String(error);
-  console.error(`hookonce could not start: ${message}`);
-  if (/EADDRINUSE/.test(message)) console.error(`port ${port} is taken: set PORT to another one`);
+  if (error instanceof DataDirInUseError) {
+    console.error(
+      `hookonce could not start: another hookonce (pid ${error.pid}) is using ${rel(dataDir)}; stop it, or set HOOKONCE_DATA_DIR to another folder`,
+    );
+  } else if (error instanceof PortInUseError) {
+    const variable = PORT_VARIABLES[error.role];
+    console.error(
+      `hookonce could not start: port ${error.port} (${PORT_ROLES[error.role]}) is taken by another program, or another hookonce; set ${variable} to a free port (0 picks one at each start)`,
+    );
+  } else {
+    console.error(`hookonce could not start: ${(error as Error)?.message ?? String(error)}`);
+  }
   process.exit(1);
 }
 
-const rel = (p: string) => relative(process.cwd(), p) || '.';
 const lines = [
   '',
   bold('hookonce is running locally'),

@@ -25,8 +25,27 @@ export interface PollerOptions {
   /** Invokes the consumer function with one batch. */
   readonly invoke: (event: SQSEvent) => Promise<SQSBatchResponse | undefined | null>;
   readonly onBatch?: (report: { size: number; failed: number; error?: string }) => void;
+  /**
+   * The queue's redrive policy's maxReceiveCount: a record that fails on its
+   * last receive is reported to `onDeadLetter`. Unset: nothing is reported.
+   */
+  readonly maxReceiveCount?: number;
+  /**
+   * A record failed on its maxReceiveCount-th receive: SQS moves it to the DLQ
+   * at the next receive after its visibility timeout, and no consumer sees it
+   * again until it is redriven.
+   */
+  readonly onDeadLetter?: (record: DeadLetter) => void;
   /** Seconds one ReceiveMessage waits for messages (long polling). @default 1 */
   readonly waitTimeSeconds?: number;
+}
+
+export interface DeadLetter {
+  readonly messageId: string;
+  /** The id of the hookonce envelope the message carries; absent for any other body. */
+  readonly eventId?: string;
+  /** How many times it was received, each one failed. */
+  readonly receives: number;
 }
 
 export interface Poller {
@@ -44,7 +63,9 @@ export const MAX_LOCAL_CONCURRENCY = 10;
  * back after the visibility timeout. With ReportBatchItemFailures only the
  * listed records are retried; a thrown error, a timeout or an answer naming a
  * record that is not in the batch retries all of it. The queue's redrive policy
- * parks a record in the DLQ after maxReceiveCount receives.
+ * parks a record in the DLQ after maxReceiveCount receives; the poller, which
+ * sees each record's ApproximateReceiveCount, reports the ones it fails for
+ * the last time.
  *
  * Each of `maxConcurrency` pollers takes one batch at a time, so no more
  * batches than that are ever in flight; with a batching window, a poller that
@@ -148,6 +169,30 @@ async function deliver(messages: Message[], options: PollerOptions): Promise<voi
       .catch(() => undefined); // undeleted messages come back: the consumer guard absorbs them
   }
   options.onBatch?.({ size: messages.length, failed: failed.size, ...(error ? { error } : {}) });
+  const max = options.maxReceiveCount;
+  if (max !== undefined && options.onDeadLetter) {
+    for (const record of records) {
+      const receives = Number(record.attributes.ApproximateReceiveCount);
+      if (failed.has(record.messageId) && receives >= max) {
+        const eventId = envelopeId(record.body);
+        options.onDeadLetter({
+          messageId: record.messageId,
+          ...(eventId ? { eventId } : {}),
+          receives,
+        });
+      }
+    }
+  }
+}
+
+/** The id of a CloudEvents envelope (what hookonce publishes), or undefined. */
+function envelopeId(body: string): string | undefined {
+  try {
+    const value = JSON.parse(body) as { id?: unknown; specversion?: unknown };
+    return typeof value.id === 'string' && value.specversion === '1.0' ? value.id : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function toRecord(message: Message, options: PollerOptions): SQSRecord {

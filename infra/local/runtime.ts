@@ -29,13 +29,16 @@ import { MemoryActivity } from '../console/activity.ts';
 import { INGEST_FUNCTION, SWEEPER_FUNCTION } from '../functions.ts';
 import { declaration as defaultDeclaration } from '../hookonce.config.ts';
 import { localNames } from '../names.ts';
+import { lockDataDir } from './data-lock.ts';
 import { type ProviderSecret, resolveSecrets } from './dev-secrets.ts';
 import {
   type DynamoEmulator,
   type DynamoKind,
   type Emulator,
+  isAddressInUse,
   LOCAL_CREDENTIALS,
   LOCAL_REGION,
+  PortInUseError,
   startDynalite,
   startDynamoDbLocal,
   startFauxqs,
@@ -70,9 +73,16 @@ export interface LocalOptions {
   declaration?: HookonceDeclaration;
   /** HTTP port; 0 picks a free one. @default 3000 */
   port?: number;
+  /** DynamoDB's port (dynalite or DynamoDB Local); 0 picks a free one. @default 0 */
+  dynamodbPort?: number;
+  /** fauxqs's port (SNS, SQS and S3); 0 picks a free one. @default 0 */
+  awsPort?: number;
   /** @default '127.0.0.1' */
   host?: string;
-  /** Where state is kept across restarts; without it everything lives in memory. */
+  /**
+   * Where state is kept across restarts; without it everything lives in memory.
+   * One runtime at a time per folder: another one's throws DataDirInUseError.
+   */
   dataDir?: string;
   /** @default 'dynalite' */
   dynamodb?: DynamoKind;
@@ -135,13 +145,40 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
     for (const step of cleanup.splice(0).reverse()) await step().catch(() => undefined);
   };
 
+  // A taken port is said as such, with what it was for.
+  const listening = async <T>(
+    role: PortInUseError['role'],
+    port: number,
+    start: () => Promise<T>,
+  ): Promise<T> => {
+    try {
+      return await start();
+    } catch (error) {
+      if (isAddressInUse(error)) throw new PortInUseError(role, port, { cause: error });
+      throw error;
+    }
+  };
+
   try {
-    const dynamo: DynamoEmulator =
+    if (dataDir) {
+      // Before anything opens the folder's databases.
+      const release = lockDataDir(dataDir);
+      cleanup.push(async () => release());
+    }
+    const dynamodbPort = options.dynamodbPort ?? 0;
+    const dynamo: DynamoEmulator = await listening('dynamodb', dynamodbPort, () =>
       kind === 'dynamodb-local'
-        ? await startDynamoDbLocal({ path: dataDir && join(dataDir, 'dynamodb-local') })
-        : await startDynalite({ path: dataDir && join(dataDir, 'dynamodb') });
+        ? startDynamoDbLocal({
+            path: dataDir && join(dataDir, 'dynamodb-local'),
+            port: dynamodbPort,
+          })
+        : startDynalite({ path: dataDir && join(dataDir, 'dynamodb'), port: dynamodbPort }),
+    );
     cleanup.push(() => dynamo.stop());
-    const fauxqs: Emulator = await startFauxqs({ dataDir: dataDir && join(dataDir, 'fauxqs') });
+    const awsPort = options.awsPort ?? 0;
+    const fauxqs: Emulator = await listening('aws', awsPort, () =>
+      startFauxqs({ dataDir: dataDir && join(dataDir, 'fauxqs'), port: awsPort }),
+    );
     cleanup.push(() => fauxqs.stop());
 
     const clientConfig = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
@@ -273,15 +310,18 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
       throw new Error(`a function failed to start: ${error.message}`, { cause: error });
     });
 
-    const gateway: HttpGateway = await startHttpGateway({
-      port: options.port ?? 3000,
-      host: options.host ?? '127.0.0.1',
-      invoke: (event) => ingest.invoke<APIGatewayProxyStructuredResultV2>(event),
-      onRequest: (r) =>
-        output(
-          `${clockTime()} ${'http'.padEnd(10)} ${r.method} ${r.path} → ${r.status} (${r.ms} ms)`,
-        ),
-    });
+    const apiPort = options.port ?? 3000;
+    const gateway: HttpGateway = await listening('api', apiPort, () =>
+      startHttpGateway({
+        port: apiPort,
+        host: options.host ?? '127.0.0.1',
+        invoke: (event) => ingest.invoke<APIGatewayProxyStructuredResultV2>(event),
+        onRequest: (r) =>
+          output(
+            `${clockTime()} ${'http'.padEnd(10)} ${r.method} ${r.path} → ${r.status} (${r.ms} ms)`,
+          ),
+      }),
+    );
     cleanup.push(() => gateway.stop());
 
     const pollers: Poller[] = consumers.map(({ name, subscriber, sandbox }) => {
@@ -304,6 +344,11 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
             );
           }
         },
+        maxReceiveCount: subscriber.maxReceiveCount,
+        onDeadLetter: (d) =>
+          output(
+            `${clockTime()} ${name.padEnd(10)} message ${d.messageId}${d.eventId ? ` (event ${d.eventId})` : ''} goes to the DLQ after ${d.receives} receives, once its visibility timeout ends`,
+          ),
       });
     });
     cleanup.push(async () => {
@@ -353,6 +398,16 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
             topicArn: resources.topicArn,
             providers: Object.fromEntries(
               Object.keys(declaration.providers).map((p) => [p, `${gateway.url}/webhooks/${p}`]),
+            ),
+            // Where each provider's secret came from, never its value: the CLI signs
+            // with the same one, or says why it cannot.
+            secrets: Object.fromEntries(
+              Object.entries(secrets).map(([p, s]) => [
+                p,
+                s.source === 'env'
+                  ? { source: 'env', variable: s.envKey }
+                  : { source: s.source, file: 'secrets.json' },
+              ]),
             ),
             queues: resources.subscribers,
           },

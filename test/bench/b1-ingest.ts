@@ -11,6 +11,7 @@ import {
   BENCH_SECRET,
   benchDeclaration,
   discardingLogger,
+  discardingMetrics,
   jsonBody,
   pointSdkAt,
   signStandard,
@@ -77,7 +78,7 @@ export async function benchIngest(settings: Settings): Promise<Section> {
         [S3_PATH_STYLE_ENV]: 'true',
         HOOKONCE_SECRET_STANDARD: BENCH_SECRET,
       },
-      { log: discardingLogger('hookonce-ingest') },
+      { log: discardingLogger('hookonce-ingest'), metrics: discardingMetrics('hookonce-ingest') },
     );
     const floor = createFloor({
       dynamodb: new DynamoDBClient(INGEST_CLIENT_CONFIG),
@@ -190,7 +191,7 @@ export async function benchIngest(settings: Settings): Promise<Section> {
     return {
       rows,
       notes: [
-        `ingest in-process: the handler from createIngestHandler() (middy, the core, its own SDK clients, logging at info with the lines built and discarded) against the floor, test/bench/peers/floor.ts: the same conditional PutItem, SNS Publish and UpdateItem (PUBLISHED) with the same inputs, issued directly, and nothing else (no signature check, no JSON parse, no middy, no logging). A duplicate is the failed PutItem, plus the consistent GetItem where the emulator returns no item with the failure, for both. Both on one dynalite and one fauxqs in the bench process, ${BODY_BYTES}-byte signed bodies made outside the timing. Latency: tinybench, one delivery at a time, ${timeMs} ms per task; throughput: a closed loop of ${inFlight} deliveries in flight for ${loopMs} ms; ${rounds} rounds alternating floor and hookonce, medians. Throughput targets are the 1.15× cost target read as a rate (≥ 1/1.15 = 0.87×).`,
+        `ingest in-process: the handler from createIngestHandler() (middy, the core, its own SDK clients, logging at info and EMF metrics, their lines built and discarded) against the floor, test/bench/peers/floor.ts: the same conditional PutItem, SNS Publish and UpdateItem (PUBLISHED) with the same inputs, issued directly, and nothing else (no signature check, no JSON parse, no middy, no logging). A duplicate is the failed PutItem, plus the consistent GetItem where the emulator returns no item with the failure, for both. Both on one dynalite and one fauxqs in the bench process, ${BODY_BYTES}-byte signed bodies made outside the timing. Latency: tinybench, one delivery at a time, ${timeMs} ms per task; throughput: a closed loop of ${inFlight} deliveries in flight for ${loopMs} ms; ${rounds} rounds alternating floor and hookonce, medians. Throughput targets are the 1.15× cost target read as a rate (≥ 1/1.15 = 0.87×).`,
       ],
     };
   } finally {

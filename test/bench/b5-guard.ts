@@ -6,7 +6,13 @@ import { startDynalite } from '../../infra/local/emulators.ts';
 import { ensureTables } from '../../infra/local/resources.ts';
 import { localNames } from '../../infra/names.ts';
 import { envelope, lambdaContext, sqsEvent, sqsRecord } from '../support/events.ts';
-import { benchDeclaration, clientConfig, discardingLogger, uniqueId } from './lib/local.ts';
+import {
+  benchDeclaration,
+  clientConfig,
+  discardingLogger,
+  discardingMetrics,
+  uniqueId,
+} from './lib/local.ts';
 import { type Measured, type Row, row } from './lib/report.ts';
 import type { Section, Settings } from './lib/settings.ts';
 import { alternate, median, medianOf } from './lib/stats.ts';
@@ -73,6 +79,7 @@ export async function benchGuard(settings: Settings): Promise<Section> {
           consumer: 'bench',
           retentionSeconds: 7 * 24 * 3600,
           log: discardingLogger('hookonce-consumer'),
+          metrics: discardingMetrics('hookonce-consumer'),
         }) as unknown as Consumer,
         writes: guardClient.writes,
       },

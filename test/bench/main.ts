@@ -2,9 +2,11 @@
  * `npm run bench` (full) and `npm run bench -- --quick` (the smoke run, under a
  * minute). `--only B1,B3` runs some of them. Prints one table and writes it, with
  * the date and the machine, to test/bench/results.md and results.json (a quick or
- * partial run writes results.quick.* or results.partial.*, which git ignores).
+ * partial run writes results.quick.* or results.partial.*, which git ignores);
+ * `--out DIR` writes them to DIR instead. Nothing the functions log or count
+ * reaches the terminal: only the progress lines and the table.
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { benchIngest } from './b1-ingest.ts';
 import { benchBundle } from './b2-bundle.ts';
 import { benchVerify } from './b3-verify.ts';
@@ -37,19 +39,25 @@ const BENCHES: ReadonlyArray<{
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
   const quick = args.includes('--quick');
-  const onlyArg = args.find((a) => a.startsWith('--only'));
-  const only = onlyArg
-    ? (onlyArg.includes('=') ? onlyArg.split('=')[1] : args[args.indexOf(onlyArg) + 1])
-        ?.toUpperCase()
-        .split(',')
-    : undefined;
+  /** `--name value` or `--name=value`. */
+  const valued = (name: string) => {
+    const arg = args.find((a) => a === name || a.startsWith(`${name}=`));
+    const value = arg?.includes('=') ? arg.split('=')[1] : arg && args[args.indexOf(arg) + 1];
+    return { arg, value };
+  };
+  const onlyArg = valued('--only');
+  const only = onlyArg.value?.toUpperCase().split(',');
+  const outArg = valued('--out');
   const unknown = args.filter(
     (a, i) =>
-      a !== '--quick' && a !== onlyArg && !(args[i - 1] === '--only' && !a.startsWith('--')),
+      a !== '--quick' &&
+      a !== onlyArg.arg &&
+      a !== outArg.arg &&
+      !((args[i - 1] === '--only' || args[i - 1] === '--out') && !a.startsWith('--')),
   );
-  if (unknown.length > 0) {
+  if (unknown.length > 0 || (outArg.arg && !outArg.value)) {
     process.stderr.write(
-      `unknown arguments: ${unknown.join(' ')}\nusage: npm run bench [-- --quick] [-- --only B1,B3]\n`,
+      `unknown arguments: ${unknown.join(' ') || outArg.arg}\nusage: npm run bench [-- --quick] [-- --only B1,B3] [-- --out DIR]\n`,
     );
     return 2;
   }
@@ -88,11 +96,11 @@ async function main(): Promise<number> {
     notes,
   };
   const name = quick ? 'results.quick' : only ? 'results.partial' : 'results';
-  const dir = import.meta.dirname;
+  const dir = outArg.value ? resolve(outArg.value) : import.meta.dirname;
   writeResults(results, join(dir, `${name}.md`), join(dir, `${name}.json`));
   process.stdout.write(`\n${formatTable(rows)}\n\n`);
   log(
-    `${rows.length} rows in ${results.seconds.toFixed(0)} s; written to test/bench/${name}.md and ${name}.json`,
+    `${rows.length} rows in ${results.seconds.toFixed(0)} s; written to ${outArg.value ? dir : 'test/bench'}/${name}.md and ${name}.json`,
   );
   if (failures.length > 0) {
     log(`\n${failures.length} benchmark(s) failed:\n${failures.join('\n')}`);

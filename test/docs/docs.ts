@@ -15,11 +15,12 @@
  *   <!-- docs:example <entry point> -->  input: a usage example of the package, listed by {@link examples}
  *
  * Commands run in document order against one local runtime the script starts for the
- * run (`node infra/local/main.ts`, PORT=0, in a fresh temporary folder), the CLI
+ * run (`node infra/local/main.ts` on free ports, in a fresh temporary folder), the CLI
  * in-process. What differs from run to run is written as a fixed stand-in (see
- * {@link normalizer}): the runtime's URL as http://127.0.0.1:3000, emulator ports as
- * <port>, times as <time>, signatures as <signature>, generated secrets as a fixed
- * secret of the same format. Nothing here uses the network.
+ * {@link normalizer}): the runtime's URL and the emulators' endpoints as `npm start`'s
+ * default ports make them (http://127.0.0.1:3000, :8000 for DynamoDB, :4566 for fauxqs),
+ * times as <time>, signatures as <signature>, generated secrets as a fixed secret of the
+ * same format. Nothing here uses the network.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -30,6 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { runCli } from '../../infra/cli/cli.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/emulators.ts';
+import { DEFAULT_PORTS } from '../../infra/local/settings.ts';
 import { writeExamples } from './examples.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -169,16 +171,25 @@ export function standIn(secret: string, name: string): string {
 
 export interface Stable {
   readonly url: string;
-  readonly endpoints: readonly string[];
+  /** The emulators' endpoints of this run: DynamoDB's, and fauxqs's (SNS, SQS and S3). */
+  readonly endpoints: { readonly dynamodb?: string; readonly aws?: string };
   readonly secrets: Readonly<Record<string, string>>;
 }
 
 /** Makes one run's output the same as any other's: see the module's comment. */
 export function normalizer(stable: Stable): (text: string) => string {
   return (text) => {
-    let out = text.split(stable.url).join('http://127.0.0.1:3000').split(`${ROOT}/`).join('');
-    for (const endpoint of stable.endpoints)
-      out = out.split(endpoint).join('http://127.0.0.1:<port>');
+    let out = text.split(`${ROOT}/`).join('');
+    // The longest first: http://127.0.0.1:4123 must not eat the start of http://127.0.0.1:41234.
+    const urls: Array<[string, string]> = [
+      [stable.url, `http://127.0.0.1:${DEFAULT_PORTS.api}`],
+      [stable.endpoints.dynamodb ?? '', `http://127.0.0.1:${DEFAULT_PORTS.dynamodb}`],
+      [stable.endpoints.aws ?? '', `http://127.0.0.1:${DEFAULT_PORTS.aws}`],
+    ];
+    for (const [from, to] of urls
+      .filter(([from]) => from)
+      .sort((a, b) => b[0].length - a[0].length))
+      out = out.split(from).join(to);
     for (const [name, secret] of Object.entries(stable.secrets))
       out = out.split(secret).join(standIn(secret, name));
     return out
@@ -223,6 +234,8 @@ export class Session {
       HOME: process.env.HOME,
       TMPDIR: process.env.TMPDIR,
       PORT: '0',
+      HOOKONCE_DYNAMODB_PORT: '0',
+      HOOKONCE_AWS_PORT: '0',
       HOOKONCE_DATA_DIR: '.hookonce',
       NO_COLOR: '1',
     };
@@ -257,9 +270,10 @@ export class Session {
       raw.indexOf('Ctrl-C to stop') + 'Ctrl-C to stop'.length,
     );
     const url = /POST (http:\/\/127\.0\.0\.1:\d+)\/webhooks\//.exec(banner)?.[1] ?? '';
-    const endpoints = [
-      ...banner.matchAll(/(?:dynamodb|sns\/sqs\/s3) +(http:\/\/127\.0\.0\.1:\d+)/g),
-    ].map((m) => m[1] ?? '');
+    const endpoints = {
+      dynamodb: /^ {2}dynamodb +(http:\/\/127\.0\.0\.1:\d+)/m.exec(banner)?.[1],
+      aws: /^ {2}sns\/sqs\/s3 +(http:\/\/127\.0\.0\.1:\d+)/m.exec(banner)?.[1],
+    };
     const secrets = JSON.parse(
       readFileSync(join(this.dir, '.hookonce/secrets.json'), 'utf8'),
     ) as Record<string, string>;

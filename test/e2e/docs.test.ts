@@ -74,13 +74,14 @@ describe('npm run docs -- --check', () => {
   it('writes what varies run to run as the same stand-ins', () => {
     const normalize = normalizer({
       url: 'http://127.0.0.1:41234',
-      endpoints: ['http://127.0.0.1:39999'],
+      endpoints: { dynamodb: 'http://127.0.0.1:39999', aws: 'http://127.0.0.1:4123' },
       secrets: { stripe: 'whsec_00112233445566778899aabbccddeeff' },
     });
 
     const out = normalize(
       [
         'POST http://127.0.0.1:41234/webhooks/stripe dynamodb http://127.0.0.1:39999',
+        'sns/sqs/s3 http://127.0.0.1:4123',
         'secret whsec_00112233445566778899aabbccddeeff',
         `> stripe-signature: t=1795439043,v1=${'ab'.repeat(32)}`,
         'received 2026-12-02T04:18:51.289Z; ready in 905 ms',
@@ -89,7 +90,8 @@ describe('npm run docs -- --check', () => {
 
     expect(out).toBe(
       [
-        'POST http://127.0.0.1:3000/webhooks/stripe dynamodb http://127.0.0.1:<port>',
+        'POST http://127.0.0.1:3000/webhooks/stripe dynamodb http://127.0.0.1:8000',
+        'sns/sqs/s3 http://127.0.0.1:4566',
         `secret ${standIn('whsec_00112233445566778899aabbccddeeff', 'stripe')}`,
         '> stripe-signature: t=<time>,v1=<signature>',
         'received <time>; ready in <ms> ms',

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
@@ -9,7 +10,8 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerPk } from '../../functions/consumers/example/ledger.ts';
 import type { HookonceDeclaration } from '../../functions/shared/declaration.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/emulators.ts';
+import { DataDirInUseError } from '../../infra/local/data-lock.ts';
+import { freePort, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/emulators.ts';
 import { type LocalRuntime, PROJECT_ROOT, startLocal } from '../../infra/local/runtime.ts';
 import { eventually, until } from '../support/eventually.ts';
 
@@ -282,6 +284,22 @@ describe('Local runtime: npm start on embedded emulators', () => {
       topicArn: runtime.resources.topicArn,
     });
     expect(Object.keys(file.queues as object)).toEqual(['example', 'tap']);
+    // Where the secret came from, for `hookonce send`; never the secret.
+    expect(file.secrets).toEqual({
+      standard: { source: 'env', variable: 'HOOKONCE_SECRET_STANDARD' },
+    });
+    expect(JSON.stringify(file)).not.toContain(SECRET);
+  });
+
+  it('refuses a second runtime on its data folder, before opening anything, and runs on', async () => {
+    // Act
+    const second = start();
+
+    // Assess
+    await expect(second).rejects.toThrow(DataDirInUseError);
+    await expect(second).rejects.toMatchObject({ pid: process.pid });
+    const body = JSON.stringify({ type: 'invoice.paid', data: { id: 'in_4' } });
+    expect((await post('/webhooks/standard', signed('msg_e2e_second', body))).status).toBe(202);
   });
 
   it('keeps state across a restart: a delivery seen before is still a duplicate', async () => {
@@ -314,36 +332,78 @@ describe('Local runtime: npm start on embedded emulators', () => {
   });
 });
 
-describe('npm start (the real command)', () => {
-  it('starts, prints the endpoint and the generated secret, writes local.json and stops cleanly on SIGTERM', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'hookonce-start-'));
-    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'infra/local/main.ts')], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, PORT: '0', HOOKONCE_DATA_DIR: dataDir, HOOKONCE_SECRET_STANDARD: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    try {
-      await eventually(
+/** `npm start` as a child process, its stdout and stderr in one string. */
+function npmStart(env: Record<string, string>) {
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'infra/local/main.ts')], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, HOOKONCE_SECRET_STANDARD: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  return {
+    child,
+    output: () => out,
+    exited,
+    /** Until it is ready or has exited; answers what it printed. */
+    settled: () =>
+      eventually(
         async () => out,
         (o) => o.includes('ready in') || child.exitCode !== null,
         60,
-      );
+      ),
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+const readLocal = (dataDir: string) =>
+  JSON.parse(readFileSync(join(dataDir, 'local.json'), 'utf8')) as {
+    api: string;
+    dynamodb: string;
+    sqs: string;
+    secrets: Record<string, unknown>;
+  };
+
+describe('npm start (the real command)', () => {
+  const dirs: string[] = [];
+  const dataDir = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hookonce-start-'));
+    dirs.push(dir);
+    return dir;
+  };
+  afterAll(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('starts, prints the endpoint and the generated secret, writes local.json and stops cleanly on SIGTERM', async () => {
+    const dir = dataDir();
+    const run = npmStart({
+      PORT: '0',
+      HOOKONCE_DYNAMODB_PORT: '0',
+      HOOKONCE_AWS_PORT: '0',
+      HOOKONCE_DATA_DIR: dir,
+    });
+    try {
+      const out = await run.settled();
       expect(out).toContain('ready in');
-      const local = JSON.parse(readFileSync(join(dataDir, 'local.json'), 'utf8')) as {
-        api: string;
-      };
-      const secrets = JSON.parse(readFileSync(join(dataDir, 'secrets.json'), 'utf8')) as {
+      const local = readLocal(dir);
+      const secrets = JSON.parse(readFileSync(join(dir, 'secrets.json'), 'utf8')) as {
         standard: string;
       };
       expect(out).toContain(`POST ${local.api}/webhooks/standard`);
       expect(out).toContain(secrets.standard);
+      // Where the secret came from, and never the secret itself.
+      expect(local.secrets.standard).toEqual({ source: 'generated', file: 'secrets.json' });
+      expect(readFileSync(join(dir, 'local.json'), 'utf8')).not.toContain(secrets.standard);
 
       const body = JSON.stringify({ type: 'ping' });
       const res = await fetch(
@@ -352,10 +412,96 @@ describe('npm start (the real command)', () => {
       );
       expect(res.status).toBe(202);
     } finally {
-      child.kill('SIGTERM');
-      const [code] = await once(child, 'exit');
-      expect(code).toBe(0);
-      rmSync(dataDir, { recursive: true, force: true });
+      expect(await run.stop()).toBe(0);
+    }
+  });
+
+  it('keeps its ports across restarts, refuses a second npm start on its data folder, and takes over the folder of one killed', async () => {
+    // Prepare: fixed ports, as the defaults are, but free ones, so nothing else here collides.
+    const dir = dataDir();
+    const picked = new Set<number>();
+    while (picked.size < 3) picked.add(await freePort()); // three different ones
+    const [api = 0, dynamodb = 0, aws = 0] = [...picked];
+    const ports = { api, dynamodb, aws };
+    const env = {
+      PORT: String(ports.api),
+      HOOKONCE_DYNAMODB_PORT: String(ports.dynamodb),
+      HOOKONCE_AWS_PORT: String(ports.aws),
+      HOOKONCE_DATA_DIR: dir,
+    };
+    const first = npmStart(env);
+    let third: ReturnType<typeof npmStart> | undefined;
+    try {
+      expect(await first.settled()).toContain('ready in');
+      const before = readLocal(dir);
+
+      // Act: a second one on the same folder (on free ports: the folder alone refuses it).
+      const free = { PORT: '0', HOOKONCE_DYNAMODB_PORT: '0', HOOKONCE_AWS_PORT: '0' };
+      const second = npmStart({ ...env, ...free });
+      const code = await second.exited;
+      const stillThere = await fetch(`${before.api}/somewhere`);
+      await stillThere.arrayBuffer();
+
+      // Assess: the second stopped before it opened anything, and said why; the first runs on.
+      expect(code).toBe(1);
+      expect(second.output()).toContain(
+        `hookonce could not start: another hookonce (pid ${first.child.pid}) is using ${dir}; stop it, or set HOOKONCE_DATA_DIR to another folder`,
+      );
+      expect(second.output()).not.toContain('    at ');
+      expect(stillThere.status).toBe(404);
+
+      // Act: the first is killed, leaving its lock behind, and npm start runs again.
+      await first.stop('SIGKILL');
+      third = npmStart(env);
+      const out = await third.settled();
+
+      // Assess: it took the folder over, on the same endpoints as before.
+      expect(out).toContain('ready in');
+      expect(before).toMatchObject({
+        api: `http://127.0.0.1:${ports.api}`,
+        dynamodb: `http://127.0.0.1:${ports.dynamodb}`,
+        sqs: `http://127.0.0.1:${ports.aws}`,
+      });
+      const { secrets: _kept, ...now } = readLocal(dir);
+      const { secrets: _generated, ...then } = before;
+      expect(now).toEqual(then);
+      expect(out).toContain(`dynamodb   http://127.0.0.1:${ports.dynamodb}  (dynalite)`);
+      expect(out).toContain(`sns/sqs/s3 http://127.0.0.1:${ports.aws}  (fauxqs)`);
+    } finally {
+      await first.stop('SIGKILL');
+      if (third) expect(await third.stop()).toBe(0);
+    }
+  });
+
+  it.each([
+    ['HOOKONCE_DYNAMODB_PORT', 'DynamoDB'],
+    ['HOOKONCE_AWS_PORT', 'SNS, SQS and S3'],
+    ['PORT', 'the webhook endpoints'],
+  ])('says to set %s when its port is taken', async (variable, role) => {
+    // Prepare: another program on the port.
+    const other = createServer();
+    other.listen(0, '127.0.0.1');
+    await once(other, 'listening');
+    const { port } = other.address() as AddressInfo;
+    try {
+      // Act
+      const run = npmStart({
+        PORT: '0',
+        HOOKONCE_DYNAMODB_PORT: '0',
+        HOOKONCE_AWS_PORT: '0',
+        [variable]: String(port),
+        HOOKONCE_DATA_DIR: dataDir(),
+      });
+      const code = await run.exited;
+
+      // Assess
+      expect(code).toBe(1);
+      expect(run.output()).toContain(
+        `hookonce could not start: port ${port} (${role}) is taken by another program, or another hookonce; set ${variable} to a free port (0 picks one at each start)`,
+      );
+      expect(run.output()).not.toContain('    at ');
+    } finally {
+      await new Promise((r) => other.close(r));
     }
   });
 });

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
@@ -11,7 +11,7 @@ import { Webhook } from 'standardwebhooks';
 import Stripe from 'stripe';
 import nacl from 'tweetnacl';
 import twilioLibrary from 'twilio';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ledgerPk } from '../../functions/consumers/example/ledger.ts';
 import { declaration as defaultDeclaration } from '../../infra/hookonce.config.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/emulators.ts';
@@ -575,6 +575,22 @@ describe('Providers end to end: the local runtime over HTTP', () => {
       expect(result.code).toBe(1);
       expect(result.out).toContain('< 401 Unauthorized');
       expect(result.out).toContain('"error":"signature_mismatch"');
+    });
+
+    it('exits 1 and sends nothing when the server took the secret from a variable this shell does not set', async () => {
+      // Prepare: a secrets.json from an earlier start without the variable, with another secret.
+      const kept = join(dataDir, 'secrets.json');
+      writeFileSync(kept, JSON.stringify({ github: 'an-earlier-generated-secret' }));
+      onTestFinished(() => rmSync(kept, { force: true }));
+
+      // Act: this shell lacks the variable the runtime took github's secret from.
+      const result = await hookonce(['send', 'github'], { HOOKONCE_SECRET_GITHUB: '' });
+
+      // Assess
+      expect(result.code).toBe(1);
+      expect(result.out).toBe(
+        "hookonce send: the running hookonce takes github's secret from HOOKONCE_SECRET_GITHUB, which this shell does not set, so nothing here signs as it checks: export HOOKONCE_SECRET_GITHUB in this shell with the value it has where `npm start` runs (or pass --secret)\n",
+      );
     });
   });
 });

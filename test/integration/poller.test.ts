@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import {
   GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
@@ -9,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { consume } from '../../functions/consumers/guard.ts';
 import type { HookonceEvent } from '../../functions/fanout/envelope.ts';
 import { createLogger } from '../../functions/shared/log.ts';
-import { type PollerOptions, startPoller } from '../../infra/local/poller.ts';
+import { type DeadLetter, type PollerOptions, startPoller } from '../../infra/local/poller.ts';
 import { drainQueue, testDeclaration, useDynamo, useMessaging } from '../support/backends.ts';
 import { envelope, lambdaContext } from '../support/events.ts';
 import { until } from '../support/eventually.ts';
@@ -22,6 +24,7 @@ const declaration = testDeclaration('it-poller', {
     capped: { consumer, batchSize: 1, maxConcurrency: 2 },
     // A visibility timeout of 1 s, so retries come back quickly.
     retried: { consumer, batchSize: 10, maxReceiveCount: 3, visibilityTimeoutSeconds: 1 },
+    doomed: { consumer, batchSize: 10, maxReceiveCount: 2, visibilityTimeoutSeconds: 1 },
   },
 });
 
@@ -175,5 +178,65 @@ describe('Local poller: Lambda’s SQS event source mapping (on fauxqs)', () => 
       Array(9).fill(1),
     );
     expect(await drainQueue(messaging.sqs, queueUrl)).toEqual([]);
+  });
+
+  it('reports each record it fails on its last receive, once, with its event, and that record is the one in the DLQ', async () => {
+    // Prepare: a consumer that always fails; two envelopes and a body that is no envelope.
+    const { queueUrl, dlqUrl } = queueOf('doomed');
+    const run = randomUUID().slice(0, 8);
+    const events = [envelope(`${run}-a`), envelope(`${run}-b`)];
+    await messaging.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: [...events.map((e) => JSON.stringify(e)), 'not an envelope'].map((body, i) => ({
+          Id: String(i),
+          MessageBody: body,
+        })),
+      }),
+    );
+    const reported: DeadLetter[] = [];
+    const receives: number[] = [];
+    const parked: Message[] = [];
+
+    // Act
+    const poller = poll(
+      'doomed',
+      async (event) => {
+        receives.push(...event.Records.map((r) => Number(r.attributes.ApproximateReceiveCount)));
+        return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) };
+      },
+      { maxReceiveCount: 2, onDeadLetter: (d) => reported.push(d), maxConcurrency: 1 },
+    );
+    try {
+      await until(async () => {
+        const out = await messaging.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: dlqUrl,
+            MaxNumberOfMessages: 10,
+            VisibilityTimeout: 30,
+          }),
+        );
+        parked.push(...(out.Messages ?? []));
+        return parked.length === 3;
+      });
+    } finally {
+      await poller.stop();
+    }
+
+    // Assess: received twice each, reported after the second, and each report names a parked message.
+    expect(receives.sort()).toEqual([1, 1, 1, 2, 2, 2]);
+    const byBody = new Map(parked.map((m) => [m.Body, m.MessageId]));
+    const expected: DeadLetter[] = [
+      ...events.map((e) => ({
+        messageId: byBody.get(JSON.stringify(e)) ?? '?',
+        eventId: e.id,
+        receives: 2,
+      })),
+      { messageId: byBody.get('not an envelope') ?? '?', receives: 2 },
+    ];
+    const order = (d: DeadLetter) => d.messageId;
+    expect([...reported].sort((a, b) => order(a).localeCompare(order(b)))).toEqual(
+      expected.sort((a, b) => order(a).localeCompare(order(b))),
+    );
   });
 });

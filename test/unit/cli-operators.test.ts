@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { parseDlqArgs } from '../../infra/cli/dlq.ts';
 import { progressBar } from '../../infra/cli/progress.ts';
 import { parseReplayArgs, replayHeader, replaySummary } from '../../infra/cli/replay.ts';
 import { namesFromOutputs, outputKey } from '../../infra/cli/target.ts';
+import { PROJECT_ROOT } from '../../infra/local/runtime.ts';
 
 const NOW = Date.UTC(2100, 0, 1, 12);
 const empty = mkdtempSync(join(tmpdir(), 'hookonce-cli-ops-'));
@@ -249,6 +251,62 @@ describe('Module: hookonce replay and dlq (arguments and output)', () => {
       // Assess
       expect(code).toBe(1);
       expect(err).toBe(`hookonce dlq: nothing answers at ${gone}: is \`npm start\` running?`);
+    });
+
+    describe('with --stack, in a shell that has no AWS region or credentials', () => {
+      /**
+       * `npx hookonce …` as a child process, in an environment with nothing of AWS:
+       * no AWS_* variable, no ~/.aws (HOME is an empty folder, and both files point
+       * nowhere), and no instance metadata to ask (what an EC2 host would answer),
+       * so nothing it does can reach the network.
+       */
+      const bare = (args: string[]) => {
+        const run = spawnSync(
+          process.execPath,
+          [join(PROJECT_ROOT, 'infra/cli/main.ts'), ...args],
+          {
+            cwd: empty,
+            env: {
+              PATH: process.env.PATH,
+              HOME: empty,
+              AWS_CONFIG_FILE: join(empty, 'no-such-config'),
+              AWS_SHARED_CREDENTIALS_FILE: join(empty, 'no-such-credentials'),
+              AWS_EC2_METADATA_DISABLED: 'true',
+            },
+            encoding: 'utf8',
+          },
+        );
+        return { code: run.status, out: run.stdout, err: run.stderr };
+      };
+      const commands = [
+        ['replay', '-s', 'billing', '--from', '2020-01-01'],
+        ['dlq', 'list'],
+        ['deliveries', 'failed'],
+      ];
+
+      it.each(commands)('%s: exits 1 and says to pass --region or set AWS_REGION', (...args) => {
+        // Act
+        const { code, out, err } = bare([...args, '--stack', 'Hookonce']);
+
+        // Assess
+        expect(code).toBe(1);
+        expect(out).toBe('');
+        expect(err).toBe(
+          `hookonce ${args[0]}: no AWS region: pass --region or set AWS_REGION (or give your AWS profile a region)\n`,
+        );
+      });
+
+      it.each(commands)('%s: exits 1 and says how to get AWS credentials', (...args) => {
+        // Act
+        const { code, out, err } = bare([...args, '--stack', 'Hookonce', '--region', 'eu-west-1']);
+
+        // Assess
+        expect(code).toBe(1);
+        expect(out).toBe('');
+        expect(err).toBe(
+          `hookonce ${args[0]}: no AWS credentials: run \`aws configure\` (or \`aws sso login\`), or set AWS_PROFILE to a profile that has them\n`,
+        );
+      });
     });
 
     it('prints each command’s help', async () => {

@@ -16,7 +16,7 @@ import {
   resolveDeclaration,
 } from '../../functions/shared/declaration.ts';
 import { runCli } from '../../infra/cli/cli.ts';
-import { type CliIo, UsageError } from '../../infra/cli/command.ts';
+import { type CliIo, CommandFailure, UsageError } from '../../infra/cli/command.ts';
 import { type DeliveryInput, prepareDelivery } from '../../infra/cli/deliveries.ts';
 import {
   contentTypeOf,
@@ -286,6 +286,55 @@ describe('Module: hookonce CLI', () => {
 
       // Assess
       expect(take).toThrow('holds no secret for "github"');
+    });
+
+    it('refuses to sign for a local runtime that took its secret from a variable this shell does not set', () => {
+      // Act: secrets.json has a stripe secret, but it is not the one the server checks.
+      const take = () =>
+        signingSecret({
+          name: 'stripe',
+          provider: stripe,
+          env: { HOOKONCE_DATA_DIR: dir, HOOKONCE_SECRET_STRIPE: ' ' },
+          cwd: '/',
+          server: { source: 'env', variable: 'HOOKONCE_SECRET_STRIPE' },
+        });
+
+      // Assess
+      expect(take).toThrow(CommandFailure);
+      expect(take).toThrow(
+        "the running hookonce takes stripe's secret from HOOKONCE_SECRET_STRIPE, which this shell does not set, so nothing here signs as it checks: export HOOKONCE_SECRET_STRIPE in this shell with the value it has where `npm start` runs (or pass --secret)",
+      );
+    });
+
+    it('signs with the variable when the local runtime took its secret from it too', () => {
+      // Act
+      const secret = signingSecret({
+        name: 'stripe',
+        provider: stripe,
+        env: { HOOKONCE_DATA_DIR: dir, HOOKONCE_SECRET_STRIPE: 'whsec_env' },
+        cwd: '/',
+        server: { source: 'env', variable: 'HOOKONCE_SECRET_STRIPE' },
+      });
+
+      // Assess
+      expect(secret).toEqual({ value: 'whsec_env', from: 'HOOKONCE_SECRET_STRIPE' });
+    });
+
+    it('signs with secrets.json, and says why, when the local runtime did not start with the variable this shell sets', () => {
+      // Act
+      const secret = signingSecret({
+        name: 'stripe',
+        provider: stripe,
+        env: { HOOKONCE_DATA_DIR: dir, HOOKONCE_SECRET_STRIPE: 'whsec_env' },
+        cwd: tmpdir(),
+        server: { source: 'kept', file: 'secrets.json' },
+      });
+
+      // Assess
+      expect(secret.value).toBe('whsec_from_file');
+      expect(secret.note).toBe(
+        `HOOKONCE_SECRET_STRIPE is set in this shell, but the running hookonce did not start with it: signed with its secret from ${secret.from}, the one it checks; restart \`npm start\` with HOOKONCE_SECRET_STRIPE set to use yours`,
+      );
     });
 
     it('skips Standard Webhooks public keys, which cannot sign, and asks for the private key when only they are left', () => {
@@ -642,6 +691,35 @@ describe('Module: hookonce CLI', () => {
       // Assess
       expect(code).toBe(1);
       expect(err.join('\n')).toContain('HOOKONCE_SECRET_GITHUB');
+    });
+
+    it('exits 1 with what to do, and sends nothing, when the local runtime’s secret is in a variable this shell lacks', async () => {
+      // Prepare: the local runtime answers on this server, and took github's secret from the environment.
+      const dir = mkdtempSync(join(tmpdir(), 'hookonce-cli-'));
+      onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+      const api = url.slice(0, url.indexOf('/webhooks/'));
+      writeFileSync(
+        join(dir, 'local.json'),
+        JSON.stringify({
+          api,
+          secrets: { github: { source: 'env', variable: 'HOOKONCE_SECRET_GITHUB' } },
+        }),
+      );
+      writeFileSync(join(dir, 'secrets.json'), JSON.stringify({ github: 'not-the-server-one' }));
+      const before = received.length;
+
+      // Act
+      const { code, out, err } = await cli(['send', 'github'], {
+        env: { HOOKONCE_DATA_DIR: dir },
+      });
+
+      // Assess
+      expect(code).toBe(1);
+      expect(out).toBe('');
+      expect(err).toBe(
+        "hookonce send: the running hookonce takes github's secret from HOOKONCE_SECRET_GITHUB, which this shell does not set, so nothing here signs as it checks: export HOOKONCE_SECRET_GITHUB in this shell with the value it has where `npm start` runs (or pass --secret)",
+      );
+      expect(received.length).toBe(before);
     });
 
     it('exits 1 with advice when nothing answers', async () => {

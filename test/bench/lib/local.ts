@@ -9,6 +9,7 @@ import {
   resolveDeclaration,
 } from '../../../functions/shared/declaration.ts';
 import { createLogger, type Logger } from '../../../functions/shared/log.ts';
+import { emfMetrics, type MetricsPort } from '../../../functions/shared/metrics.ts';
 import {
   type DynamoEmulator,
   type Emulator,
@@ -176,3 +177,10 @@ export function pointSdkAt(endpoints: { dynamodb: string; fauxqs: string }): () 
  */
 export const discardingLogger = (service: string): Logger =>
   createLogger({ service }, 'info', () => undefined);
+
+/**
+ * EMF metrics as in Lambda, each line built but not written: the handler pays
+ * for its metrics, and the terminal gets no `{"_aws":…}` line per delivery.
+ */
+export const discardingMetrics = (service: string): MetricsPort =>
+  emfMetrics({ service, write: () => undefined });
