@@ -11,6 +11,8 @@ const LOAD = [
   'test/integration/storm.test.ts',
   'test/integration/outage.test.ts',
   'test/integration/large-payloads.test.ts',
+  // The console in Chromium, on a runtime of its own.
+  'test/browser/**/*.test.ts',
 ];
 
 const shared = {

@@ -1,8 +1,9 @@
 /**
  * `npm run build`: the package in dist/ (or the folder given as the first
  * argument): the entry points compiled to ESM with .d.ts and source maps, the
- * CLI's samples, and the ingest and sweeper functions pre-bundled, so an app
- * that installs hookonce deploys them without bundling hookonce's sources.
+ * CLI's samples, the console's assets, and the ingest and sweeper functions
+ * pre-bundled, so an app that installs hookonce deploys them without bundling
+ * hookonce's sources.
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,6 +29,10 @@ execFileSync(
 );
 keepSourcesInside(outDir);
 cpSync(join(ROOT, 'infra', 'cli', 'samples'), join(outDir, 'infra', 'cli', 'samples'), {
+  recursive: true,
+});
+// The console's script and stylesheet, which it serves itself (no CDN).
+cpSync(join(ROOT, 'infra', 'console', 'assets'), join(outDir, 'infra', 'console', 'assets'), {
   recursive: true,
 });
 for (const [name, fn] of [

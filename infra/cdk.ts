@@ -12,24 +12,40 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { SubscriberFilter } from '../functions/shared/declaration.ts';
 import type { Hookonce } from './hookonce.ts';
 
+/** The named presets a provider may be declared by (`{ preset: 'discord', publicKeys: […] }`). */
+export type { PresetName } from '../functions/providers/presets.ts';
 export type {
+  AsymmetricProvider,
+  BasicProvider,
   ConsumerDeclaration,
+  EventTypeOptions,
   ExistingSecret,
   GithubProvider,
+  Handshake,
   HmacDeliveryId,
   HmacProvider,
   HookonceDeclaration,
+  JsonValue,
+  JsonWebKeyEntry,
+  JwtAlgorithm,
+  JwtDeliveryId,
+  JwtProvider,
+  PresetProvider,
   ProviderDeclaration,
   ProviderScheme,
   ResolvedDeclaration,
   SchemeName,
   ShopifyProvider,
+  SignedRequestOptions,
   SlackProvider,
   StandardWebhooksProvider,
   StripeProvider,
+  StructuredSignature,
   SubscriberDeclaration,
   SubscriberFilter,
   ThrottleDeclaration,
+  TimestampFormat,
+  TokenProvider,
   TwilioProvider,
 } from '../functions/shared/declaration.ts';
 /** The declaration's validator: checks it, fills defaults, throws one error listing every problem. */

@@ -167,8 +167,10 @@ export class Hookonce extends Construct {
   /** Publishes deliveries that were stored but never published; runs every minute. */
   public readonly sweeperFunction: LambdaFunction;
   /**
-   * One secret per provider, holding the JSON list of its active signing secrets:
-   * created by the stack, or the existing one the provider names (secretArn, secretName).
+   * One secret per provider that takes secrets, holding the JSON list of its active
+   * signing secrets: created by the stack, or the existing one the provider names
+   * (secretArn, secretName). A provider whose public keys are in the declaration
+   * (asymmetric, jwt) has none.
    */
   public readonly secrets: Readonly<Record<string, ISecret>>;
   /** The customer managed key (rotated yearly) that encrypts both topics and the log groups. */

@@ -10,6 +10,7 @@ export function toIngestRequest(event: APIGatewayProxyEventV2, context: Context)
   const body = event.body ?? '';
   return {
     provider: event.pathParameters?.provider ?? '',
+    method: event.requestContext?.http?.method ?? 'POST',
     headers,
     rawBody: Buffer.from(body, event.isBase64Encoded ? 'base64' : 'utf8'),
     rawQueryString: event.rawQueryString ?? '',

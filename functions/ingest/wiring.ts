@@ -43,7 +43,6 @@ export type IngestHandler = (
 export function createIngestHandler(env: Env, overrides: Partial<IngestDeps> = {}): IngestHandler {
   const config = readIngestConfig(env);
   const providers = buildProviders(config.providers);
-  const names = [...providers.keys()];
   // Powertools Logger: JSON lines; the middleware below adds the Lambda context and
   // re-draws the debug sampling (POWERTOOLS_LOGGER_SAMPLE_RATE) per invocation.
   const service = env.POWERTOOLS_SERVICE_NAME || SERVICE.ingest;
@@ -58,9 +57,14 @@ export function createIngestHandler(env: Env, overrides: Partial<IngestDeps> = {
       check: (name, list) => providers.get(name)?.checkSecrets(list),
     });
   } else if (!secrets) {
-    const local = envSecrets(env, names);
+    // A provider whose keys are in the declaration (asymmetric, jwt) takes no secret.
+    const withSecrets = [...providers.values()].filter((p) => !p.secretless);
+    const local = envSecrets(
+      env,
+      withSecrets.map((p) => p.name),
+    );
     // Local secrets are known now: a malformed one fails the cold start, not the first webhook.
-    for (const provider of providers.values()) {
+    for (const provider of withSecrets) {
       try {
         provider.checkSecrets(local.all.get(provider.name) ?? []);
       } catch (error) {

@@ -102,6 +102,88 @@ export function checkTimestamp(
   return undefined;
 }
 
+/** How a sender writes its signed timestamp: whole seconds, milliseconds, or an ISO 8601 date and time. */
+export type TimestampFormat = 'seconds' | 'milliseconds' | 'iso8601';
+
+const MILLISECONDS = /^\d{1,18}$/;
+const ISO_8601 = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Milliseconds since the epoch of a timestamp written in `format`; undefined when it is not written so. */
+export function timestampMs(value: string, format: TimestampFormat): number | undefined {
+  if (format === 'seconds') return SECONDS.test(value) ? Number(value) * 1000 : undefined;
+  if (format === 'milliseconds') return MILLISECONDS.test(value) ? Number(value) : undefined;
+  const parts = ISO_8601.exec(value);
+  if (!parts) return undefined;
+  const [, dateTime = '', fraction = '', zone = ''] = parts;
+  // Date.parse reads milliseconds: nanoseconds (Twitch) are cut, not rounded.
+  const ms = Date.parse(`${dateTime}.${fraction.slice(0, 3).padEnd(3, '0')}${zone}`);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+const FORMAT_WORDS: Readonly<Record<TimestampFormat, string>> = {
+  seconds: 'whole seconds since the epoch',
+  milliseconds: 'whole milliseconds since the epoch',
+  iso8601: 'an ISO 8601 date and time with its zone (2100-01-01T00:00:00Z)',
+};
+
+/**
+ * checkTimestamp for any TimestampFormat: whole seconds are checked exactly as
+ * checkTimestamp does, the other formats to the millisecond.
+ */
+export function checkTimestampIn(
+  value: string | undefined,
+  format: TimestampFormat,
+  options: { what: string; nowMs: number; toleranceSeconds: number },
+): Rejection | undefined {
+  if (format === 'seconds') return checkTimestamp(value, options);
+  const { what, nowMs, toleranceSeconds } = options;
+  if (value === undefined || value === '') {
+    return reject401('missing_timestamp', `${what} is missing`);
+  }
+  const at = timestampMs(value, format);
+  if (at === undefined) {
+    return reject401('malformed_timestamp', `${what} must be ${FORMAT_WORDS[format]}`);
+  }
+  if (at < nowMs - toleranceSeconds * 1000) {
+    return reject401(
+      'timestamp_too_old',
+      `${what} is more than ${toleranceSeconds} s in the past: a replay, or a clock far behind`,
+    );
+  }
+  if (at > nowMs + toleranceSeconds * 1000) {
+    return reject401(
+      'timestamp_too_new',
+      `${what} is more than ${toleranceSeconds} s in the future: check the sender's clock`,
+    );
+  }
+  return undefined;
+}
+
+/**
+ * The bytes of `text` when it is canonical base64 (padded, or without its `=`
+ * padding) of 1 to `maxBytes` bytes; otherwise undefined. For values of no fixed
+ * length, such as a DER signature.
+ */
+export function decodeBase64Up(text: string, maxBytes: number): Buffer | undefined {
+  if (text.length === 0 || text.length > Math.ceil(maxBytes / 3) * 4 || !BASE64.test(text)) {
+    return undefined;
+  }
+  const decoded = Buffer.from(text, 'base64');
+  const unpadded = (s: string) => s.replace(/=+$/, '');
+  if (decoded.length === 0 || unpadded(decoded.toString('base64')) !== unpadded(text)) {
+    return undefined;
+  }
+  return decoded;
+}
+
+/** The bytes of `text` when it is hex (either case) of 1 to `maxBytes` bytes; otherwise undefined. */
+export function decodeHexUp(text: string, maxBytes: number): Buffer | undefined {
+  if (text.length === 0 || text.length % 2 !== 0 || text.length > maxBytes * 2 || !HEX.test(text)) {
+    return undefined;
+  }
+  return Buffer.from(text, 'hex');
+}
+
 /** The headers of `names` that are present: what a delivery keeps. Never pass a signature header. */
 export function keepHeaders(
   headers: Readonly<Record<string, string | undefined>>,

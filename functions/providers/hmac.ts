@@ -1,72 +1,84 @@
-import type { HmacDeliveryId } from '../shared/declaration.ts';
+import { createSecretKey, type KeyObject } from 'node:crypto';
+import type { ResolvedHmac } from '../shared/declaration.ts';
+import { ConfigError } from '../shared/errors.ts';
 import {
-  asName,
-  bodyDigest,
   checkSecretList,
-  checkTimestamp,
   DIGEST_BYTES,
   decodeBase64,
   decodeHex,
-  type HmacAlgorithm,
   hmac,
-  keepHeaders,
+  MIN_SECRET_LENGTH,
   matchesAny,
   signedDigest,
-  valueAt,
 } from './common.ts';
-import { type Provider, reject400, reject401, type Verdict } from './types.ts';
+import { nameDelivery } from './naming.ts';
+import { planSignedRequest, readSignedRequest, writeSignatureHeader } from './signed-request.ts';
+import { contentKey, parseTemplate, renderTemplate, signerRequest } from './template.ts';
+import { type Provider, reject401, type Verdict } from './types.ts';
 
 /**
- * Any HMAC signer, as declared: the signature header (and a prefix such as
- * `sha256=`), the algorithm, the encoding, and what is signed, a template of
- * `{body}`, `{timestamp}` and `{id}` such as `{timestamp}.{body}`. With a timestamp
- * header the replay window applies. The key of a delivery is taken only from what is
- * signed: a JSON field of the body, an id header the template signs (`{id}`), and
- * otherwise the SHA-256 of the body (content-based dedup), with an unsigned id header
- * kept for display and lookup. The timestamp is left out of that digest: a sender's
- * retry signs the same body at a new time, and must stay the same delivery.
+ * Any HMAC signer, as declared: where the signature is (a header after a prefix
+ * such as `sha256=`, or the items of a structured header such as `t=…,v1=…,v1=…`,
+ * any one of which may match), the algorithm (sha1, sha256, sha512), the encoding
+ * (hex, base64), how the secrets are written (raw text, hex, base64, `whsec_`),
+ * where the signed timestamp is and how it is written, and what is signed: a
+ * template such as `{timestamp}.{body}` or `{method}{url}{body}` (template.ts). With
+ * a timestamp the replay window applies.
+ *
+ * The key of a delivery is taken only from what is signed: a JSON field of the
+ * body, an id header the template signs (`{id}`), and otherwise a digest of the
+ * signed content without its timestamp (the body's SHA-256 when the template signs
+ * nothing else), with an unsigned id header kept for display and lookup. The
+ * timestamp is left out: a sender's retry signs the same body at a new time, and
+ * must stay the same delivery.
  */
-export interface HmacOptions {
-  name: string;
-  maxBodyBytes: number;
-  header: string;
-  prefix: string;
-  algorithm: HmacAlgorithm;
-  encoding: 'hex' | 'base64';
-  timestampHeader?: string;
-  toleranceSeconds?: number;
-  signedContent: string;
-  deliveryId?: HmacDeliveryId;
-  eventTypeField?: string;
+export type HmacOptions = { name: string; maxBodyBytes: number } & Omit<ResolvedHmac, 'scheme'>;
+
+type SecretEncoding = NonNullable<ResolvedHmac['secretEncoding']>;
+
+const WHSEC = 'whsec_';
+const HEX = /^(?:[0-9a-fA-F]{2})+$/;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/** Where a secret of each encoding comes from, for messages that never repeat it. */
+const SECRET_HINTS: Readonly<Record<SecretEncoding, string>> = {
+  raw: "an HMAC secret is the shared key exactly as the sender uses it (its UTF-8 bytes), without whitespace: copy it from where the sender's webhook settings show its signing secret",
+  hex: 'this HMAC secret is declared hex (secretEncoding: "hex"): an even number of hex digits, at least 16 bytes',
+  base64:
+    'this HMAC secret is declared base64 (secretEncoding: "base64"): canonical base64 of at least 16 bytes, "=" padding optional',
+  whsec: `this HMAC secret is declared "${WHSEC}" (secretEncoding: "whsec"): "${WHSEC}" followed by canonical base64 of at least 16 bytes, copied whole`,
+};
+
+/** The key bytes of a secret written in `encoding`, or undefined when it is not so written. */
+function decodeSecret(secret: string, encoding: SecretEncoding): Buffer | undefined {
+  if (encoding === 'raw') return Buffer.from(secret, 'utf8');
+  if (encoding === 'hex') return HEX.test(secret) ? Buffer.from(secret, 'hex') : undefined;
+  if (encoding === 'whsec' && !secret.startsWith(WHSEC)) return undefined;
+  const encoded = encoding === 'whsec' ? secret.slice(WHSEC.length) : secret;
+  if (!BASE64.test(encoded)) return undefined;
+  const decoded = Buffer.from(encoded, 'base64');
+  const unpadded = (s: string) => s.replace(/=+$/, '');
+  return unpadded(decoded.toString('base64')) === unpadded(encoded) ? decoded : undefined;
 }
 
-type Part = { literal: string } | { field: 'body' | 'timestamp' | 'id' };
-
-/** Splits `{timestamp}.{body}` into literals and fields. */
-function parseTemplate(template: string): Part[] {
-  const parts: Part[] = [];
-  let at = 0;
-  for (const match of template.matchAll(/\{(body|timestamp|id)\}/g)) {
-    if (match.index > at) parts.push({ literal: template.slice(at, match.index) });
-    parts.push({ field: match[1] as 'body' | 'timestamp' | 'id' });
-    at = match.index + match[0].length;
+/**
+ * The key bytes of a secret written in `encoding`, once it is well formed and
+ * strong enough; throws a ConfigError (naming the provider, never the secret).
+ */
+export function hmacKey(provider: string, secret: string, encoding: SecretEncoding): Buffer {
+  if (encoding === 'raw') checkSecretList(provider, [secret], SECRET_HINTS.raw);
+  const key = decodeSecret(secret, encoding);
+  if (!key) {
+    throw new ConfigError(
+      `a secret of provider "${provider}" is not written as declared: ${SECRET_HINTS[encoding]}`,
+    );
   }
-  if (at < template.length) parts.push({ literal: template.slice(at) });
-  return parts;
-}
-
-/** The bytes the template describes for one request. */
-function signedBytes(
-  parts: readonly Part[],
-  values: { body: Uint8Array; timestamp?: string; id?: string },
-): Buffer {
-  return Buffer.concat(
-    parts.map((part) => {
-      if ('literal' in part) return Buffer.from(part.literal);
-      if (part.field === 'body') return values.body;
-      return Buffer.from(values[part.field] ?? '');
-    }),
-  );
+  if (key.length < MIN_SECRET_LENGTH) {
+    throw new ConfigError(
+      `a secret of provider "${provider}" holds fewer than ${MIN_SECRET_LENGTH} bytes, too weak to sign with: ${SECRET_HINTS[encoding]}`,
+    );
+  }
+  return key;
 }
 
 function decodeSignature(
@@ -81,116 +93,101 @@ function decodeSignature(
 export const contentDeliveryId = (body: Uint8Array): string => signedDigest(body);
 
 export function hmacProvider(options: HmacOptions): Provider {
-  const { name, maxBodyBytes, header, prefix, algorithm, encoding, timestampHeader } = options;
-  const parts = parseTemplate(options.signedContent);
+  const { name, maxBodyBytes, algorithm, encoding } = options;
+  const secretEncoding = options.secretEncoding ?? 'raw';
   const bytes = DIGEST_BYTES[algorithm];
-  const idHeader =
-    options.deliveryId && 'header' in options.deliveryId ? options.deliveryId.header : undefined;
-  const idField =
-    options.deliveryId && 'jsonField' in options.deliveryId
-      ? options.deliveryId.jsonField
-      : undefined;
-  const signsId = parts.some((p) => 'field' in p && p.field === 'id');
-  const keptHeaders = ['content-type', 'user-agent', timestampHeader, idHeader].filter(
-    (h): h is string => h !== undefined,
+  const plan = planSignedRequest(
+    options,
+    `the ${encoding} of a ${bytes}-byte HMAC-${algorithm.toUpperCase()}`,
   );
-  const format = `${prefix ? `"${prefix}" and ` : ''}the ${encoding} of a ${bytes}-byte HMAC-${algorithm.toUpperCase()}`;
+  /**
+   * Keys are kept as KeyObjects, made once per secret: Node's HMAC keyed by a
+   * KeyObject is faster on small bodies than one keyed by text (B3). A secret that
+   * does not decode (checked at cold start where secrets are known) verifies nothing.
+   */
+  const keys = new Map<string, KeyObject | undefined>();
+  const keyOf = (secret: string): KeyObject | undefined => {
+    if (!keys.has(secret)) {
+      let key: KeyObject | undefined;
+      try {
+        key = createSecretKey(hmacKey(name, secret, secretEncoding));
+      } catch {
+        key = undefined;
+      }
+      keys.set(secret, key);
+    }
+    return keys.get(secret);
+  };
 
   return {
     name,
     maxBodyBytes,
     checkSecrets(secrets) {
-      checkSecretList(
-        name,
-        secrets,
-        "an HMAC secret is the shared key exactly as the sender uses it (its UTF-8 bytes), without whitespace: copy it from where the sender's webhook settings show its signing secret",
-      );
+      if (secrets.length === 0) throw new ConfigError(`provider "${name}" has no secret`);
+      for (const secret of secrets) hmacKey(name, secret, secretEncoding);
     },
     inspect(request, context): Verdict {
-      const { headers, rawBody } = request;
-      const value = headers[header];
-      if (!value) return reject401('missing_signature', `the ${header} header is missing`);
-      const candidate = value.startsWith(prefix)
-        ? decodeSignature(value.slice(prefix.length).trim(), encoding, bytes)
-        : undefined;
-      if (!candidate) return reject401('malformed_signature', `${header} must be ${format}`);
-
-      let timestamp: string | undefined;
-      if (timestampHeader) {
-        timestamp = headers[timestampHeader];
-        const stale = checkTimestamp(timestamp, {
-          what: `the ${timestampHeader} header`,
-          nowMs: context.now,
-          toleranceSeconds: options.toleranceSeconds ?? 300,
-        });
-        if (stale) return stale;
+      const read = readSignedRequest(request, context, plan, (text) =>
+        decodeSignature(text, encoding, bytes),
+      );
+      if ('kind' in read) return read;
+      const expected: Buffer[] = [];
+      for (const secret of context.secrets) {
+        const key = keyOf(secret);
+        if (key) expected.push(hmac(algorithm, key, read.content));
       }
-      const headerId = idHeader ? headers[idHeader] : undefined;
-      if (signsId && !headerId) {
-        return reject400('missing_delivery_id', `the ${idHeader} header is missing`);
-      }
-
-      const signed = signedBytes(parts, { body: rawBody, timestamp, id: headerId });
-      const expected = context.secrets.map((secret) => hmac(algorithm, secret, signed));
-      if (!matchesAny([candidate], expected)) {
+      if (!matchesAny(read.signatures, expected)) {
         return reject401(
           'signature_mismatch',
-          `${header} does not match the ${options.signedContent} of this request with any active secret`,
+          `${options.header} does not match the ${options.signedContent} of this request with any active secret`,
         );
       }
-
-      let body: unknown;
-      if (idField || options.eventTypeField) {
-        body = context.json();
-        if (body === undefined) return reject400('malformed_body', 'the body is not valid JSON');
-      }
-      let deliveryId: string | undefined;
-      let providerDeliveryId: string | undefined;
-      if (idField) {
-        deliveryId = asName(valueAt(body, idField));
-        if (!deliveryId) {
-          return reject400('missing_delivery_id', `the body has no "${idField}" to use as its id`);
-        }
-      } else if (idHeader && signsId) {
-        deliveryId = headerId;
-      } else {
-        deliveryId = bodyDigest(request, context);
-        if (idHeader) {
-          providerDeliveryId = headerId;
-          if (!providerDeliveryId) {
-            return reject400('missing_delivery_id', `the ${idHeader} header is missing`);
-          }
-        }
-      }
-      const type = options.eventTypeField ? valueAt(body, options.eventTypeField) : undefined;
-      return {
-        kind: 'accept',
-        deliveryId: deliveryId ?? '',
-        ...(providerDeliveryId !== undefined ? { providerDeliveryId } : {}),
-        eventType: typeof type === 'string' && type ? type : 'webhook',
-        keptHeaders: keepHeaders(headers, keptHeaders),
-      };
+      return nameDelivery(
+        request,
+        context,
+        options,
+        plan.covered,
+        () =>
+          contentKey(plan.parts, request, read.values, () =>
+            context.bodySha256 ? context.bodySha256() : signedDigest(request.rawBody),
+          ),
+        plan.keptHeaders,
+      );
     },
   };
 }
 
 /**
- * The headers such a sender would send: the signature (with its prefix), and the
- * timestamp and delivery id headers when the declaration has them.
+ * The headers such a sender would send: the signature (with its prefix, or as a
+ * structured header), and the timestamp and delivery id headers when the
+ * declaration has them. `url` and `method` are what a template's {url}, {path} and
+ * {method} read (default: POST to https://hooks.example.com/webhooks/hmac).
  */
 export function signHmac(
   options: Omit<HmacOptions, 'name' | 'maxBodyBytes'>,
-  values: { secret: string; body: Uint8Array | string; timestamp?: number; id?: string },
+  values: {
+    secret: string;
+    body: Uint8Array | string;
+    timestamp?: number | string;
+    id?: string;
+    url?: string;
+    method?: string;
+    headers?: Record<string, string>;
+  },
 ): Record<string, string> {
-  const body = typeof values.body === 'string' ? Buffer.from(values.body) : values.body;
   const timestamp = values.timestamp === undefined ? undefined : String(values.timestamp);
-  const signed = signedBytes(parseTemplate(options.signedContent), {
-    body,
-    timestamp,
-    id: values.id,
+  const request = signerRequest(values);
+  const signed = renderTemplate(parseTemplate(options.signedContent).parts, request, {
+    ...(timestamp !== undefined ? { timestamp } : {}),
+    ...(values.id !== undefined ? { id: values.id } : {}),
+    ...(options.publicUrl !== undefined ? { publicUrl: options.publicUrl } : {}),
   });
-  const signature = hmac(options.algorithm, values.secret, signed).toString(options.encoding);
-  const headers: Record<string, string> = { [options.header]: `${options.prefix}${signature}` };
+  const key = decodeSecret(values.secret, options.secretEncoding ?? 'raw');
+  if (!key) throw new ConfigError(SECRET_HINTS[options.secretEncoding ?? 'raw']);
+  const signature = hmac(options.algorithm, key, signed).toString(options.encoding);
+  const headers: Record<string, string> = {
+    [options.header]: writeSignatureHeader(options, [signature], timestamp),
+  };
   if (options.timestampHeader && timestamp !== undefined) {
     headers[options.timestampHeader] = timestamp;
   }

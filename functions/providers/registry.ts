@@ -1,11 +1,15 @@
 import type { ResolvedProvider, ResolvedProviderOf, SchemeName } from '../shared/declaration.ts';
 import { ConfigError } from '../shared/errors.ts';
+import { asymmetricProvider } from './asymmetric.ts';
+import { basicProvider } from './basic.ts';
 import { github } from './github.ts';
 import { hmacProvider } from './hmac.ts';
+import { jwtProvider } from './jwt.ts';
 import { shopify } from './shopify.ts';
 import { slack } from './slack.ts';
 import { standardWebhooks } from './standard-webhooks.ts';
 import { stripe } from './stripe.ts';
+import { tokenProvider } from './token.ts';
 import { twilio } from './twilio.ts';
 import type { Provider } from './types.ts';
 
@@ -26,6 +30,10 @@ export const FACTORIES: { readonly [S in SchemeName]: ProviderFactory<S> } = {
   slack,
   twilio,
   hmac: hmacProvider,
+  asymmetric: asymmetricProvider,
+  token: tokenProvider,
+  basic: basicProvider,
+  jwt: jwtProvider,
 };
 
 /** Turns each declared provider into its verifier. */

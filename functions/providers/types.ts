@@ -1,5 +1,7 @@
 /** What a provider sees of an incoming request: the raw bytes, before anything parses them. */
 export interface WebhookRequest {
+  /** The HTTP method as received, e.g. `POST` (the route takes POST only today; a signed `{method}` reads it from here). */
+  readonly method: string;
   /** Header names lower-cased, as API Gateway HTTP APIs deliver them. */
   readonly headers: Readonly<Record<string, string | undefined>>;
   readonly rawBody: Buffer;
@@ -19,7 +21,17 @@ export type SignatureFailure =
   | 'missing_timestamp'
   | 'malformed_timestamp'
   | 'timestamp_too_old'
-  | 'timestamp_too_new';
+  | 'timestamp_too_new'
+  /** A token or Basic scheme: the credentials header is absent. */
+  | 'missing_credentials'
+  /** A token or Basic scheme: the header is not in the declared form (prefix, base64, `user:password`). */
+  | 'malformed_credentials'
+  /** A token or Basic scheme: no active token or password matches. */
+  | 'credentials_mismatch'
+  /** A JWT signed with an algorithm the declaration does not allow (`none`, an HS algorithm, any other). */
+  | 'algorithm_not_allowed'
+  /** A validly signed JWT whose issuer or audience is not one the declaration names. */
+  | 'claim_mismatch';
 
 /** Reason codes of a 400. */
 export type InputFailure =
@@ -42,7 +54,11 @@ export type Verdict =
       readonly providerDeliveryId?: string;
       /** The provider's own event name; the envelope type is `<provider>.<eventType>`. */
       readonly eventType: string;
-      /** Set when the event type comes from a header the signature does not cover. */
+      /**
+       * Set when the event type comes from something the signature does not cover: a
+       * header it does not sign, or the body of a scheme that signs no body (a token,
+       * HTTP Basic, a JWT without a body-hash claim).
+       */
       readonly unsignedEventType?: true;
       /** Headers worth keeping with the delivery: never a signature or a secret. */
       readonly keptHeaders: Readonly<Record<string, string>>;
@@ -89,6 +105,11 @@ export interface Provider {
   readonly maxBodyBytes: number;
   /** How long a delivery's key is kept (its replay and dedup window). @default the store's retention */
   readonly retentionSeconds?: number;
+  /**
+   * Set by a scheme whose keys are in the declaration (asymmetric, jwt): it takes
+   * no secret source, and its keys were checked when it was built.
+   */
+  readonly secretless?: true;
   /** Checks that the secrets it is given are well formed; throws a ConfigError otherwise. */
   checkSecrets(secrets: readonly string[]): void;
   inspect(request: WebhookRequest, context: VerifyContext): Verdict;

@@ -1,3 +1,11 @@
+import { asymmetricKeyProblem, jwtKeyProblems } from '../providers/keys.ts';
+import { PRESETS, type PresetName } from '../providers/presets.ts';
+import {
+  HEADER_NAME,
+  parseTemplate,
+  type TemplatePart,
+  writeTemplate,
+} from '../providers/template.ts';
 import { ConfigError } from './errors.ts';
 
 /**
@@ -55,35 +63,215 @@ export interface TwilioProvider {
   eventType?: string;
 }
 
-/** Where the generic HMAC scheme finds a delivery id. */
+/** Where a delivery id is: a header, or a field of the JSON body (a dotted path). */
 export type HmacDeliveryId = { header: string } | { jsonField: string };
 
-/** Any HMAC signer: the header, the algorithm, the encoding and what is signed are declared. */
-export interface HmacProvider {
-  scheme: 'hmac';
+/** A JWT's delivery id may also be one of its claims, e.g. `{ claim: 'jti' }`. */
+export type JwtDeliveryId = HmacDeliveryId | { claim: string };
+
+/** How a sender writes its signed timestamp. */
+export type TimestampFormat = 'seconds' | 'milliseconds' | 'iso8601';
+
+/**
+ * A signature header of `key=value` items, such as `t=1700000000,v1=5257a8…,v1=9f1c…`:
+ * any number of signature items (any one that verifies passes: senders list one
+ * per active secret while rotating) and at most one timestamp item.
+ */
+export interface StructuredSignature {
+  /** Between items. @default ',' */
+  separator?: string;
+  /** Between an item's key and its value. @default '=' */
+  assignment?: string;
+  /** The key of a signature item, e.g. `v1`. */
+  signatureKey: string;
+  /** The key of the signed timestamp item, e.g. `t`: the timestamp is then in this header. @default none */
+  timestampKey?: string;
+}
+
+/** A JSON value, as a handshake's reply. */
+export type JsonValue =
+  | string
+  | number
+  | boolean
+  | null
+  | readonly JsonValue[]
+  | { readonly [key: string]: JsonValue };
+
+/**
+ * A provider's ping or handshake: a verified body whose field has this value is
+ * answered at once, neither stored nor published.
+ */
+export interface Handshake {
+  /** The field of the JSON body (a dotted path), e.g. `type`. */
+  jsonField: string;
+  /** The value that makes it a handshake, e.g. `0`. */
+  equals: string | number | boolean;
+  /** The JSON answered with 200. @default none: the answer is 204 with no body */
+  reply?: JsonValue;
+}
+
+/** How every family names a delivery's event type, and answers a handshake. */
+export interface EventTypeOptions {
+  /** A field of the JSON body (a dotted path) that names the event type. Not with eventTypeHeader or eventType. */
+  eventTypeField?: string;
+  /**
+   * A header that names the event type. Unless the signed content holds it
+   * (`{header:<name>}`), it is unsigned: checked against a strict pattern and marked
+   * `unsignedtype` in the envelope. Not with eventTypeField or eventType.
+   */
+  eventTypeHeader?: string;
+  /** The event type of every delivery. @default 'webhook' when no source is declared */
+  eventType?: string;
+  /** A ping answered at once, e.g. Discord's `{ jsonField: 'type', equals: 0 }`. @default none */
+  handshake?: Handshake;
+}
+
+/**
+ * What the signature families (`hmac`, `asymmetric`) share: where the signature
+ * and the signed timestamp are, and what is signed.
+ */
+export interface SignedRequestOptions extends EventTypeOptions {
   /** The header that carries the signature, e.g. `x-signature`. */
   header: string;
-  /** Text before the signature in the header, e.g. `sha256=`. @default '' */
+  /** Text before the signature in the header, e.g. `sha256=`; not with `structured`. @default '' */
   prefix?: string;
-  algorithm: 'sha1' | 'sha256' | 'sha512';
-  encoding: 'hex' | 'base64';
-  /** The header that carries a signed timestamp (whole seconds); enables the replay window. @default none */
+  /** The header holds `key=value` items (Stripe's `t=…,v1=…`) instead of one signature. @default none */
+  structured?: StructuredSignature;
+  /** The header that carries the signed timestamp; not with `structured.timestampKey`. Enables the replay window. @default none */
   timestampHeader?: string;
-  /** Accepted clock skew of the timestamp, both directions; only with `timestampHeader`. @default 300 */
+  /** How the timestamp is written. @default 'seconds' */
+  timestampFormat?: TimestampFormat;
+  /** Accepted clock skew of the timestamp, both directions; only with a timestamp. @default 300 */
   toleranceSeconds?: number;
   /**
-   * What is signed: a template of `{body}` (the raw body, exactly once), `{timestamp}` (the
-   * timestamp header) and `{id}` (the delivery id header).
-   * @default '{timestamp}.{body}' with a timestampHeader, else '{body}'
+   * What is signed: a template of `{body}` (the raw body, exactly once), `{timestamp}`
+   * (the signed timestamp), `{id}` (the delivery id header), `{method}`, `{url}` (the
+   * URL called, with its query string), `{path}` (the path and query string) and
+   * `{header:<name>}` (a header's value), with any text between them.
+   * @default '{timestamp}.{body}' with a timestamp, else '{body}'
    */
   signedContent?: string;
   /**
+   * The URL the sender signs as `{url}`, without query string (the request's own
+   * query string is appended): set it behind a custom domain or a proxy that
+   * changes the host or path. Only with `{url}`.
+   * @default the request's `<x-forwarded-proto>://<host><path>`
+   */
+  publicUrl?: string;
+  /**
    * Where the delivery id is: a header, or a field of the JSON body (a dotted path).
-   * @default none: the SHA-256 of the body, so identical bodies count as one delivery (content-based dedup)
+   * A header keys deliveries only when the template signs it (`{id}`).
+   * @default none: a digest of the signed content, so identical bodies count as one delivery (content-based dedup)
    */
   deliveryId?: HmacDeliveryId;
-  /** A field of the JSON body (a dotted path) that names the event type. @default none: every event is 'webhook' */
-  eventTypeField?: string;
+}
+
+/** Any HMAC signer: the header, the algorithm, the encoding and what is signed are declared. */
+export interface HmacProvider extends SignedRequestOptions {
+  scheme: 'hmac';
+  algorithm: 'sha1' | 'sha256' | 'sha512';
+  encoding: 'hex' | 'base64';
+  /**
+   * How the secrets are written: `raw` (the key is the secret's UTF-8 bytes, as
+   * GitHub and Stripe use them, `whsec_` included), `hex` or `base64` (the key is the
+   * decoded bytes), `whsec` (`whsec_` then base64, as Svix and Standard Webhooks).
+   * @default 'raw'
+   */
+  secretEncoding?: 'raw' | 'hex' | 'base64' | 'whsec';
+}
+
+/**
+ * A sender that signs with a private key (Ed25519, or ECDSA P-256 with SHA-256):
+ * hookonce holds its public keys, given here, in the declaration; such a provider
+ * has no secret (no Secrets Manager secret, no HOOKONCE_SECRET_<NAME>).
+ */
+export interface AsymmetricProvider extends SignedRequestOptions {
+  scheme: 'asymmetric';
+  algorithm: 'ed25519' | 'ecdsa-p256-sha256';
+  /** How the signature is written in the header. */
+  encoding: 'hex' | 'base64';
+  /** ECDSA only: DER (most senders), or `raw` r‖s (64 bytes, IEEE P1363). @default 'der' */
+  signatureFormat?: 'der' | 'raw';
+  /**
+   * The sender's public keys: PEM (`-----BEGIN PUBLIC KEY-----`), or the base64 of the
+   * DER SubjectPublicKeyInfo; an Ed25519 key may also be its 32 bytes in hex or
+   * base64. List two while the sender rotates its key.
+   */
+  publicKeys: readonly string[];
+}
+
+/**
+ * A shared token in a header (`X-Gitlab-Token: …`, `Authorization: Bearer …`),
+ * compared in constant time with each active secret. Nothing is signed: the key
+ * of a delivery is the SHA-256 of its body.
+ */
+export interface TokenProvider extends EventTypeOptions {
+  scheme: 'token';
+  /** The header that carries the token. */
+  header: string;
+  /** Text before the token, matched without regard to case, e.g. `Bearer `. @default '' */
+  prefix?: string;
+  /** A header or a JSON field with the provider's id: kept for display, never the key (nothing is signed). */
+  deliveryId?: HmacDeliveryId;
+}
+
+/**
+ * HTTP Basic authentication (`Authorization: Basic …`): each active secret is
+ * `username:password`, compared in constant time. Nothing is signed: the key of a
+ * delivery is the SHA-256 of its body.
+ */
+export interface BasicProvider extends EventTypeOptions {
+  scheme: 'basic';
+  /** A header or a JSON field with the provider's id: kept for display, never the key (nothing is signed). */
+  deliveryId?: HmacDeliveryId;
+}
+
+/** The JWT algorithms hookonce verifies: never `none`, never an HS algorithm. */
+export type JwtAlgorithm = 'RS256' | 'ES256' | 'EdDSA';
+
+/** One key of a JWKS document (RFC 7517), as a provider publishes it. */
+export interface JsonWebKeyEntry {
+  kty: string;
+  kid?: string;
+  alg?: string;
+  use?: string;
+  [member: string]: unknown;
+}
+
+/**
+ * A JWT in a header, verified against public keys or a JWKS document given here
+ * (never fetched at run time); such a provider has no secret.
+ */
+export interface JwtProvider extends EventTypeOptions {
+  scheme: 'jwt';
+  /** The header that carries the token. @default 'authorization' */
+  header?: string;
+  /** Text before the token, matched without regard to case. @default 'Bearer ' for authorization, else '' */
+  prefix?: string;
+  /** The algorithms a token may use; its `alg` must be one of them. */
+  algorithms: readonly JwtAlgorithm[];
+  /** Public keys, PEM or base64 DER SubjectPublicKeyInfo. At least one of publicKeys and jwks. */
+  publicKeys?: readonly string[];
+  /** A JWKS document, `{ keys: [...] }`, copied from the provider. At least one of publicKeys and jwks. */
+  jwks?: { keys: readonly JsonWebKeyEntry[] };
+  /** The accepted `iss` values. @default any issuer */
+  issuer?: string | readonly string[];
+  /** The accepted `aud` values: the token's audience must hold one. @default any audience */
+  audience?: string | readonly string[];
+  /** Clock skew allowed on `exp`, `nbf` and `iat`. @default 300 */
+  toleranceSeconds?: number;
+  /**
+   * A token issued (`iat`) more than this long ago is refused, and one without `iat`
+   * too: a replay window, like a signed timestamp's. @default none
+   */
+  maxAgeSeconds?: number;
+  /**
+   * A claim holding the hex SHA-256 of the body (Plaid's `request_body_sha256`): the
+   * body must match it. Without one, the token does not sign the body. @default none
+   */
+  bodyHashClaim?: string;
+  /** A claim (`{ claim: 'jti' }`), a header or a JSON field. Keys deliveries when signed (a claim; a field with bodyHashClaim). */
+  deliveryId?: JwtDeliveryId;
 }
 
 export type ProviderScheme =
@@ -93,7 +281,11 @@ export type ProviderScheme =
   | ShopifyProvider
   | SlackProvider
   | TwilioProvider
-  | HmacProvider;
+  | HmacProvider
+  | AsymmetricProvider
+  | TokenProvider
+  | BasicProvider
+  | JwtProvider;
 
 export type SchemeName = ProviderScheme['scheme'];
 
@@ -105,23 +297,40 @@ export const SCHEMES: readonly SchemeName[] = [
   'slack',
   'twilio',
   'hmac',
+  'asymmetric',
+  'token',
+  'basic',
+  'jwt',
 ];
 
-export type ProviderDeclaration = ProviderScheme & {
+/**
+ * A named preset (functions/providers/presets.ts): a family's options for one
+ * sender, with what only you know (keys, ids) and any override beside it, e.g.
+ * `{ preset: 'discord', publicKeys: ['…'] }`.
+ */
+export type PresetProvider = {
+  [P in PresetName]: { preset: P; scheme?: never } & Partial<
+    Omit<Extract<ProviderScheme, { scheme: (typeof PRESETS)[P]['scheme'] }>, 'scheme'>
+  >;
+}[PresetName];
+
+export type ProviderDeclaration = (ProviderScheme | PresetProvider) & {
   /** Largest accepted body in bytes; bigger is answered 413. @default DEFAULT_MAX_BODY_BYTES */
   maxBodyBytes?: number;
   /**
    * On AWS, an existing Secrets Manager secret that holds this provider's JSON list
    * of active secrets, by its complete ARN (ending in the six random characters).
    * The stack then creates none for this provider and grants the ingest function
-   * read access to this one only. Not with secretName.
+   * read access to this one only. Not with secretName, and not for a scheme whose
+   * keys are in the declaration (asymmetric, jwt).
    * @default a secret the stack creates, starting as `[]`
    */
   secretArn?: string;
   /**
    * Days a delivery's key is kept: a copy within them is a duplicate. A scheme that
-   * signs no timestamp (github, shopify, twilio, hmac without timestampHeader)
-   * takes a replayed request again once its key is gone, so it keeps keys longer.
+   * signs no timestamp (github, shopify, twilio, hmac and asymmetric without a
+   * timestamp, token, basic, jwt without maxAgeSeconds) takes a replayed request
+   * again once its key is gone, so it keeps keys longer.
    * @default the declaration's retentionDays; at least 30 for a scheme that signs no timestamp
    */
   retentionDays?: number;
@@ -352,14 +561,17 @@ export function longestRetentionDays(declaration: ResolvedDeclaration): number {
 }
 
 /** Whether a resolved provider's scheme signs a timestamp, and so bounds a replay in time. */
-export function signsTimestamp(p: ResolvedProvider | ProviderDeclaration): boolean {
+export function signsTimestamp(p: ResolvedProvider): boolean {
   switch (p.scheme) {
     case 'standard-webhooks':
     case 'stripe':
     case 'slack':
       return true;
     case 'hmac':
-      return p.timestampHeader !== undefined;
+    case 'asymmetric':
+      return p.timestampHeader !== undefined || p.structured?.timestampKey !== undefined;
+    case 'jwt':
+      return p.maxAgeSeconds !== undefined;
     default:
       return false;
   }
@@ -376,24 +588,50 @@ export function signsDeliveryId(p: ResolvedProvider): boolean {
     case 'slack':
       return true;
     case 'hmac':
+    case 'asymmetric':
       return (
         p.deliveryId !== undefined &&
         ('jsonField' in p.deliveryId || p.signedContent.includes('{id}'))
+      );
+    case 'jwt':
+      return (
+        p.deliveryId !== undefined &&
+        ('claim' in p.deliveryId || ('jsonField' in p.deliveryId && p.bodyHashClaim !== undefined))
       );
     default:
       return false;
   }
 }
 
+/**
+ * Whether a provider's active secrets come from a secret source (Secrets Manager,
+ * HOOKONCE_SECRET_<NAME>). The public keys of `asymmetric` and `jwt` are in the
+ * declaration instead: not secret, checked at synth and at cold start.
+ */
+export function usesSecrets(p: ResolvedProvider | ProviderScheme): boolean {
+  return p.scheme !== 'asymmetric' && p.scheme !== 'jwt';
+}
+
 /** What is allowed but probably not meant: said at synth and at `npm start`, never fatal. */
 function providerWarnings(what: string, p: ResolvedProvider): string[] {
   const warnings: string[] = [];
-  if (p.scheme === 'hmac' && p.deliveryId && 'header' in p.deliveryId) {
+  const id = 'deliveryId' in p ? p.deliveryId : undefined;
+  if ((p.scheme === 'hmac' || p.scheme === 'asymmetric') && id && 'header' in id) {
     if (!p.signedContent.includes('{id}')) {
       warnings.push(
-        `${what}: the delivery id header "${p.deliveryId.header}" is not in signedContent, so the signature does not cover it: deliveries are keyed by the SHA-256 of the body and the header is kept for display only. If the sender signs its id, add {id} to signedContent.`,
+        `${what}: the delivery id header "${id.header}" is not in signedContent, so the signature does not cover it: deliveries are keyed by the SHA-256 of the body and the header is kept for display only. If the sender signs its id, add {id} to signedContent.`,
       );
     }
+  }
+  if ((p.scheme === 'token' || p.scheme === 'basic') && id) {
+    warnings.push(
+      `${what}: scheme "${p.scheme}" signs nothing, so the declared delivery id cannot key a delivery: deliveries are keyed by the SHA-256 of the body and the id is kept for display only.`,
+    );
+  }
+  if (p.scheme === 'jwt' && id && !signsDeliveryId(p)) {
+    warnings.push(
+      `${what}: the token does not sign the declared delivery id (use a claim, or a JSON field with bodyHashClaim): deliveries are keyed by the SHA-256 of the body and the id is kept for display only.`,
+    );
   }
   return warnings;
 }
@@ -438,6 +676,8 @@ interface ResolvedCommon {
   maxBodyBytes: number;
   /** Days a delivery's key is kept (see ProviderDeclaration.retentionDays). */
   retentionDays: number;
+  /** The preset the provider was declared with, for display. */
+  preset?: PresetName;
 }
 
 /** A provider with every default filled in: JSON-serializable, it travels to the ingest function in HOOKONCE_PROVIDERS. */
@@ -448,20 +688,80 @@ export type ResolvedProvider =
   | (ResolvedCommon & { scheme: 'shopify' })
   | (ResolvedCommon & { scheme: 'slack'; toleranceSeconds: number })
   | (ResolvedCommon & { scheme: 'twilio'; publicUrl?: string; eventType: string })
-  | (ResolvedCommon & ResolvedHmac);
+  | (ResolvedCommon & ResolvedHmac)
+  | (ResolvedCommon & ResolvedAsymmetric)
+  | (ResolvedCommon & ResolvedToken)
+  | (ResolvedCommon & ResolvedBasic)
+  | (ResolvedCommon & ResolvedJwt);
 
-/** The generic HMAC scheme resolved: header names lower-cased, the template and prefix filled in. */
-export interface ResolvedHmac {
-  scheme: 'hmac';
+/** Event type options resolved: header names lower-cased; absent options stay absent. */
+export interface ResolvedEventType {
+  eventTypeField?: string;
+  eventTypeHeader?: string;
+  eventType?: string;
+  handshake?: Handshake;
+}
+
+/**
+ * The signature families' options resolved: header names lower-cased, the template
+ * filled in and written canonically (`{header:<timestampHeader>}` is `{timestamp}`,
+ * `{header:<id header>}` is `{id}`), a structured header's separators filled in.
+ * Options not declared stay absent (a timestamp is then whole seconds).
+ */
+export interface ResolvedSignedRequest extends ResolvedEventType {
   header: string;
   prefix: string;
-  algorithm: HmacProvider['algorithm'];
-  encoding: HmacProvider['encoding'];
+  structured?: Required<Omit<StructuredSignature, 'timestampKey'>> &
+    Pick<StructuredSignature, 'timestampKey'>;
   timestampHeader?: string;
+  timestampFormat?: TimestampFormat;
   toleranceSeconds?: number;
   signedContent: string;
+  publicUrl?: string;
   deliveryId?: HmacDeliveryId;
-  eventTypeField?: string;
+}
+
+/** The generic HMAC scheme resolved. */
+export interface ResolvedHmac extends ResolvedSignedRequest {
+  scheme: 'hmac';
+  algorithm: HmacProvider['algorithm'];
+  encoding: HmacProvider['encoding'];
+  secretEncoding?: NonNullable<HmacProvider['secretEncoding']>;
+}
+
+export interface ResolvedAsymmetric extends ResolvedSignedRequest {
+  scheme: 'asymmetric';
+  algorithm: AsymmetricProvider['algorithm'];
+  encoding: AsymmetricProvider['encoding'];
+  signatureFormat?: NonNullable<AsymmetricProvider['signatureFormat']>;
+  publicKeys: readonly string[];
+}
+
+export interface ResolvedToken extends ResolvedEventType {
+  scheme: 'token';
+  header: string;
+  prefix: string;
+  deliveryId?: HmacDeliveryId;
+}
+
+export interface ResolvedBasic extends ResolvedEventType {
+  scheme: 'basic';
+  deliveryId?: HmacDeliveryId;
+}
+
+export interface ResolvedJwt extends ResolvedEventType {
+  scheme: 'jwt';
+  header: string;
+  prefix: string;
+  algorithms: readonly JwtAlgorithm[];
+  publicKeys?: readonly string[];
+  jwks?: { keys: readonly JsonWebKeyEntry[] };
+  issuer?: readonly string[];
+  audience?: readonly string[];
+  toleranceSeconds: number;
+  maxAgeSeconds?: number;
+  bodyHashClaim?: string;
+  deliveryId?: JwtDeliveryId;
 }
 
 /** Omit over each member of a union, not over the union as one. */
@@ -477,6 +777,20 @@ const COMMON_OPTIONS: readonly string[] = [
   'retentionDays',
 ];
 
+const EVENT_TYPE_OPTIONS = ['eventTypeField', 'eventTypeHeader', 'eventType', 'handshake'];
+const SIGNED_REQUEST_OPTIONS = [
+  'header',
+  'prefix',
+  'structured',
+  'timestampHeader',
+  'timestampFormat',
+  'toleranceSeconds',
+  'signedContent',
+  'publicUrl',
+  'deliveryId',
+  ...EVENT_TYPE_OPTIONS,
+];
+
 /** The options each scheme takes, beside `scheme` and COMMON_OPTIONS: anything else is a typo. */
 const OPTIONS: Readonly<Record<SchemeName, readonly string[]>> = {
   'standard-webhooks': ['toleranceSeconds'],
@@ -490,41 +804,101 @@ const OPTIONS: Readonly<Record<SchemeName, readonly string[]>> = {
     'prefix',
     'algorithm',
     'encoding',
-    'timestampHeader',
+    'secretEncoding',
+    ...SIGNED_REQUEST_OPTIONS.slice(2),
+  ],
+  asymmetric: [
+    'header',
+    'prefix',
+    'algorithm',
+    'encoding',
+    'signatureFormat',
+    'publicKeys',
+    ...SIGNED_REQUEST_OPTIONS.slice(2),
+  ],
+  token: ['header', 'prefix', 'deliveryId', ...EVENT_TYPE_OPTIONS],
+  basic: ['deliveryId', ...EVENT_TYPE_OPTIONS],
+  jwt: [
+    'header',
+    'prefix',
+    'algorithms',
+    'publicKeys',
+    'jwks',
+    'issuer',
+    'audience',
     'toleranceSeconds',
-    'signedContent',
+    'maxAgeSeconds',
+    'bodyHashClaim',
     'deliveryId',
-    'eventTypeField',
+    ...EVENT_TYPE_OPTIONS,
   ],
 };
 
-/** An HTTP header name (RFC 9110 token). */
-const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
 /** A dotted path into a JSON body: `id`, `event.type`. */
 const JSON_PATH = /^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/;
 const EVENT_TYPE = /^[A-Za-z0-9_./:-]{1,128}$/;
-const PLACEHOLDER = /\{([^{}]*)\}/g;
+/** A JWT claim name. */
+const CLAIM = /^[A-Za-z0-9_.:$-]{1,64}$/;
+/** The largest handshake reply, as JSON. */
+const MAX_REPLY_BYTES = 4096;
 
 function resolveProvider(
   what: string,
-  p: ProviderDeclaration,
+  declared: ProviderDeclaration,
   problems: string[],
   defaultRetentionDays: number,
 ): ResolvedProvider | undefined {
+  const expanded = expandPreset(what, declared, problems);
+  if (!expanded) return undefined;
+  const { preset, declaration: p } = expanded;
   const resolved = resolveScheme(what, p, problems);
   if (!resolved) return undefined;
   const retentionDays =
     p.retentionDays ??
-    (signsTimestamp(resolved)
+    (signsTimestamp(resolved as ResolvedProvider)
       ? defaultRetentionDays
       : Math.max(defaultRetentionDays, NO_TIMESTAMP_RETENTION_DAYS));
   checkInt(problems, `${what}: retentionDays`, retentionDays, 1, 365);
-  return { ...resolved, retentionDays };
+  return { ...resolved, ...(preset ? { preset } : {}), retentionDays } as ResolvedProvider;
+}
+
+/**
+ * A preset's options under the declared ones (which add keys and ids, or
+ * override): the declaration of its family, as if written out.
+ */
+function expandPreset(
+  what: string,
+  p: ProviderDeclaration,
+  problems: string[],
+): { preset?: PresetName; declaration: ProviderScheme & ProviderDeclaration } | undefined {
+  if (!('preset' in p) || p.preset === undefined) {
+    return { declaration: p as ProviderScheme & ProviderDeclaration };
+  }
+  const { preset, ...rest } = p as { preset: unknown } & Record<string, unknown>;
+  if (typeof preset !== 'string' || !Object.hasOwn(PRESETS, preset)) {
+    problems.push(
+      `${what}: unknown preset "${String(preset)}"; use one of ${Object.keys(PRESETS)
+        .map((n) => `"${n}"`)
+        .join(', ')}`,
+    );
+    return undefined;
+  }
+  if (rest.scheme !== undefined) {
+    problems.push(
+      `${what}: a preset sets the scheme ("${PRESETS[preset as PresetName].scheme}"): leave scheme out`,
+    );
+    return undefined;
+  }
+  return {
+    preset: preset as PresetName,
+    declaration: { ...PRESETS[preset as PresetName], ...rest } as unknown as ProviderScheme &
+      ProviderDeclaration,
+  };
 }
 
 function resolveScheme(
   what: string,
-  p: ProviderDeclaration,
+  p: ProviderScheme & ProviderDeclaration,
   problems: string[],
 ): DistributiveOmit<ResolvedProvider, 'retentionDays'> | undefined {
   const scheme = (p as { scheme: unknown }).scheme;
@@ -542,6 +916,11 @@ function resolveScheme(
       );
     }
   }
+  if (!usesSecrets(p) && (p.secretArn !== undefined || p.secretName !== undefined)) {
+    problems.push(
+      `${what}: scheme "${p.scheme}" takes no secret (its public keys are in the declaration): remove ${p.secretArn !== undefined ? 'secretArn' : 'secretName'}`,
+    );
+  }
   const maxBodyBytes = p.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   checkInt(problems, `${what}: maxBodyBytes`, maxBodyBytes, 1, DEFAULT_MAX_BODY_BYTES);
   const tolerance = (value: number | undefined): number => {
@@ -549,6 +928,7 @@ function resolveScheme(
     checkInt(problems, `${what}: toleranceSeconds`, seconds, 1, 3600);
     return seconds;
   };
+  const check = new Checks(what, problems);
 
   switch (p.scheme) {
     case 'standard-webhooks':
@@ -574,7 +954,20 @@ function resolveScheme(
       };
     }
     case 'hmac':
-      return { maxBodyBytes, ...resolveHmac(what, p, problems, tolerance) };
+      return { maxBodyBytes, ...resolveHmac(check, p, tolerance) };
+    case 'asymmetric':
+      return { maxBodyBytes, ...resolveAsymmetric(check, p, tolerance) };
+    case 'token':
+      return { maxBodyBytes, ...resolveToken(check, p) };
+    case 'basic':
+      return {
+        maxBodyBytes,
+        scheme: 'basic',
+        ...(resolveIds(check, p.deliveryId, false) as { deliveryId?: HmacDeliveryId }),
+        ...resolveEventType(check, p, { signatureHeader: 'authorization' }),
+      };
+    case 'jwt':
+      return { maxBodyBytes, ...resolveJwt(check, p, tolerance) };
   }
 }
 
@@ -594,94 +987,440 @@ function checkPublicUrl(what: string, publicUrl: string, problems: string[]): vo
   }
 }
 
-function resolveHmac(
-  what: string,
-  p: HmacProvider,
-  problems: string[],
-  tolerance: (value: number | undefined) => number,
-): ResolvedHmac {
-  const header = (name: unknown, option: string): string | undefined => {
+/** The checks the families' options share; each records a problem and answers the resolved value. */
+class Checks {
+  readonly what: string;
+  readonly problems: string[];
+
+  constructor(what: string, problems: string[]) {
+    this.what = what;
+    this.problems = problems;
+  }
+
+  problem(text: string): void {
+    this.problems.push(`${this.what}: ${text}`);
+  }
+
+  /** An HTTP header name, lower-cased. */
+  header(name: unknown, option: string): string | undefined {
     if (typeof name !== 'string' || !HEADER_NAME.test(name)) {
-      problems.push(`${what}: ${option} must be an HTTP header name, got "${String(name)}"`);
+      this.problem(`${option} must be an HTTP header name, got "${String(name)}"`);
       return undefined;
     }
     return name.toLowerCase();
-  };
-  const path = (value: unknown, option: string): string | undefined => {
+  }
+
+  /** A JSON field or dotted path. */
+  path(value: unknown, option: string): string | undefined {
     if (typeof value !== 'string' || !JSON_PATH.test(value)) {
-      problems.push(
-        `${what}: ${option} must be a JSON field or a dotted path such as "event.type", got "${String(value)}"`,
+      this.problem(
+        `${option} must be a JSON field or a dotted path such as "event.type", got "${String(value)}"`,
       );
       return undefined;
     }
     return value;
-  };
-
-  const signatureHeader = header(p.header, 'header') ?? '';
-  if (!['sha1', 'sha256', 'sha512'].includes(p.algorithm)) {
-    problems.push(`${what}: algorithm must be "sha1", "sha256" or "sha512", got "${p.algorithm}"`);
-  }
-  if (!['hex', 'base64'].includes(p.encoding)) {
-    problems.push(`${what}: encoding must be "hex" or "base64", got "${p.encoding}"`);
-  }
-  const prefix = p.prefix ?? '';
-  if (typeof prefix !== 'string' || prefix.length > 64) {
-    problems.push(`${what}: prefix must be text of at most 64 characters`);
   }
 
-  const resolved: ResolvedHmac = {
-    scheme: 'hmac',
-    header: signatureHeader,
-    prefix,
-    algorithm: p.algorithm,
-    encoding: p.encoding,
-    signedContent: p.signedContent ?? (p.timestampHeader ? '{timestamp}.{body}' : '{body}'),
-  };
-  if (p.timestampHeader !== undefined) {
-    resolved.timestampHeader = header(p.timestampHeader, 'timestampHeader');
-    resolved.toleranceSeconds = tolerance(p.toleranceSeconds);
-  } else if (p.toleranceSeconds !== undefined) {
-    problems.push(`${what}: toleranceSeconds needs a timestampHeader to measure`);
-  }
-  if (p.deliveryId !== undefined) {
-    const d = p.deliveryId as { header?: unknown; jsonField?: unknown };
-    if ((d.header === undefined) === (d.jsonField === undefined)) {
-      problems.push(`${what}: deliveryId is either { header } or { jsonField }`);
-    } else if (d.header !== undefined) {
-      resolved.deliveryId = { header: header(d.header, 'deliveryId.header') ?? '' };
-    } else {
-      resolved.deliveryId = { jsonField: path(d.jsonField, 'deliveryId.jsonField') ?? '' };
+  /** One of `values`. */
+  oneOf<T extends string>(value: unknown, values: readonly T[], option: string): T {
+    if (!(values as readonly unknown[]).includes(value)) {
+      const list = values.map((v) => `"${v}"`);
+      const words =
+        list.length > 1 ? `${list.slice(0, -1).join(', ')} or ${list.at(-1)}` : (list[0] ?? '');
+      this.problem(`${option} must be ${words}, got "${String(value)}"`);
     }
+    return value as T;
+  }
+
+  /** Text of at most `max` characters (a prefix, a separator). */
+  text(value: unknown, option: string, min: number, max: number): string {
+    if (typeof value !== 'string' || value.length < min || value.length > max) {
+      this.problem(
+        `${option} must be text of ${min > 0 ? `${min} to ` : 'at most '}${max} characters`,
+      );
+      return '';
+    }
+    return value;
+  }
+}
+
+/** Where the delivery id is, resolved; `claims` allows `{ claim }` (JWT). */
+function resolveIds(
+  check: Checks,
+  deliveryId: JwtDeliveryId | undefined,
+  claims: boolean,
+): { deliveryId?: JwtDeliveryId } {
+  if (deliveryId === undefined) return {};
+  const d = (deliveryId ?? {}) as { header?: unknown; jsonField?: unknown; claim?: unknown };
+  const given = [d.header, d.jsonField, d.claim].filter((v) => v !== undefined).length;
+  if (given !== 1 || (!claims && d.claim !== undefined)) {
+    check.problem(
+      `deliveryId is either { header } or { jsonField }${claims ? ' or { claim }' : ''}`,
+    );
+    return {};
+  }
+  if (d.header !== undefined)
+    return { deliveryId: { header: check.header(d.header, 'deliveryId.header') ?? '' } };
+  if (d.jsonField !== undefined) {
+    return { deliveryId: { jsonField: check.path(d.jsonField, 'deliveryId.jsonField') ?? '' } };
+  }
+  if (typeof d.claim !== 'string' || !CLAIM.test(d.claim)) {
+    check.problem(`deliveryId.claim must be a claim name such as "jti", got "${String(d.claim)}"`);
+  }
+  return { deliveryId: { claim: String(d.claim) } };
+}
+
+/** The event type source and the handshake, resolved. */
+function resolveEventType(
+  check: Checks,
+  p: EventTypeOptions,
+  headers: { signatureHeader?: string },
+): ResolvedEventType {
+  const resolved: ResolvedEventType = {};
+  const sources = [p.eventTypeField, p.eventTypeHeader, p.eventType].filter((v) => v !== undefined);
+  if (sources.length > 1) {
+    check.problem('name the event type by one of eventTypeField, eventTypeHeader and eventType');
   }
   if (p.eventTypeField !== undefined) {
-    resolved.eventTypeField = path(p.eventTypeField, 'eventTypeField');
+    resolved.eventTypeField = check.path(p.eventTypeField, 'eventTypeField');
   }
-  if (resolved.timestampHeader && resolved.timestampHeader === signatureHeader) {
-    problems.push(`${what}: timestampHeader and header must be different headers`);
-  }
-
-  const template = resolved.signedContent;
-  const placeholders = [...String(template).matchAll(PLACEHOLDER)].map((m) => m[1]);
-  for (const name of placeholders) {
-    if (name !== 'body' && name !== 'timestamp' && name !== 'id') {
-      problems.push(
-        `${what}: signedContent knows {body}, {timestamp} and {id}, not {${name ?? ''}}`,
+  if (p.eventTypeHeader !== undefined) {
+    resolved.eventTypeHeader = check.header(p.eventTypeHeader, 'eventTypeHeader');
+    if (resolved.eventTypeHeader && resolved.eventTypeHeader === headers.signatureHeader) {
+      check.problem(
+        'eventTypeHeader cannot be the header that carries the signature or credentials',
       );
     }
   }
-  if (placeholders.filter((n) => n === 'body').length !== 1) {
-    problems.push(`${what}: signedContent must hold {body} exactly once`);
+  if (p.eventType !== undefined) {
+    if (typeof p.eventType !== 'string' || !EVENT_TYPE.test(p.eventType)) {
+      check.problem(
+        `eventType must be 1 to 128 letters, digits and _ . / : -, got "${String(p.eventType)}"`,
+      );
+    }
+    resolved.eventType = p.eventType;
   }
-  if (placeholders.includes('timestamp') && !p.timestampHeader) {
-    problems.push(`${what}: signedContent uses {timestamp}, so set timestampHeader`);
+  if (p.handshake !== undefined) {
+    const h = (p.handshake ?? {}) as Partial<Handshake>;
+    const jsonField = check.path(h.jsonField, 'handshake.jsonField');
+    if (!['string', 'number', 'boolean'].includes(typeof h.equals)) {
+      check.problem('handshake.equals must be a string, a number or a boolean');
+    }
+    let replyBytes = 0;
+    try {
+      replyBytes = h.reply === undefined ? 0 : Buffer.byteLength(JSON.stringify(h.reply) ?? '');
+    } catch {
+      replyBytes = Number.POSITIVE_INFINITY;
+    }
+    if (replyBytes > MAX_REPLY_BYTES) {
+      check.problem(`handshake.reply must be JSON of at most ${MAX_REPLY_BYTES} bytes`);
+    }
+    resolved.handshake = {
+      jsonField: jsonField ?? '',
+      equals: h.equals as Handshake['equals'],
+      ...(h.reply !== undefined ? { reply: h.reply } : {}),
+    };
   }
-  if (p.timestampHeader && !placeholders.includes('timestamp')) {
-    problems.push(
-      `${what}: signedContent must hold {timestamp} when timestampHeader is set, or the timestamp is not signed and proves nothing`,
+  return resolved;
+}
+
+/** What `hmac` and `asymmetric` share: the signature header, the timestamp, the template, the names. */
+function resolveSignedRequest(
+  check: Checks,
+  p: SignedRequestOptions,
+  tolerance: (value: number | undefined) => number,
+): ResolvedSignedRequest {
+  const signatureHeader = check.header(p.header, 'header') ?? '';
+  const prefix = check.text(p.prefix ?? '', 'prefix', 0, 64);
+  const resolved: ResolvedSignedRequest = {
+    header: signatureHeader,
+    prefix,
+    signedContent: '',
+  };
+
+  let timestampKey: string | undefined;
+  if (p.structured !== undefined) {
+    const st = (p.structured ?? {}) as Partial<StructuredSignature>;
+    const separator = check.text(st.separator ?? ',', 'structured.separator', 1, 4);
+    const assignment = check.text(st.assignment ?? '=', 'structured.assignment', 1, 4);
+    if (separator && separator === assignment) {
+      check.problem('structured.separator and structured.assignment must differ');
+    }
+    const key = (option: string, value: unknown): string => {
+      const text = check.text(value, option, 1, 32);
+      if (text && (text.includes(separator) || text.includes(assignment) || /\s/.test(text))) {
+        check.problem(`${option} must not hold whitespace, the separator or the assignment`);
+      }
+      return text;
+    };
+    const signatureKey = key('structured.signatureKey', st.signatureKey);
+    resolved.structured = { separator, assignment, signatureKey };
+    if (st.timestampKey !== undefined) {
+      timestampKey = key('structured.timestampKey', st.timestampKey);
+      if (timestampKey && timestampKey === signatureKey) {
+        check.problem('structured.timestampKey and structured.signatureKey must differ');
+      }
+      resolved.structured.timestampKey = timestampKey;
+    }
+    if (prefix) {
+      check.problem(
+        'prefix and structured exclude each other: a structured header names its signatures by signatureKey',
+      );
+    }
+  }
+
+  const hasTimestamp = p.timestampHeader !== undefined || timestampKey !== undefined;
+  if (p.timestampHeader !== undefined) {
+    resolved.timestampHeader = check.header(p.timestampHeader, 'timestampHeader');
+    if (timestampKey !== undefined) {
+      check.problem(
+        'the timestamp is in timestampHeader or in the signature header (structured.timestampKey), not both',
+      );
+    }
+  }
+  if (hasTimestamp) {
+    resolved.toleranceSeconds = tolerance(p.toleranceSeconds);
+    if (p.timestampFormat !== undefined) {
+      resolved.timestampFormat = check.oneOf(
+        p.timestampFormat,
+        ['seconds', 'milliseconds', 'iso8601'] as const,
+        'timestampFormat',
+      );
+    }
+  } else {
+    if (p.toleranceSeconds !== undefined) {
+      check.problem(
+        'toleranceSeconds needs a timestampHeader (or structured.timestampKey) to measure',
+      );
+    }
+    if (p.timestampFormat !== undefined) {
+      check.problem('timestampFormat needs a timestampHeader (or structured.timestampKey)');
+    }
+  }
+  if (resolved.timestampHeader && resolved.timestampHeader === signatureHeader) {
+    check.problem('timestampHeader and header must be different headers');
+  }
+
+  Object.assign(resolved, resolveIds(check, p.deliveryId, false));
+  Object.assign(resolved, resolveEventType(check, p, { signatureHeader }));
+  const idHeader =
+    resolved.deliveryId && 'header' in resolved.deliveryId ? resolved.deliveryId.header : undefined;
+
+  // The template, written canonically: a timestamp or id header named as {header:…} is {timestamp} or {id}.
+  const template = p.signedContent ?? (hasTimestamp ? '{timestamp}.{body}' : '{body}');
+  if (typeof template !== 'string') {
+    check.problem('signedContent must be text');
+    return resolved;
+  }
+  const { parts, unknown } = parseTemplate(template);
+  for (const name of unknown) {
+    check.problem(
+      `signedContent knows {body}, {timestamp}, {id}, {method}, {url}, {path} and {header:<name>}, not {${name}}`,
     );
   }
-  if (placeholders.includes('id') && !(p.deliveryId && 'header' in p.deliveryId)) {
-    problems.push(`${what}: signedContent uses {id}, so set deliveryId: { header }`);
+  const canonical: TemplatePart[] = parts.map((part) => {
+    if ('header' in part && part.header === resolved.timestampHeader) return { field: 'timestamp' };
+    if ('header' in part && part.header === idHeader) return { field: 'id' };
+    return part;
+  });
+  resolved.signedContent = writeTemplate(canonical);
+  const fields = canonical.flatMap((part) => ('field' in part ? [part.field] : []));
+  if (fields.filter((n) => n === 'body').length !== 1) {
+    check.problem('signedContent must hold {body} exactly once');
+  }
+  if (fields.includes('timestamp') && !hasTimestamp) {
+    check.problem(
+      'signedContent uses {timestamp}, so set timestampHeader (or structured.timestampKey)',
+    );
+  }
+  if (hasTimestamp && !fields.includes('timestamp')) {
+    check.problem(
+      `signedContent must hold {timestamp} when ${p.timestampHeader !== undefined ? 'timestampHeader' : 'structured.timestampKey'} is set, or the timestamp is not signed and proves nothing`,
+    );
+  }
+  if (fields.includes('id') && !idHeader) {
+    check.problem('signedContent uses {id}, so set deliveryId: { header }');
+  }
+  if (canonical.some((part) => 'header' in part && part.header === signatureHeader)) {
+    check.problem('signedContent cannot hold the signature header itself');
+  }
+  if (p.publicUrl !== undefined) {
+    if (!fields.includes('url')) check.problem('publicUrl is only used by {url} in signedContent');
+    checkPublicUrl(check.what, p.publicUrl, check.problems);
+    resolved.publicUrl = p.publicUrl;
+  }
+  return resolved;
+}
+
+function resolveHmac(
+  check: Checks,
+  p: HmacProvider,
+  tolerance: (value: number | undefined) => number,
+): ResolvedHmac {
+  const shared = resolveSignedRequest(check, p, tolerance);
+  const resolved: ResolvedHmac = {
+    scheme: 'hmac',
+    ...shared,
+    algorithm: check.oneOf(p.algorithm, ['sha1', 'sha256', 'sha512'] as const, 'algorithm'),
+    encoding: check.oneOf(p.encoding, ['hex', 'base64'] as const, 'encoding'),
+  };
+  if (p.secretEncoding !== undefined) {
+    resolved.secretEncoding = check.oneOf(
+      p.secretEncoding,
+      ['raw', 'hex', 'base64', 'whsec'] as const,
+      'secretEncoding',
+    );
+  }
+  return resolved;
+}
+
+function resolveAsymmetric(
+  check: Checks,
+  p: AsymmetricProvider,
+  tolerance: (value: number | undefined) => number,
+): ResolvedAsymmetric {
+  const shared = resolveSignedRequest(check, p, tolerance);
+  const algorithm = check.oneOf(
+    p.algorithm,
+    ['ed25519', 'ecdsa-p256-sha256'] as const,
+    'algorithm',
+  );
+  const resolved: ResolvedAsymmetric = {
+    scheme: 'asymmetric',
+    ...shared,
+    algorithm,
+    encoding: check.oneOf(p.encoding, ['hex', 'base64'] as const, 'encoding'),
+    publicKeys: [],
+  };
+  if (p.signatureFormat !== undefined) {
+    if (algorithm !== 'ecdsa-p256-sha256') {
+      check.problem('signatureFormat is for ECDSA only: an Ed25519 signature is always 64 bytes');
+    }
+    resolved.signatureFormat = check.oneOf(
+      p.signatureFormat,
+      ['der', 'raw'] as const,
+      'signatureFormat',
+    );
+  }
+  if (!Array.isArray(p.publicKeys) || p.publicKeys.length === 0) {
+    check.problem("publicKeys must list at least one of the sender's public keys");
+  } else {
+    resolved.publicKeys = [...p.publicKeys];
+    if (algorithm === 'ed25519' || algorithm === 'ecdsa-p256-sha256') {
+      p.publicKeys.forEach((key, i) => {
+        const problem = asymmetricKeyProblem(key, algorithm);
+        if (problem) check.problem(`publicKeys[${i}] ${problem}`);
+      });
+    }
+  }
+  return resolved;
+}
+
+function resolveToken(check: Checks, p: TokenProvider): ResolvedToken {
+  const header = check.header(p.header, 'header') ?? '';
+  const resolved: ResolvedToken = {
+    scheme: 'token',
+    header,
+    prefix: check.text(p.prefix ?? '', 'prefix', 0, 64),
+    ...(resolveIds(check, p.deliveryId, false) as { deliveryId?: HmacDeliveryId }),
+    ...resolveEventType(check, p, { signatureHeader: header }),
+  };
+  if (
+    resolved.deliveryId &&
+    'header' in resolved.deliveryId &&
+    resolved.deliveryId.header === header
+  ) {
+    check.problem('deliveryId.header cannot be the header that carries the token');
+  }
+  return resolved;
+}
+
+const JWT_ALGORITHMS: readonly JwtAlgorithm[] = ['RS256', 'ES256', 'EdDSA'];
+
+function resolveJwt(
+  check: Checks,
+  p: JwtProvider,
+  tolerance: (value: number | undefined) => number,
+): ResolvedJwt {
+  const header = check.header(p.header ?? 'authorization', 'header') ?? '';
+  const prefix = check.text(
+    p.prefix ?? (header === 'authorization' ? 'Bearer ' : ''),
+    'prefix',
+    0,
+    64,
+  );
+  const algorithms: JwtAlgorithm[] = [];
+  if (!Array.isArray(p.algorithms) || p.algorithms.length === 0) {
+    check.problem(
+      `algorithms must list the token algorithms to accept: ${JWT_ALGORITHMS.join(', ')}`,
+    );
+  } else {
+    for (const alg of p.algorithms as readonly unknown[]) {
+      if ((JWT_ALGORITHMS as readonly unknown[]).includes(alg)) {
+        if (!algorithms.includes(alg as JwtAlgorithm)) algorithms.push(alg as JwtAlgorithm);
+      } else if (typeof alg === 'string' && /^(none|HS\d+)$/i.test(alg)) {
+        check.problem(
+          `algorithms cannot hold "${alg}": hookonce verifies tokens with public keys only, never "none" nor an HMAC (a public key would become the HMAC secret)`,
+        );
+      } else {
+        check.problem(`algorithms holds "${String(alg)}"; use ${JWT_ALGORITHMS.join(', ')}`);
+      }
+    }
+  }
+  const resolved: ResolvedJwt = {
+    scheme: 'jwt',
+    header,
+    prefix,
+    algorithms,
+    toleranceSeconds: tolerance(p.toleranceSeconds),
+    ...(resolveIds(check, p.deliveryId, true) as { deliveryId?: JwtDeliveryId }),
+    ...resolveEventType(check, p, { signatureHeader: header }),
+  };
+  if (p.publicKeys === undefined && p.jwks === undefined) {
+    check.problem('give the public keys that verify the tokens: publicKeys, jwks, or both');
+  }
+  if (p.publicKeys !== undefined) {
+    if (!Array.isArray(p.publicKeys) || p.publicKeys.length === 0) {
+      check.problem('publicKeys must list at least one public key');
+    } else {
+      resolved.publicKeys = [...p.publicKeys];
+    }
+  }
+  if (p.jwks !== undefined) {
+    if (!p.jwks || !Array.isArray(p.jwks.keys) || p.jwks.keys.length === 0) {
+      check.problem('jwks must be a JWKS document, { keys: [...] }, with at least one key');
+    } else {
+      resolved.jwks = { keys: p.jwks.keys.map((k) => ({ ...k })) };
+    }
+  }
+  if (algorithms.length > 0 && (resolved.publicKeys || resolved.jwks)) {
+    for (const problem of jwtKeyProblems(resolved, algorithms)) check.problem(problem);
+  }
+  const names = (value: unknown, option: string): string[] | undefined => {
+    const list = typeof value === 'string' ? [value] : value;
+    if (
+      !Array.isArray(list) ||
+      list.length === 0 ||
+      !list.every((v) => typeof v === 'string' && v.length > 0 && v.length <= 512)
+    ) {
+      check.problem(`${option} must be a non-empty string or a list of them`);
+      return undefined;
+    }
+    return [...list];
+  };
+  if (p.issuer !== undefined) resolved.issuer = names(p.issuer, 'issuer');
+  if (p.audience !== undefined) resolved.audience = names(p.audience, 'audience');
+  if (p.maxAgeSeconds !== undefined) {
+    checkInt(check.problems, `${check.what}: maxAgeSeconds`, p.maxAgeSeconds, 1, 86400);
+    resolved.maxAgeSeconds = p.maxAgeSeconds;
+  }
+  if (p.bodyHashClaim !== undefined) {
+    if (typeof p.bodyHashClaim !== 'string' || !CLAIM.test(p.bodyHashClaim)) {
+      check.problem(
+        `bodyHashClaim must be a claim name such as "request_body_sha256", got "${String(p.bodyHashClaim)}"`,
+      );
+    }
+    resolved.bodyHashClaim = p.bodyHashClaim;
   }
   return resolved;
 }

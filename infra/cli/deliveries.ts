@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { signBasic } from '../../functions/providers/basic.ts';
 import { isRecord } from '../../functions/providers/common.ts';
 import { GITHUB_HEADERS, signGithub } from '../../functions/providers/github.ts';
 import { contentDeliveryId, signHmac } from '../../functions/providers/hmac.ts';
@@ -9,8 +10,13 @@ import {
   signStandardWebhook,
 } from '../../functions/providers/standard-webhooks.ts';
 import { signStripe } from '../../functions/providers/stripe.ts';
+import { signToken } from '../../functions/providers/token.ts';
 import { signTwilio, TWILIO_HEADERS } from '../../functions/providers/twilio.ts';
-import type { ResolvedProvider, SchemeName } from '../../functions/shared/declaration.ts';
+import type {
+  ResolvedProvider,
+  SchemeName,
+  TimestampFormat,
+} from '../../functions/shared/declaration.ts';
 import { UsageError } from './command.ts';
 
 /**
@@ -55,6 +61,10 @@ export const SAMPLES: Readonly<Record<SchemeName, string>> = {
   slack: 'slack.json',
   twilio: 'twilio.form',
   hmac: 'hmac.json',
+  asymmetric: 'hmac.json',
+  token: 'hmac.json',
+  basic: 'hmac.json',
+  jwt: 'hmac.json',
 };
 
 const alphanumeric = (length: number): string => {
@@ -77,8 +87,19 @@ export function freshDeliveryId(scheme: SchemeName): string {
     case 'shopify':
       return randomUUID();
     case 'hmac':
+    case 'asymmetric':
+    case 'token':
+    case 'basic':
+    case 'jwt':
       return `dlv_${alphanumeric(20)}`;
   }
+}
+
+/** A timestamp written as the declaration says a sender writes it. */
+function timestampText(format: TimestampFormat | undefined, now: number): string {
+  if (format === 'milliseconds') return String(now);
+  if (format === 'iso8601') return new Date(now).toISOString();
+  return String(Math.floor(now / 1000));
 }
 
 /** A JSON body with fields set at dotted paths, written back in its own style (pretty or compact). */
@@ -242,7 +263,9 @@ export function prepareDelivery(input: DeliveryInput): PreparedDelivery {
         eventType: provider.eventType,
       };
     }
-    case 'hmac': {
+    case 'hmac':
+    case 'token':
+    case 'basic': {
       const idHeader =
         provider.deliveryId && 'header' in provider.deliveryId
           ? provider.deliveryId.header
@@ -256,35 +279,55 @@ export function prepareDelivery(input: DeliveryInput): PreparedDelivery {
           `"${input.name}" names each delivery by the SHA-256 of its body: change the body to send another delivery`,
         );
       }
-      if (!provider.eventTypeField && input.type) {
+      if (!provider.eventTypeField && !provider.eventTypeHeader && input.type) {
         throw new UsageError(
-          `"${input.name}" declares no eventTypeField: its deliveries carry no event type`,
+          `"${input.name}" declares no eventTypeField nor eventTypeHeader: its deliveries carry no event type of their own`,
         );
       }
       let body = input.body;
-      let eventType: string | undefined;
+      let eventType = provider.eventType ?? 'webhook';
       if (idField || provider.eventTypeField) {
         const json = new JsonBody(input.body, `"${input.name}"`);
         if (idField) json.set(idField, id);
         if (provider.eventTypeField && input.type) json.set(provider.eventTypeField, input.type);
         body = json.bytes(input.body);
-        eventType = provider.eventTypeField
-          ? (stringAt(json, provider.eventTypeField) ?? 'webhook')
-          : undefined;
+        if (provider.eventTypeField) {
+          eventType = stringAt(json, provider.eventTypeField) ?? 'webhook';
+        }
       }
-      const headers = signHmac(provider, {
-        secret,
-        body,
-        timestamp: provider.timestampHeader ? seconds : undefined,
-        id: idHeader ? id : undefined,
-      });
+      const extra: Record<string, string> = {};
+      if (provider.eventTypeHeader) {
+        eventType = input.type ?? eventType;
+        extra[provider.eventTypeHeader] = eventType;
+      }
+      if (idHeader) extra[idHeader] = id;
+      let signed: Record<string, string>;
+      if (provider.scheme === 'hmac') {
+        const timed =
+          provider.timestampHeader !== undefined || provider.structured?.timestampKey !== undefined;
+        signed = signHmac(provider, {
+          secret,
+          body,
+          timestamp: timed ? timestampText(provider.timestampFormat, input.now) : undefined,
+          id: idHeader ? id : undefined,
+          url: input.url,
+          headers: { ...base, ...extra },
+        });
+      } else {
+        signed = provider.scheme === 'token' ? signToken(provider, secret) : signBasic(secret);
+      }
       return {
         url: input.url,
-        headers: { ...base, ...headers },
+        headers: { ...base, ...extra, ...signed },
         body,
         deliveryId: provider.deliveryId ? id : contentDeliveryId(body),
-        eventType: eventType ?? 'webhook',
+        eventType,
       };
     }
+    case 'asymmetric':
+    case 'jwt':
+      throw new UsageError(
+        `"${input.name}" (${provider.scheme}) is verified with the sender's public keys: only the sender's private key can sign for it, and hookonce send does not take one yet`,
+      );
   }
 }

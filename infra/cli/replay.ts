@@ -10,7 +10,7 @@ import {
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { fromItem } from '../../functions/deliveries/store.ts';
+import { type DeliveryRecord, fromItem } from '../../functions/deliveries/store.ts';
 import { encodeEvent } from '../../functions/fanout/envelope.ts';
 import { toEpochSeconds } from '../../functions/shared/clock.ts';
 import {
@@ -148,6 +148,43 @@ export async function replay(
     progress.done();
   }
   return report;
+}
+
+/** What sending one stored delivery again to a subscriber did. */
+export type ReplayOneOutcome =
+  | { readonly sent: true }
+  | { readonly sent: false; readonly why: 'filtered' | 'expired' | 'failed' };
+
+/**
+ * Sends one stored delivery again to one subscriber's queue, as replay() sends
+ * each delivery of a window: the envelope the ingest path published (the same
+ * id, so the guard skips it if the consumer applied it), the attributes SNS
+ * sets, only if the subscriber's filter policy takes it, and never a delivery
+ * past its retention. The console's "replay to a subscriber" is this.
+ */
+export async function replayDelivery(
+  target: Target,
+  subscriber: string,
+  record: DeliveryRecord,
+  policy: FilterPolicy | undefined,
+  now: number,
+): Promise<ReplayOneOutcome> {
+  const queues = subscriberQueues(target, subscriber);
+  if (record.expiresAt <= toEpochSeconds(now)) return { sent: false, why: 'expired' };
+  const attributes = { provider: record.provider, type: `${record.provider}.${record.eventType}` };
+  if (!matchesFilterPolicy(policy, attributes)) return { sent: false, why: 'filtered' };
+  const report: ReplayReport = {
+    scanned: 1,
+    inWindow: 1,
+    matched: 1,
+    sent: 0,
+    failed: 0,
+    byType: {},
+  };
+  const sender = new BatchSender(target.sqs, queues.queueUrl, report, false);
+  await sender.add(encodeEvent(record).message, attributes);
+  await sender.flush();
+  return report.sent === 1 ? { sent: true } : { sent: false, why: 'failed' };
 }
 
 /** DynamoDB's item count of the table (refreshed about every six hours on AWS): the bar's estimate. */

@@ -7,6 +7,7 @@ import {
   type ResolvedProvider,
   resolveDeclaration,
   signsDeliveryId,
+  usesSecrets,
 } from '../../functions/shared/declaration.ts';
 import type { Env } from '../../functions/shared/env.ts';
 import { parseSecretList, secretEnvKey } from '../../functions/shared/secrets.ts';
@@ -214,6 +215,11 @@ export async function runSend(
     ? resolve(io.cwd, options.file)
     : join(CLI_ROOT, 'samples', SAMPLES[provider.scheme]);
   if (!existsSync(file)) throw new UsageError(`no file ${options.file ?? file}`);
+  if (!usesSecrets(provider)) {
+    throw new UsageError(
+      `"${options.provider}" (${provider.scheme}) is verified with the sender's public keys: only the sender's private key can sign for it, and hookonce send does not take one yet`,
+    );
+  }
   // Sent to the local runtime (by default, or by its URL): sign as it checks.
   const local = readLocalFile(io.env, io.cwd);
   const toLocal =

@@ -231,6 +231,8 @@ export class MemoryActivity implements ActivitySource {
 export interface ConsumerCounts {
   readonly succeeded: number;
   readonly failed: number;
+  /** Of the records that succeeded, those the guard skipped as duplicates, where the source knows. */
+  readonly duplicates?: number;
 }
 
 /** Consumer outcomes per subscriber: locally from the pollers, on AWS from the consumer metrics. */

@@ -43,7 +43,10 @@ export interface ConsoleOptions {
   readonly s3?: S3Client;
   /** Loopback port; 0 picks a free one. @default 0 */
   readonly port?: number;
+  /** Where "now" comes from: the counts' last 30 minutes, leases left. @default the system clock */
   readonly clock?: Clock;
+  /** How often the event stream sends a comment to keep the connection open. @default 15000 */
+  readonly heartbeatMs?: number;
 }
 
 export interface ConsoleServer {

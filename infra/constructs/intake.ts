@@ -9,7 +9,7 @@ import {
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AttributeType, ProjectionType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { Grant } from 'aws-cdk-lib/aws-iam';
+import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { CfnPermission } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
@@ -21,6 +21,7 @@ import { INGEST_ENV, ingestEnvironment } from '../../functions/ingest/config.ts'
 import {
   longestRetentionDays,
   type ResolvedDeclaration,
+  usesSecrets,
 } from '../../functions/shared/declaration.ts';
 import { INGEST_FUNCTION } from '../functions.ts';
 import { serviceNames } from '../observability.ts';
@@ -131,13 +132,15 @@ export class Intake extends Construct {
     this.accessLogs = api.accessLogs;
   }
 
-  /** One secret per provider, holding the JSON list of its active signing secrets. */
+  /** One secret per provider that takes secrets, holding the JSON list of its active signing secrets. */
   private providerSecrets(
     declaration: ResolvedDeclaration,
     removalPolicy: RemovalPolicy,
   ): Record<string, ISecret> {
     const secrets: Record<string, ISecret> = {};
-    for (const provider of Object.keys(declaration.providers)) {
+    for (const [provider, resolved] of Object.entries(declaration.providers)) {
+      // A provider whose public keys are in the declaration (asymmetric, jwt) has no secret.
+      if (!usesSecrets(resolved)) continue;
       const existing = declaration.existingSecrets[provider];
       if (existing) {
         // The provider names its own secret: import it, create none, grant read on it only.
@@ -206,7 +209,8 @@ export class Intake extends Construct {
         retentionSeconds: declaration.retentionDays * 24 * 3600,
         pendingShards: declaration.pendingShards,
         payloadBucket: this.payloadBucket.bucketName,
-        secretIds,
+        // None when every provider's keys are in the declaration: no secret to read, no grant.
+        ...(secretPolicyArns.length > 0 ? { secretIds } : {}),
       }),
       {
         // The table itself only: the ingest function never reads an index.
@@ -218,12 +222,16 @@ export class Intake extends Construct {
           }),
         [INGEST_ENV.topicArn]: (grantee) => fanOut.grantPublish(grantee),
         // Its own providers' secrets only, and only to read their value.
-        [INGEST_ENV.secretIds]: (grantee) =>
-          Grant.addToPrincipal({
-            grantee,
-            actions: ['secretsmanager:GetSecretValue'],
-            resourceArns: secretPolicyArns,
-          }),
+        ...(secretPolicyArns.length > 0
+          ? {
+              [INGEST_ENV.secretIds]: (grantee: IGrantable) =>
+                Grant.addToPrincipal({
+                  grantee,
+                  actions: ['secretsmanager:GetSecretValue'],
+                  resourceArns: secretPolicyArns,
+                }),
+            }
+          : {}),
         [INGEST_ENV.providers]: null,
         [INGEST_ENV.retentionSeconds]: null,
         [INGEST_ENV.pendingShards]: null,

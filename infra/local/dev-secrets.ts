@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { ResolvedProvider } from '../../functions/shared/declaration.ts';
+import { type ResolvedProvider, usesSecrets } from '../../functions/shared/declaration.ts';
 import type { Env } from '../../functions/shared/env.ts';
 import { secretEnvKey } from '../../functions/shared/secrets.ts';
 
@@ -36,7 +36,23 @@ export function generateSecret(provider: ResolvedProvider): string {
       // A Twilio auth token is 32 hex digits.
       return randomBytes(16).toString('hex');
     case 'hmac':
+      switch (provider.secretEncoding ?? 'raw') {
+        case 'base64':
+          return randomBytes(32).toString('base64');
+        case 'whsec':
+          return `whsec_${randomBytes(24).toString('base64')}`;
+        default:
+          return randomBytes(32).toString('hex');
+      }
+    case 'token':
       return randomBytes(32).toString('hex');
+    case 'basic':
+      return `hookonce:${randomBytes(16).toString('hex')}`;
+    case 'asymmetric':
+    case 'jwt':
+      throw new Error(
+        `scheme "${provider.scheme}" takes no secret: its public keys are in the declaration`,
+      );
   }
 }
 
@@ -56,6 +72,8 @@ export function resolveSecrets(
   let changed = false;
   const out: Record<string, ProviderSecret> = {};
   for (const [name, provider] of Object.entries(providers)) {
+    // Public keys (asymmetric, jwt) are in the declaration: no secret to set or generate.
+    if (!usesSecrets(provider)) continue;
     const envKey = secretEnvKey(name);
     const fromEnv = env[envKey];
     if (fromEnv?.trim()) {

@@ -5,6 +5,7 @@
  *   HOOKONCE_AWS_PORT       fauxqs's port: SNS, SQS and S3 (default 4566)
  *                           (the same ports at every start, so the endpoints in local.json
  *                           and in your AWS CLI or SDK settings stay right; 0 picks a free one)
+ *   HOOKONCE_CONSOLE_PORT   the console's port, on 127.0.0.1 only (default 3001; docs/console.md)
  *   HOOKONCE_DATA_DIR       where state is kept across restarts (default .hookonce);
  *                           one hookonce at a time per folder
  *   HOOKONCE_DYNAMODB       dynalite (default) or dynamodb-local (the official one; needs Java)
@@ -43,6 +44,7 @@ try {
     port: ports.api,
     dynamodbPort: ports.dynamodb,
     awsPort: ports.aws,
+    consolePort: ports.console,
     dataDir,
     dynamodb: settings.dynamodb,
     color,
@@ -57,6 +59,13 @@ try {
     console.error(
       `hookonce could not start: port ${error.port} (${PORT_ROLES[error.role]}) is taken by another program, or another hookonce; set ${variable} to a free port (0 picks one at each start)`,
     );
+  } else if (
+    /the console could not listen/.test(String((error as Error)?.message)) &&
+    /EADDRINUSE/.test(String((error as Error)?.message))
+  ) {
+    console.error(
+      `hookonce could not start: port ${ports.console} (${PORT_ROLES.console}) is taken by another program, or another hookonce; set ${PORT_VARIABLES.console} to a free port (0 picks one at each start)`,
+    );
   } else {
     console.error(`hookonce could not start: ${(error as Error)?.message ?? String(error)}`);
   }
@@ -70,13 +79,18 @@ const lines = [
   `  dynamodb   ${runtime.endpoints.dynamodb}  ${dim(`(${runtime.dynamodbKind})`)}`,
   `  sns/sqs/s3 ${runtime.endpoints.sqs}  ${dim('(fauxqs)')}`,
   `  endpoints  ${runtime.endpointsFile ? rel(runtime.endpointsFile) : '-'}  ${dim('(for the AWS CLI and SDKs)')}`,
+  `  console    ${runtime.consoleUrl ?? '-'}`,
   '',
   bold('providers'),
 ];
 for (const [name, p] of Object.entries(runtime.declaration.providers)) {
   const secret = runtime.secrets[name];
-  lines.push(`  ${name.padEnd(10)} POST ${runtime.url}/webhooks/${name}  ${dim(`(${p.scheme})`)}`);
-  if (secret?.source === 'env') {
+  lines.push(
+    `  ${name.padEnd(10)} POST ${runtime.url}/webhooks/${name}  ${dim(`(${p.preset ?? p.scheme})`)}`,
+  );
+  if (!secret && (p.scheme === 'asymmetric' || p.scheme === 'jwt')) {
+    lines.push(`  ${''.padEnd(10)} public keys from the declaration (no secret)`);
+  } else if (secret?.source === 'env') {
     lines.push(`  ${''.padEnd(10)} secret from ${secret.envKey}`);
   } else if (secret) {
     lines.push(

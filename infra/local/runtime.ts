@@ -26,6 +26,10 @@ import {
 } from '../../functions/sweeper/config.ts';
 import type { SweepReport } from '../../functions/sweeper/sweeper.ts';
 import { MemoryActivity } from '../console/activity.ts';
+import { localConsoleOptions } from '../console/local.ts';
+import type { ConsoleServer } from '../console/options.ts';
+import { startConsole } from '../console/server.ts';
+import { MemoryConsumerStats } from '../console/stats.ts';
 import { INGEST_FUNCTION, SWEEPER_FUNCTION } from '../functions.ts';
 import { declaration as defaultDeclaration } from '../hookonce.config.ts';
 import { localNames } from '../names.ts';
@@ -99,6 +103,11 @@ export interface LocalOptions {
   sweepIntervalSeconds?: number;
   /** How long after its lease ended a delivery is left to the provider's retry. @default 30 */
   sweepGraceSeconds?: number;
+  /**
+   * Port of the console (docs/console.md), on 127.0.0.1 only; 0 picks a free one.
+   * @default no console (`npm start` passes HOOKONCE_CONSOLE_PORT, else 3001)
+   */
+  consolePort?: number;
 }
 
 export interface LocalEndpoints {
@@ -121,6 +130,10 @@ export interface LocalRuntime {
   readonly endpointsFile?: string;
   /** Every webhook request since the start, from the ingest function's output: the console's timeline. */
   readonly activity: MemoryActivity;
+  /** Records each subscriber's consumer succeeded, failed and skipped as duplicates, per minute. */
+  readonly consumerStats: MemoryConsumerStats;
+  /** `http://127.0.0.1:<port>`, when the console runs (consolePort). */
+  readonly consoleUrl?: string;
   /** Runs the sweeper once now (it also runs on its schedule). */
   sweep(): Promise<SweepReport>;
   stop(): Promise<void>;
@@ -223,6 +236,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
     };
     const print = (fn: string, line: string) => output(formatFunctionLine(fn, line, color));
     const activity = new MemoryActivity();
+    const consumerStats = new MemoryConsumerStats();
     const retentionSeconds = declaration.retentionDays * 24 * 3600;
 
     const ingest = new Sandbox({
@@ -271,7 +285,10 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
         timeoutSeconds: s.consumer.timeoutSeconds,
         memorySize: s.consumer.memorySize,
         region: LOCAL_REGION,
-        output: print,
+        output: (fn, line) => {
+          consumerStats.addLine(name, line);
+          print(fn, line);
+        },
       });
       cleanup.push(() => sandbox.stop());
       return { name, subscriber: s, sandbox };
@@ -338,6 +355,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
         waitTimeSeconds: options.pollWaitSeconds ?? 1,
         invoke: (event) => sandbox.invoke<SQSBatchResponse>(event),
         onBatch: (b) => {
+          consumerStats.addBatch(name, b);
           if (b.error || b.failed > 0) {
             output(
               `${clockTime()} ${name.padEnd(10)} batch of ${b.size}: ${b.failed} to retry${b.error ? ` (${b.error})` : ''}`,
@@ -375,6 +393,31 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
       await sweeping;
     });
 
+    let consoleServer: ConsoleServer | undefined;
+    if (options.consolePort !== undefined) {
+      const port = options.consolePort;
+      consoleServer = await startConsole(
+        localConsoleOptions({
+          declaration,
+          resources,
+          clients: { dynamodb: ddb, sqs, sns, s3 },
+          endpoint: fauxqs.endpoint,
+          apiUrl: gateway.url,
+          activity,
+          consumers: consumerStats,
+          secrets,
+          secretsFile: dataDir && join(dataDir, 'secrets.json'),
+          port,
+        }),
+      ).catch((error: Error) => {
+        throw new Error(`the console could not listen on 127.0.0.1:${port}: ${error.message}`, {
+          cause: error,
+        });
+      });
+      const started = consoleServer;
+      cleanup.push(() => started.stop());
+    }
+
     const endpoints: LocalEndpoints = {
       api: gateway.url,
       dynamodb: dynamo.endpoint,
@@ -410,6 +453,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
               ]),
             ),
             queues: resources.subscribers,
+            ...(consoleServer ? { console: consoleServer.url } : {}),
           },
           null,
           2,
@@ -427,6 +471,8 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
       secrets,
       endpointsFile,
       activity,
+      consumerStats,
+      ...(consoleServer ? { consoleUrl: consoleServer.url } : {}),
       sweep,
       stop,
     };

@@ -13,13 +13,14 @@ import type { DynamoKind } from './emulators.ts';
  * LocalStack's), the ports tools and tutorials point at first; whichever
  * DynamoDB runs, it is on the same port.
  */
-export const DEFAULT_PORTS = { api: 3000, dynamodb: 8000, aws: 4566 } as const;
+export const DEFAULT_PORTS = { api: 3000, console: 3001, dynamodb: 8000, aws: 4566 } as const;
 
 export type PortRole = keyof typeof DEFAULT_PORTS;
 
 /** The variable that sets each port. */
 export const PORT_VARIABLES: Readonly<Record<PortRole, string>> = {
   api: 'PORT',
+  console: 'HOOKONCE_CONSOLE_PORT',
   dynamodb: 'HOOKONCE_DYNAMODB_PORT',
   aws: 'HOOKONCE_AWS_PORT',
 };
@@ -27,6 +28,7 @@ export const PORT_VARIABLES: Readonly<Record<PortRole, string>> = {
 /** What each port serves, for messages. */
 export const PORT_ROLES: Readonly<Record<PortRole, string>> = {
   api: 'the webhook endpoints',
+  console: 'the console',
   dynamodb: 'DynamoDB',
   aws: 'SNS, SQS and S3',
 };
@@ -56,7 +58,12 @@ export function startSettings(env: Env): StartSettings {
     throw new Error(`HOOKONCE_DYNAMODB is dynalite or dynamodb-local, got "${dynamodb}"`);
   }
   return {
-    ports: { api: port('api'), dynamodb: port('dynamodb'), aws: port('aws') },
+    ports: {
+      api: port('api'),
+      console: port('console'),
+      dynamodb: port('dynamodb'),
+      aws: port('aws'),
+    },
     dataDir: env.HOOKONCE_DATA_DIR || DEFAULT_DATA_DIR,
     dynamodb,
   };

@@ -46,6 +46,7 @@ const request = (
   extra: Partial<WebhookRequest> = {},
 ): WebhookRequest => ({
   headers,
+  method: 'POST',
   rawBody,
   rawQueryString: '',
   rawPath: '/webhooks/bench',

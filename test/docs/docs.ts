@@ -18,7 +18,7 @@
  * run (`node infra/local/main.ts` on free ports, in a fresh temporary folder), the CLI
  * in-process. What differs from run to run is written as a fixed stand-in (see
  * {@link normalizer}): the runtime's URL and the emulators' endpoints as `npm start`'s
- * default ports make them (http://127.0.0.1:3000, :8000 for DynamoDB, :4566 for fauxqs),
+ * default ports make them (http://127.0.0.1:3000, the console :3001, :8000 for DynamoDB, :4566 for fauxqs),
  * times as <time>, signatures as <signature>, generated secrets as a fixed secret of the
  * same format. Nothing here uses the network.
  */
@@ -173,6 +173,8 @@ export interface Stable {
   readonly url: string;
   /** The emulators' endpoints of this run: DynamoDB's, and fauxqs's (SNS, SQS and S3). */
   readonly endpoints: { readonly dynamodb?: string; readonly aws?: string };
+  /** The console's URL of this run. */
+  readonly console?: string;
   readonly secrets: Readonly<Record<string, string>>;
 }
 
@@ -183,6 +185,7 @@ export function normalizer(stable: Stable): (text: string) => string {
     // The longest first: http://127.0.0.1:4123 must not eat the start of http://127.0.0.1:41234.
     const urls: Array<[string, string]> = [
       [stable.url, `http://127.0.0.1:${DEFAULT_PORTS.api}`],
+      [stable.console ?? '', `http://127.0.0.1:${DEFAULT_PORTS.console}`],
       [stable.endpoints.dynamodb ?? '', `http://127.0.0.1:${DEFAULT_PORTS.dynamodb}`],
       [stable.endpoints.aws ?? '', `http://127.0.0.1:${DEFAULT_PORTS.aws}`],
     ];
@@ -236,6 +239,7 @@ export class Session {
       PORT: '0',
       HOOKONCE_DYNAMODB_PORT: '0',
       HOOKONCE_AWS_PORT: '0',
+      HOOKONCE_CONSOLE_PORT: '0',
       HOOKONCE_DATA_DIR: '.hookonce',
       NO_COLOR: '1',
     };
@@ -277,7 +281,8 @@ export class Session {
     const secrets = JSON.parse(
       readFileSync(join(this.dir, '.hookonce/secrets.json'), 'utf8'),
     ) as Record<string, string>;
-    this.normalize = normalizer({ url, endpoints, secrets });
+    const consoleUrl = /^ {2}console +(http:\/\/127\.0\.0\.1:\d+)$/m.exec(banner)?.[1];
+    this.normalize = normalizer({ url, endpoints, secrets, console: consoleUrl });
     this.banner = this.normalize(banner);
   }
 

@@ -336,7 +336,7 @@ describe('Local runtime: npm start on embedded emulators', () => {
 function npmStart(env: Record<string, string>) {
   const child = spawn(process.execPath, [join(PROJECT_ROOT, 'infra/local/main.ts')], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, HOOKONCE_SECRET_STANDARD: '', ...env },
+    env: { ...process.env, HOOKONCE_SECRET_STANDARD: '', HOOKONCE_CONSOLE_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = once(child, 'exit').then(([code]) => code as number | null);
@@ -368,6 +368,7 @@ function npmStart(env: Record<string, string>) {
 const readLocal = (dataDir: string) =>
   JSON.parse(readFileSync(join(dataDir, 'local.json'), 'utf8')) as {
     api: string;
+    console: string;
     dynamodb: string;
     sqs: string;
     secrets: Record<string, unknown>;
@@ -400,6 +401,8 @@ describe('npm start (the real command)', () => {
         standard: string;
       };
       expect(out).toContain(`POST ${local.api}/webhooks/standard`);
+      expect(out).toContain(`  console    ${local.console}\n`);
+      expect(local.console).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(out).toContain(secrets.standard);
       // Where the secret came from, and never the secret itself.
       expect(local.secrets.standard).toEqual({ source: 'generated', file: 'secrets.json' });
@@ -420,11 +423,12 @@ describe('npm start (the real command)', () => {
     // Prepare: fixed ports, as the defaults are, but free ones, so nothing else here collides.
     const dir = dataDir();
     const picked = new Set<number>();
-    while (picked.size < 3) picked.add(await freePort()); // three different ones
-    const [api = 0, dynamodb = 0, aws = 0] = [...picked];
-    const ports = { api, dynamodb, aws };
+    while (picked.size < 4) picked.add(await freePort()); // four different ones
+    const [api = 0, dynamodb = 0, aws = 0, console = 0] = [...picked];
+    const ports = { api, dynamodb, aws, console };
     const env = {
       PORT: String(ports.api),
+      HOOKONCE_CONSOLE_PORT: String(ports.console),
       HOOKONCE_DYNAMODB_PORT: String(ports.dynamodb),
       HOOKONCE_AWS_PORT: String(ports.aws),
       HOOKONCE_DATA_DIR: dir,
@@ -436,7 +440,12 @@ describe('npm start (the real command)', () => {
       const before = readLocal(dir);
 
       // Act: a second one on the same folder (on free ports: the folder alone refuses it).
-      const free = { PORT: '0', HOOKONCE_DYNAMODB_PORT: '0', HOOKONCE_AWS_PORT: '0' };
+      const free = {
+        PORT: '0',
+        HOOKONCE_CONSOLE_PORT: '0',
+        HOOKONCE_DYNAMODB_PORT: '0',
+        HOOKONCE_AWS_PORT: '0',
+      };
       const second = npmStart({ ...env, ...free });
       const code = await second.exited;
       const stillThere = await fetch(`${before.api}/somewhere`);
@@ -461,6 +470,7 @@ describe('npm start (the real command)', () => {
         api: `http://127.0.0.1:${ports.api}`,
         dynamodb: `http://127.0.0.1:${ports.dynamodb}`,
         sqs: `http://127.0.0.1:${ports.aws}`,
+        console: `http://127.0.0.1:${ports.console}`,
       });
       const { secrets: _kept, ...now } = readLocal(dir);
       const { secrets: _generated, ...then } = before;

@@ -176,6 +176,33 @@ describe('Construct: Hookonce, ready for production', () => {
       expect(JSON.stringify(byName.template.toJSON())).toContain(':secret:acme/webhooks-??????');
     });
 
+    it('creates no secret, no secret id and no read grant for a provider whose public keys are in the declaration', () => {
+      // Prepare
+      const discord = {
+        preset: 'discord',
+        publicKeys: ['0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef'],
+      } as const;
+      const mixed = synth(
+        {},
+        { ...declaration, providers: { standard: { scheme: 'standard-webhooks' }, discord } },
+      );
+      const keysOnly = synth({}, { ...declaration, providers: { discord } });
+      const ingestVariables = Object.values(
+        keysOnly.template.findResources('AWS::Lambda::Function'),
+      )
+        .map((fn) => fn.Properties.Environment?.Variables ?? {})
+        .filter((variables) => 'HOOKONCE_PROVIDERS' in variables);
+
+      // Assess
+      expect(Object.keys(mixed.hookonce.secrets)).toEqual(['standard']);
+      mixed.template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+      keysOnly.template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+      expect(JSON.stringify(keysOnly.template.toJSON())).not.toContain('secretsmanager:');
+      expect(ingestVariables).toHaveLength(1);
+      expect(ingestVariables[0]).not.toHaveProperty('HOOKONCE_SECRET_IDS');
+      expect(nagFindings(keysOnly.app, keysOnly.stack)).toEqual([]);
+    });
+
     it('never puts a secret value in a function’s environment', () => {
       for (const fn of Object.values(built.template.findResources('AWS::Lambda::Function'))) {
         const env = JSON.stringify(fn.Properties.Environment);

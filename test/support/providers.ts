@@ -14,6 +14,8 @@ export interface InspectInput {
   body: string | Buffer;
   secrets: readonly string[];
   now?: number;
+  /** @default 'POST' */
+  method?: string;
   rawQueryString?: string;
   rawPath?: string;
   domainName?: string;
@@ -23,6 +25,7 @@ export interface InspectInput {
 export function inspectWith(provider: Provider, input: InspectInput): Verdict {
   const rawBody = typeof input.body === 'string' ? Buffer.from(input.body) : input.body;
   const request: WebhookRequest = {
+    method: input.method ?? 'POST',
     headers: input.headers,
     rawBody,
     rawQueryString: input.rawQueryString ?? '',
@@ -45,6 +48,7 @@ export function parsedBeforeVerdict(provider: Provider, input: InspectInput): bo
   let parsed = false;
   provider.inspect(
     {
+      method: input.method ?? 'POST',
       headers: input.headers,
       rawBody,
       rawQueryString: input.rawQueryString ?? '',
@@ -72,6 +76,11 @@ export const SIGNATURE_FAILURES = [
   'malformed_timestamp',
   'timestamp_too_old',
   'timestamp_too_new',
+  'missing_credentials',
+  'malformed_credentials',
+  'credentials_mismatch',
+  'algorithm_not_allowed',
+  'claim_mismatch',
 ] as const;
 
 /** Asserts a 401 whose code is one of `codes` (any 401 code when omitted). */

@@ -10,9 +10,12 @@ import {
   longestRetentionDays,
   NO_TIMESTAMP_RETENTION_DAYS,
   type ProviderDeclaration,
+  type ResolvedProvider,
   resolveDeclaration,
   signsDeliveryId,
+  signsTimestamp,
   toFilterPolicy,
+  usesSecrets,
 } from '../../functions/shared/declaration.ts';
 import { declaration as defaultDeclaration } from '../../infra/hookonce.config.ts';
 
@@ -520,9 +523,9 @@ describe('Module: declaration', () => {
           header: 'x-sig',
           algorithm: 'sha256',
           encoding: 'hex',
-          signedContent: '{url}{body}',
+          signedContent: '{uri}{body}',
         },
-        'signedContent knows {body}, {timestamp} and {id}, not {url}',
+        'signedContent knows {body}, {timestamp}, {id}, {method}, {url}, {path} and {header:<name>}, not {uri}',
       ],
       [
         'a template with {timestamp} and no timestamp header',
@@ -608,7 +611,7 @@ describe('Module: declaration', () => {
             header: '',
             algorithm: 'md5',
             encoding: 'base32',
-            signedContent: '{url}',
+            signedContent: '{uri}',
           } as unknown as ProviderDeclaration,
         },
         subscribers: {},
@@ -616,6 +619,431 @@ describe('Module: declaration', () => {
 
       // Assess
       expect(message.split('\n  - ')).toHaveLength(6);
+    });
+  });
+
+  describe('Function: resolveDeclaration, scheme families', () => {
+    const ED25519_KEY = '0123456789abcdef'.repeat(4);
+    const P256_KEY =
+      'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEQlqGutv60v+4w1ozlLumZxJbNIw7hQKigppx6YU8TCJmssjheYgtwKcUknyXFgC8s4MC1GIhSKZv2RbdVSPN2w==';
+    const resolveAll = (providers: Record<string, ProviderDeclaration>) =>
+      resolveDeclaration({ providers, subscribers: {} });
+
+    it('fills the defaults of every family, leaving options not declared absent', () => {
+      // Act
+      const resolved = resolveAll({
+        signer: {
+          scheme: 'asymmetric',
+          algorithm: 'ed25519',
+          encoding: 'hex',
+          header: 'X-Signature-Ed25519',
+          timestampHeader: 'X-Signature-Timestamp',
+          signedContent: '{timestamp}{body}',
+          publicKeys: [ED25519_KEY],
+        },
+        token: { scheme: 'token', header: 'X-Gitlab-Token' },
+        basic: { scheme: 'basic' },
+        jwt: { scheme: 'jwt', algorithms: ['ES256'], publicKeys: [P256_KEY] },
+      }).providers;
+
+      // Assess
+      const maxBodyBytes = DEFAULT_MAX_BODY_BYTES;
+      expect(resolved).toEqual({
+        signer: {
+          scheme: 'asymmetric',
+          maxBodyBytes,
+          retentionDays: DEFAULT_RETENTION_DAYS,
+          algorithm: 'ed25519',
+          encoding: 'hex',
+          header: 'x-signature-ed25519',
+          prefix: '',
+          timestampHeader: 'x-signature-timestamp',
+          toleranceSeconds: DEFAULT_TOLERANCE_SECONDS,
+          signedContent: '{timestamp}{body}',
+          publicKeys: [ED25519_KEY],
+        },
+        token: {
+          scheme: 'token',
+          maxBodyBytes,
+          retentionDays: NO_TIMESTAMP_RETENTION_DAYS,
+          header: 'x-gitlab-token',
+          prefix: '',
+        },
+        basic: { scheme: 'basic', maxBodyBytes, retentionDays: NO_TIMESTAMP_RETENTION_DAYS },
+        jwt: {
+          scheme: 'jwt',
+          maxBodyBytes,
+          retentionDays: NO_TIMESTAMP_RETENTION_DAYS,
+          header: 'authorization',
+          prefix: 'Bearer ',
+          algorithms: ['ES256'],
+          publicKeys: [P256_KEY],
+          toleranceSeconds: DEFAULT_TOLERANCE_SECONDS,
+        },
+      });
+    });
+
+    it('resolves a structured header with its separators, and writes {header:…} of the timestamp and id headers as {timestamp} and {id}', () => {
+      // Act
+      const resolved = resolveAll({
+        stripeish: {
+          scheme: 'hmac',
+          header: 'Stripe-Signature',
+          structured: { signatureKey: 'v1', timestampKey: 't' },
+          algorithm: 'sha256',
+          encoding: 'hex',
+        },
+        twitchish: {
+          scheme: 'hmac',
+          header: 'X-Sig',
+          prefix: 'sha256=',
+          timestampHeader: 'X-TS',
+          timestampFormat: 'iso8601',
+          deliveryId: { header: 'X-ID' },
+          signedContent: '{header:X-ID}{header:x-ts}{header:X-Other}{body}',
+          algorithm: 'sha256',
+          encoding: 'hex',
+        },
+      }).providers;
+
+      // Assess
+      expect(resolved.stripeish).toMatchObject({
+        structured: { separator: ',', assignment: '=', signatureKey: 'v1', timestampKey: 't' },
+        toleranceSeconds: DEFAULT_TOLERANCE_SECONDS,
+        signedContent: '{timestamp}.{body}',
+        retentionDays: DEFAULT_RETENTION_DAYS,
+      });
+      expect(resolved.twitchish).toMatchObject({
+        timestampFormat: 'iso8601',
+        signedContent: '{id}{timestamp}{header:x-other}{body}',
+      });
+      expect(signsDeliveryId(resolved.twitchish as ResolvedProvider)).toBe(true);
+    });
+
+    it('says which families sign their delivery id and a timestamp, and which take a secret', () => {
+      // Prepare
+      const resolved = resolveAll({
+        'asym-id': {
+          scheme: 'asymmetric',
+          algorithm: 'ed25519',
+          encoding: 'hex',
+          header: 'x-sig',
+          deliveryId: { jsonField: 'id' },
+          publicKeys: [ED25519_KEY],
+        },
+        'hmac-key': {
+          scheme: 'hmac',
+          header: 'x-sig',
+          structured: { signatureKey: 'v1', timestampKey: 't' },
+          algorithm: 'sha256',
+          encoding: 'hex',
+        },
+        token: { scheme: 'token', header: 'x-token', deliveryId: { jsonField: 'id' } },
+        basic: { scheme: 'basic' },
+        'jwt-claim': {
+          scheme: 'jwt',
+          algorithms: ['ES256'],
+          publicKeys: [P256_KEY],
+          deliveryId: { claim: 'jti' },
+          maxAgeSeconds: 300,
+        },
+        'jwt-field': {
+          scheme: 'jwt',
+          algorithms: ['ES256'],
+          publicKeys: [P256_KEY],
+          deliveryId: { jsonField: 'id' },
+          bodyHashClaim: 'request_body_sha256',
+        },
+      });
+
+      // Act
+      const traits = Object.fromEntries(
+        Object.entries(resolved.providers).map(([name, p]) => [
+          name,
+          [signsDeliveryId(p), signsTimestamp(p), usesSecrets(p), p.retentionDays],
+        ]),
+      );
+
+      // Assess
+      expect(traits).toEqual({
+        'asym-id': [true, false, false, 30],
+        'hmac-key': [false, true, true, 7],
+        token: [false, false, true, 30],
+        basic: [false, false, true, 30],
+        'jwt-claim': [true, true, false, 7],
+        'jwt-field': [true, false, false, 30],
+      });
+      expect(resolved.warnings).toEqual([
+        expect.stringContaining('provider "token": scheme "token" signs nothing'),
+      ]);
+    });
+
+    it('survives the trip through JSON that takes it to the ingest function', () => {
+      // Prepare
+      const resolved = resolveAll({
+        discord: { preset: 'discord', publicKeys: [ED25519_KEY] },
+        jwt: {
+          scheme: 'jwt',
+          algorithms: ['ES256'],
+          jwks: {
+            keys: [
+              {
+                kty: 'EC',
+                crv: 'P-256',
+                x: 'QlqGutv60v-4w1ozlLumZxJbNIw7hQKigppx6YU8TCI',
+                y: 'ZrLI4XmILcCnFJJ8lxYAvLODAtRiIUimb9kW3VUjzds',
+                kid: 'k1',
+              },
+            ],
+          },
+          issuer: 'https://issuer.example.com',
+        },
+      }).providers;
+
+      // Act
+      const travelled = JSON.parse(JSON.stringify(resolved));
+
+      // Assess
+      expect(travelled).toEqual(resolved);
+      expect(travelled.jwt.issuer).toEqual(['https://issuer.example.com']);
+    });
+
+    it.each<[string, Record<string, unknown>, string]>([
+      [
+        'a structured header with a prefix',
+        {
+          scheme: 'hmac',
+          header: 'x-sig',
+          prefix: 'v1=',
+          structured: { signatureKey: 'v1' },
+          algorithm: 'sha256',
+          encoding: 'hex',
+        },
+        'prefix and structured exclude each other',
+      ],
+      [
+        'a timestamp both in a header and in the signature header',
+        {
+          scheme: 'hmac',
+          header: 'x-sig',
+          structured: { signatureKey: 'v1', timestampKey: 't' },
+          timestampHeader: 'x-ts',
+          algorithm: 'sha256',
+          encoding: 'hex',
+        },
+        'the timestamp is in timestampHeader or in the signature header (structured.timestampKey), not both',
+      ],
+      [
+        'the same separator and assignment',
+        {
+          scheme: 'hmac',
+          header: 'x-sig',
+          structured: { signatureKey: 'v1', separator: '=' },
+          algorithm: 'sha256',
+          encoding: 'hex',
+        },
+        'structured.separator and structured.assignment must differ',
+      ],
+      [
+        'a timestamp format without a timestamp',
+        {
+          scheme: 'hmac',
+          header: 'x-sig',
+          timestampFormat: 'iso8601',
+          algorithm: 'sha256',
+          encoding: 'hex',
+        },
+        'timestampFormat needs a timestampHeader',
+      ],
+      [
+        'an unknown timestamp format',
+        {
+          scheme: 'hmac',
+          header: 'x-sig',
+          timestampHeader: 'x-ts',
+          timestampFormat: 'rfc2822',
+          algorithm: 'sha256',
+          encoding: 'hex',
+        },
+        'timestampFormat must be "seconds", "milliseconds" or "iso8601", got "rfc2822"',
+      ],
+      [
+        'a template that signs the signature header',
+        {
+          scheme: 'hmac',
+          header: 'x-sig',
+          signedContent: '{header:X-Sig}{body}',
+          algorithm: 'sha256',
+          encoding: 'hex',
+        },
+        'signedContent cannot hold the signature header itself',
+      ],
+      [
+        'a publicUrl without {url}',
+        {
+          scheme: 'hmac',
+          header: 'x-sig',
+          publicUrl: 'https://h.example.com/x',
+          algorithm: 'sha256',
+          encoding: 'hex',
+        },
+        'publicUrl is only used by {url} in signedContent',
+      ],
+      [
+        'an unknown secret encoding',
+        {
+          scheme: 'hmac',
+          header: 'x-sig',
+          secretEncoding: 'base32',
+          algorithm: 'sha256',
+          encoding: 'hex',
+        },
+        'secretEncoding must be "raw", "hex", "base64" or "whsec", got "base32"',
+      ],
+      [
+        'two event type sources',
+        {
+          scheme: 'hmac',
+          header: 'x-sig',
+          eventTypeField: 'type',
+          eventType: 'x',
+          algorithm: 'sha256',
+          encoding: 'hex',
+        },
+        'name the event type by one of eventTypeField, eventTypeHeader and eventType',
+      ],
+      [
+        'a handshake without a value',
+        { scheme: 'token', header: 'x-token', handshake: { jsonField: 'type' } },
+        'handshake.equals must be a string, a number or a boolean',
+      ],
+      [
+        'an ECDSA signature format for Ed25519',
+        {
+          scheme: 'asymmetric',
+          algorithm: 'ed25519',
+          encoding: 'hex',
+          header: 'x-sig',
+          signatureFormat: 'raw',
+          publicKeys: [ED25519_KEY],
+        },
+        'signatureFormat is for ECDSA only',
+      ],
+      [
+        'an Ed25519 key for ECDSA',
+        {
+          scheme: 'asymmetric',
+          algorithm: 'ecdsa-p256-sha256',
+          encoding: 'base64',
+          header: 'x-sig',
+          publicKeys: [ED25519_KEY],
+        },
+        'publicKeys[0] is not a P-256 (prime256v1) public key',
+      ],
+      [
+        'a secret for a scheme whose keys are declared',
+        {
+          scheme: 'asymmetric',
+          algorithm: 'ed25519',
+          encoding: 'hex',
+          header: 'x-sig',
+          publicKeys: [ED25519_KEY],
+          secretName: 'prod/discord',
+        },
+        'scheme "asymmetric" takes no secret (its public keys are in the declaration): remove secretName',
+      ],
+      [
+        'a token whose id is its own header',
+        { scheme: 'token', header: 'x-token', deliveryId: { header: 'X-Token' } },
+        'deliveryId.header cannot be the header that carries the token',
+      ],
+      [
+        'a claim as the id of a token',
+        { scheme: 'token', header: 'x-token', deliveryId: { claim: 'jti' } },
+        'deliveryId is either { header } or { jsonField }',
+      ],
+      [
+        'an HS algorithm for a JWT',
+        { scheme: 'jwt', algorithms: ['HS256'], publicKeys: [P256_KEY] },
+        'algorithms cannot hold "HS256"',
+      ],
+      [
+        'alg none for a JWT',
+        { scheme: 'jwt', algorithms: ['none'], publicKeys: [P256_KEY] },
+        'algorithms cannot hold "none"',
+      ],
+      [
+        'a JWT without keys',
+        { scheme: 'jwt', algorithms: ['ES256'] },
+        'give the public keys that verify the tokens: publicKeys, jwks, or both',
+      ],
+      [
+        'a JWT key of an algorithm not allowed',
+        { scheme: 'jwt', algorithms: ['RS256'], publicKeys: [P256_KEY] },
+        'publicKeys[0] is a key for ES256, which algorithms does not allow',
+      ],
+      [
+        'a JWT max age over a day',
+        { scheme: 'jwt', algorithms: ['ES256'], publicKeys: [P256_KEY], maxAgeSeconds: 86401 },
+        'maxAgeSeconds must be a whole number between 1 and 86400',
+      ],
+      [
+        'an empty audience',
+        { scheme: 'jwt', algorithms: ['ES256'], publicKeys: [P256_KEY], audience: [] },
+        'audience must be a non-empty string or a list of them',
+      ],
+      [
+        'an option of another family',
+        { scheme: 'basic', header: 'authorization' },
+        'scheme "basic" has no option "header"',
+      ],
+    ])('rejects %s, saying what is wrong', (_, provider, expected) => {
+      // Act
+      const message = problemsOf({
+        providers: { p: provider as ProviderDeclaration },
+        subscribers: {},
+      });
+
+      // Assess
+      expect(message).toContain(`provider "p": ${expected}`);
+    });
+
+    it.each<[string, Record<string, unknown>, number]>([
+      [
+        'asymmetric',
+        {
+          scheme: 'asymmetric',
+          algorithm: 'rsa',
+          encoding: 'hex',
+          header: 'x sig',
+          structured: { signatureKey: '' },
+          publicKeys: [],
+          toleranceSeconds: 5,
+        },
+        5,
+      ],
+      ['token', { scheme: 'token', header: '', prefix: 'x'.repeat(65), eventTypeHeader: 'a b' }, 3],
+      ['basic', { scheme: 'basic', deliveryId: {}, eventTypeField: 'a..b', handshake: {} }, 4],
+      [
+        'jwt',
+        {
+          scheme: 'jwt',
+          algorithms: ['HS256', 'PS256'],
+          jwks: { keys: [] },
+          issuer: 3,
+          bodyHashClaim: 'a b',
+        },
+        5,
+      ],
+    ])('lists every problem of a %s declaration at once', (_, provider, count) => {
+      // Act
+      const message = problemsOf({
+        providers: { p: provider as ProviderDeclaration },
+        subscribers: {},
+      });
+
+      // Assess: the first line is the heading, then one line per problem.
+      expect(message.split('\n  - ')).toHaveLength(count + 1);
     });
   });
 

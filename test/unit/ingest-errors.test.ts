@@ -28,6 +28,7 @@ function request(
   return {
     provider: options.provider ?? 'standard',
     headers: signStandard({ id: 'msg_1', at: NOW, body, secret: options.secret }),
+    method: 'POST',
     rawBody: Buffer.from(body),
     rawQueryString: '',
     rawPath: `/webhooks/${options.provider ?? 'standard'}`,

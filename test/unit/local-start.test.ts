@@ -15,23 +15,24 @@ function deadPid(): number {
 
 describe('Module: npm start’s settings and its data folder', () => {
   describe('Function: startSettings', () => {
-    it('uses the same ports at every start: 3000, DynamoDB on 8000, SNS/SQS/S3 on 4566', () => {
+    it('uses the same ports at every start: 3000, the console on 3001, DynamoDB on 8000, SNS/SQS/S3 on 4566', () => {
       // Act
       const settings = startSettings({});
 
       // Assess
-      expect(DEFAULT_PORTS).toEqual({ api: 3000, dynamodb: 8000, aws: 4566 });
+      expect(DEFAULT_PORTS).toEqual({ api: 3000, console: 3001, dynamodb: 8000, aws: 4566 });
       expect(settings).toEqual({
-        ports: { api: 3000, dynamodb: 8000, aws: 4566 },
+        ports: { api: 3000, console: 3001, dynamodb: 8000, aws: 4566 },
         dataDir: '.hookonce',
         dynamodb: 'dynalite',
       });
     });
 
-    it('takes PORT, HOOKONCE_DYNAMODB_PORT and HOOKONCE_AWS_PORT, 0 for a free one', () => {
+    it('takes PORT, HOOKONCE_CONSOLE_PORT, HOOKONCE_DYNAMODB_PORT and HOOKONCE_AWS_PORT, 0 for a free one', () => {
       // Act
       const settings = startSettings({
         PORT: '3100',
+        HOOKONCE_CONSOLE_PORT: '3101',
         HOOKONCE_DYNAMODB_PORT: '0',
         HOOKONCE_AWS_PORT: '4600',
         HOOKONCE_DATA_DIR: '/tmp/h',
@@ -40,7 +41,7 @@ describe('Module: npm start’s settings and its data folder', () => {
 
       // Assess
       expect(settings).toEqual({
-        ports: { api: 3100, dynamodb: 0, aws: 4600 },
+        ports: { api: 3100, console: 3101, dynamodb: 0, aws: 4600 },
         dataDir: '/tmp/h',
         dynamodb: 'dynamodb-local',
       });

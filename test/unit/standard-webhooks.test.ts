@@ -31,6 +31,7 @@ function inspect(
   return provider.inspect(
     {
       headers,
+      method: 'POST',
       rawBody,
       rawQueryString: '',
       rawPath: '/webhooks/standard',
@@ -295,6 +296,7 @@ describe('Class: StandardWebhooksProvider', () => {
       provider.inspect(
         {
           headers,
+          method: 'POST',
           rawBody: Buffer.from(BODY),
           rawQueryString: '',
           rawPath: '/webhooks/standard',

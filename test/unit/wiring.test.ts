@@ -8,6 +8,7 @@ import { ConfigError } from '../../functions/shared/errors.ts';
 import { createLogger } from '../../functions/shared/log.ts';
 import { signStandard, TEST_SECRET } from '../support/backends.ts';
 import { lambdaContext, webhookEvent } from '../support/events.ts';
+import { ed25519Pair, naclSignHex } from '../support/keys.ts';
 
 const NOW = Date.UTC(2100, 0, 1);
 const INTERNALS = 'Cannot read properties of undefined (reading "Item") at store.ts:136';
@@ -128,6 +129,62 @@ describe('Module: ingest wiring', () => {
 
       // Assess
       expect(build).not.toThrow();
+    });
+
+    describe('a provider whose public keys are in the declaration', () => {
+      const pair = ed25519Pair(31);
+      const discordEnv = (publicKey: string): Env => ({
+        ...validEnv,
+        [INGEST_ENV.providers]: JSON.stringify({
+          ...declaration.providers,
+          discord: {
+            ...resolveDeclaration({
+              providers: { discord: { preset: 'discord', publicKeys: [pair.publicHex] } },
+              subscribers: {},
+            }).providers.discord,
+            publicKeys: [publicKey],
+          },
+        }),
+      });
+
+      it('needs no HOOKONCE_SECRET_* for it, and answers its verified PING through the whole handler', async () => {
+        // Prepare
+        const handler = createIngestHandler(discordEnv(pair.publicHex), {
+          clock: { now: () => NOW },
+          log: createLogger({}, 'error', () => undefined),
+        });
+        const ping = JSON.stringify({ version: 1, application_id: '1', type: 0 });
+        const timestamp = String(NOW / 1000);
+        const event = webhookEvent({
+          provider: 'discord',
+          headers: {
+            'x-signature-ed25519': naclSignHex(`${timestamp}${ping}`, pair.secretKey),
+            'x-signature-timestamp': timestamp,
+          },
+          body: ping,
+        });
+
+        // Act
+        const response = (await handler(
+          event,
+          lambdaContext('invocation-ping'),
+        )) as APIGatewayProxyStructuredResultV2;
+
+        // Assess
+        expect(response.statusCode).toBe(204);
+        expect(response.body).toBe('');
+      });
+
+      it('fails the cold start with a ConfigError naming the provider when a public key is bad', () => {
+        // Act
+        const error = thrownBy(() => createIngestHandler(discordEnv('not-a-key')));
+
+        // Assess
+        expect(error).toBeInstanceOf(ConfigError);
+        expect((error as Error).message).toContain(
+          'provider "discord": publicKeys[0] is not an Ed25519 public key',
+        );
+      });
     });
 
     it('answers a bare 500 internal_error for an unexpected error inside the core, and logs it', async () => {

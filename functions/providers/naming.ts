@@ -1,0 +1,160 @@
+import type { Handshake, JwtDeliveryId } from '../shared/declaration.ts';
+import { asName, keepHeaders, unsignedEventType, valueAt } from './common.ts';
+import { reject400, type Verdict, type VerifyContext, type WebhookRequest } from './types.ts';
+
+/**
+ * How every scheme family names a delivery once its request is verified: the
+ * delivery id, the event type, and a provider's handshake (a ping answered at
+ * once). Only what was verified may key a delivery (docs/security.md): a declared
+ * id that the verified content does not cover is kept as `providerDeliveryId`,
+ * and the key is then `contentKey()`, a digest of what was verified.
+ */
+export interface NamingOptions {
+  /** A header, a field of the JSON body (a dotted path), or (JWT) a claim. */
+  deliveryId?: JwtDeliveryId;
+  /** The event type is a field of the JSON body (a dotted path). */
+  eventTypeField?: string;
+  /** The event type is a header's value. */
+  eventTypeHeader?: string;
+  /** Every delivery has this event type. */
+  eventType?: string;
+  /** A verified body whose field has this value is answered at once, neither stored nor published. */
+  handshake?: Handshake;
+}
+
+/** What the verification covered. */
+export interface Covered {
+  /** The body's bytes (a template's {body}, a JWT's body-hash claim). */
+  readonly body: boolean;
+  /** Headers whose values are signed, lower-cased. */
+  readonly headers: ReadonlySet<string>;
+  /** A verified JWT's claims. */
+  readonly claims?: Readonly<Record<string, unknown>>;
+}
+
+/** What an event type taken from anything unsigned must look like, else 400 malformed_event_type. */
+export const UNSIGNED_EVENT_TYPE = /^[A-Za-z0-9_./:-]{1,128}$/;
+
+/** The event type of a delivery that names none. */
+export const DEFAULT_EVENT_TYPE = 'webhook';
+
+/** The names of `options` that read the JSON body. */
+const readsBody = (options: NamingOptions): boolean =>
+  (options.deliveryId !== undefined && 'jsonField' in options.deliveryId) ||
+  options.eventTypeField !== undefined ||
+  options.handshake !== undefined;
+
+/**
+ * The verdict of a verified request: a handshake's reply, or the delivery's key,
+ * the provider's own unsigned id, its event type and the headers it keeps; or a
+ * 400 when a declared name is missing or unusable. Never throws.
+ */
+export function nameDelivery(
+  request: WebhookRequest,
+  context: VerifyContext,
+  options: NamingOptions,
+  covered: Covered,
+  contentKey: () => string,
+  keptHeaderNames: readonly string[],
+): Verdict {
+  const { headers } = request;
+  let body: unknown;
+  if (readsBody(options)) {
+    body = context.json();
+    if (body === undefined) return reject400('malformed_body', 'the body is not valid JSON');
+  }
+
+  const handshake = options.handshake;
+  if (handshake && valueAt(body, handshake.jsonField) === handshake.equals) {
+    return handshake.reply === undefined
+      ? { kind: 'reply', statusCode: 204, contentType: 'application/json', body: '' }
+      : {
+          kind: 'reply',
+          statusCode: 200,
+          contentType: 'application/json',
+          body: JSON.stringify(handshake.reply),
+        };
+  }
+
+  let deliveryId: string | undefined;
+  let providerDeliveryId: string | undefined;
+  const source = options.deliveryId;
+  if (source && 'claim' in source) {
+    deliveryId = asName(covered.claims?.[source.claim]);
+    if (!deliveryId) {
+      return reject400(
+        'missing_delivery_id',
+        `the token has no "${source.claim}" claim to use as its id`,
+      );
+    }
+  } else if (source && 'jsonField' in source) {
+    const id = asName(valueAt(body, source.jsonField));
+    if (!id) {
+      return reject400(
+        'missing_delivery_id',
+        `the body has no "${source.jsonField}" to use as its id`,
+      );
+    }
+    if (covered.body) deliveryId = id;
+    else providerDeliveryId = id;
+  } else if (source) {
+    const id = headers[source.header];
+    if (!id) return reject400('missing_delivery_id', `the ${source.header} header is missing`);
+    if (covered.headers.has(source.header)) deliveryId = id;
+    else providerDeliveryId = id;
+  }
+  deliveryId ??= contentKey();
+
+  let eventType = options.eventType ?? DEFAULT_EVENT_TYPE;
+  let unsigned = false;
+  if (options.eventTypeField !== undefined) {
+    const type = valueAt(body, options.eventTypeField);
+    eventType = typeof type === 'string' && type ? type : DEFAULT_EVENT_TYPE;
+    if (!covered.body) {
+      unsigned = true;
+      if (!UNSIGNED_EVENT_TYPE.test(eventType)) return malformedType();
+    }
+  } else if (options.eventTypeHeader !== undefined) {
+    const value = headers[options.eventTypeHeader];
+    if (covered.headers.has(options.eventTypeHeader)) {
+      eventType = value || DEFAULT_EVENT_TYPE;
+    } else {
+      unsigned = true;
+      const type = unsignedEventType(value, UNSIGNED_EVENT_TYPE, DEFAULT_EVENT_TYPE);
+      if (type === undefined) return malformedType();
+      eventType = type;
+    }
+  }
+
+  return {
+    kind: 'accept',
+    deliveryId,
+    ...(providerDeliveryId !== undefined ? { providerDeliveryId } : {}),
+    eventType,
+    ...(unsigned ? { unsignedEventType: true as const } : {}),
+    keptHeaders: keepHeaders(headers, keptHeaderNames),
+  };
+}
+
+const malformedType = () =>
+  reject400(
+    'malformed_event_type',
+    'the event type, which nothing signs, must be 1 to 128 letters, digits and _ . / : -',
+  );
+
+/**
+ * The headers a delivery keeps: the content type, the user agent, and the
+ * headers its declaration names (id, type, timestamp). Never a signature or a
+ * credential: `secretHeaders` are left out whatever the declaration says.
+ */
+export function keptHeaderNames(
+  options: NamingOptions & { timestampHeader?: string },
+  secretHeaders: readonly string[],
+): string[] {
+  const names = new Set(['content-type', 'user-agent']);
+  if (options.timestampHeader) names.add(options.timestampHeader);
+  if (options.deliveryId && 'header' in options.deliveryId) names.add(options.deliveryId.header);
+  if (options.eventTypeHeader) names.add(options.eventTypeHeader);
+  for (const secret of secretHeaders) names.delete(secret);
+  return [...names];
+}
