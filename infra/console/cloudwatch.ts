@@ -582,7 +582,7 @@ export function consumerPeriodSeconds(from: number, to: number): number {
   return Math.max(60, (minuteCeil(to) - minuteFloor(from)) / 1000);
 }
 
-/** Succeeded (applied or skipped as duplicates) and failed records by subscriber. */
+/** Succeeded (applied, or skipped as duplicates: also counted apart) and failed records by subscriber. */
 export function consumerCountsFromResults(
   results: readonly MetricDataResult[],
   subscribers: readonly string[],
@@ -599,6 +599,7 @@ export function consumerCountsFromResults(
       {
         succeeded: total(`s${i}_effects`) + total(`s${i}_duplicates`),
         failed: total(`s${i}_failures`),
+        duplicates: total(`s${i}_duplicates`),
       },
     ]),
   );

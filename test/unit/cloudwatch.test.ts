@@ -591,7 +591,7 @@ describe('Module: infra/console/cloudwatch', () => {
       });
     });
 
-    it('counts effects and duplicates skipped as succeeded, failures as failed', () => {
+    it('counts effects and duplicates skipped as succeeded (and the duplicates apart), failures as failed', () => {
       const t = [new Date(T0), new Date(T0 + 60_000)];
       expect(
         consumerCountsFromResults(
@@ -603,7 +603,10 @@ describe('Module: infra/console/cloudwatch', () => {
           ],
           ['billing', 'example'],
         ),
-      ).toEqual({ billing: { succeeded: 9, failed: 0 }, example: { succeeded: 0, failed: 5 } });
+      ).toEqual({
+        billing: { succeeded: 9, failed: 0, duplicates: 2 },
+        example: { succeeded: 0, failed: 5, duplicates: 0 },
+      });
     });
 
     it('gives up plainly when GetMetricData keeps being throttled', async () => {
