@@ -223,7 +223,7 @@ export async function runTail(
   const removeInterrupt = (deps.onInterrupt ?? onSignals)(() => abort.abort());
   try {
     if (options.stack) return await tailStack(options.stack, options, io, declaration, show, abort);
-    return await tailLocal(io, show, abort.signal);
+    return await tailLocal(io, filter, show, abort.signal);
   } finally {
     removeInterrupt();
   }
@@ -231,6 +231,7 @@ export async function runTail(
 
 async function tailLocal(
   io: CliIo,
+  filter: ActivityQuery,
   show: (record: RequestRecord) => void,
   signal: AbortSignal,
 ): Promise<number> {
@@ -239,7 +240,11 @@ async function tailLocal(
     io.err(`hookonce tail: ${local.problem}`);
     return 1;
   }
-  const url = `${local.url}/api/stream`;
+  // The console filters the stream too: only what passes comes over the wire.
+  const params = new URLSearchParams(
+    Object.entries(filter).filter((e): e is [string, string] => typeof e[1] === 'string'),
+  );
+  const url = `${local.url}/api/stream${params.size > 0 ? `?${params}` : ''}`;
   try {
     const end = await readSse(
       io.fetch,

@@ -332,9 +332,10 @@ describe('Module: hookonce tail', () => {
     });
 
     it('prints each request the console streams that passes the filters, and exits 0 on Ctrl-C', async () => {
-      // Prepare: a console that streams three requests and stays open.
+      // Prepare: a console that streams three requests, whatever the filters, and stays open.
+      const paths: string[] = [];
       const url = await serve((res, path) => {
-        expect(path).toBe('/api/stream');
+        paths.push(path);
         res.writeHead(200, streamHeaders);
         res.write(': connected\n\n');
         for (const r of [
@@ -405,6 +406,12 @@ describe('Module: hookonce tail', () => {
         record({ provider: 'github', deliveryId: 'gh-1', eventType: 'push' }),
       ]);
       expect(colored.out[0]).toContain('\u001b[33m401\u001b[39m');
+      // The filters go to the console too, which streams only what passes.
+      expect(paths).toEqual([
+        '/api/stream?provider=stripe',
+        '/api/stream?type=push',
+        '/api/stream?outcome=rejected',
+      ]);
     });
 
     it('says when the console ends the stream, and exits 1', async () => {
