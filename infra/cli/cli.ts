@@ -1,6 +1,7 @@
 /** The `hookonce` command line: a table of subcommands, each with its own --help. */
 import { ConfigError } from '../../functions/shared/errors.ts';
 import { type CliIo, type Command, CommandFailure, UsageError } from './command.ts';
+import { consoleCommand } from './console.ts';
 import { costCommand } from './cost.ts';
 import { dlqCommand } from './dlq.ts';
 import { deliveriesCommand } from './parked.ts';
@@ -16,6 +17,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   dlq: dlqCommand,
   deliveries: deliveriesCommand,
   tail: tailCommand,
+  console: consoleCommand,
 };
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;

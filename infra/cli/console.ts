@@ -16,8 +16,10 @@ import {
   MetricsConsumerStats,
 } from '../console/cloudwatch.ts';
 import type { ConsoleOptions, ConsoleServer, ProviderInfo, TestSent } from '../console/options.ts';
+import { startConsole } from '../console/server.ts';
 import { declaration as defaultDeclaration } from '../hookonce.config.ts';
 import { CLI_ROOT, type CliIo, type Command, UsageError } from './command.ts';
+import { loadDeclaration } from './config.ts';
 import {
   activityNamesFromOutputs,
   localConsole,
@@ -362,9 +364,7 @@ Examples:
   npx hookonce console
   npx hookonce console --stack Hookonce --region eu-west-1
   npx hookonce console --stack Hookonce --allow-writes`,
-  run(args, io) {
-    return runConsole(args, io, {
-      start: () => Promise.reject(new Error('the console server is not built yet')),
-    });
+  async run(args, io) {
+    return runConsole(args, io, { start: startConsole }, (await loadDeclaration(io)).declaration);
   },
 };
