@@ -37,6 +37,10 @@ export interface TailOptions {
   /** A prefix of the provider's event type. */
   readonly type?: string;
   readonly json: boolean;
+  /** How many of the newest requests to show first, oldest of them first. */
+  readonly recent?: number;
+  /** Keep showing requests as they end (false: only the recent ones, then exit). */
+  readonly follow: boolean;
 }
 
 export function parseTailArgs(args: readonly string[]): TailOptions | 'help' {
@@ -57,7 +61,20 @@ export function parseTailArgs(args: readonly string[]): TailOptions | 'help' {
   if (v.region !== undefined && v.stack === undefined) {
     throw new UsageError('--region goes with --stack');
   }
+  let recent: number | undefined;
+  if (v.recent !== undefined) {
+    recent = Number(v.recent);
+    if (!/^\d+$/.test(v.recent) || recent < 1 || recent > 1000) {
+      throw new UsageError(`--recent is a number from 1 to 1000, got "${v.recent}"`);
+    }
+  }
+  const follow = v.follow ?? true;
+  if (!follow && recent === undefined) {
+    throw new UsageError('--no-follow goes with --recent N: it shows the newest N and exits');
+  }
   return {
+    recent,
+    follow,
     stack: v.stack,
     region: v.region,
     provider: v.provider,
@@ -79,8 +96,11 @@ function parseRaw(args: readonly string[]) {
       outcome: { type: 'string' },
       type: { type: 'string' },
       json: { type: 'boolean' },
+      recent: { type: 'string' },
+      follow: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
+    allowNegative: true,
   });
 }
 
@@ -220,10 +240,12 @@ export async function runTail(
     io.out(options.json ? JSON.stringify(record) : formatter.line(record));
   };
   const abort = new AbortController();
-  const removeInterrupt = (deps.onInterrupt ?? onSignals)(() => abort.abort());
+  const removeInterrupt = options.follow
+    ? (deps.onInterrupt ?? onSignals)(() => abort.abort())
+    : () => undefined;
   try {
     if (options.stack) return await tailStack(options.stack, options, io, declaration, show, abort);
-    return await tailLocal(io, filter, show, abort.signal);
+    return await tailLocal(io, filter, show, abort.signal, options);
   } finally {
     removeInterrupt();
   }
@@ -234,6 +256,7 @@ async function tailLocal(
   filter: ActivityQuery,
   show: (record: RequestRecord) => void,
   signal: AbortSignal,
+  options: Pick<TailOptions, 'recent' | 'follow'>,
 ): Promise<number> {
   const local = localConsole(io.env, io.cwd);
   if (local.url === undefined) {
@@ -244,6 +267,27 @@ async function tailLocal(
   const params = new URLSearchParams(
     Object.entries(filter).filter((e): e is [string, string] => typeof e[1] === 'string'),
   );
+  if (options.recent !== undefined) {
+    const query = new URLSearchParams(params);
+    query.set('limit', String(options.recent));
+    let answer: Response;
+    try {
+      answer = await io.fetch(`${local.url}/api/requests?${query}`);
+    } catch {
+      io.err(`hookonce tail: nothing answers at ${local.url}: is npm start running?`);
+      return 1;
+    }
+    if (!answer.ok) {
+      io.err(`hookonce tail: the console answered ${answer.status} for the recent requests`);
+      return 1;
+    }
+    const { requests } = (await answer.json()) as { requests: unknown[] };
+    const records = requests
+      .map((r) => recordFromStream(JSON.stringify(r)))
+      .filter((r): r is RequestRecord => r !== undefined);
+    for (const record of records.reverse()) show(record);
+    if (!options.follow) return 0;
+  }
   const url = `${local.url}/api/stream${params.size > 0 ? `?${params}` : ''}`;
   try {
     const end = await readSse(
@@ -301,6 +345,19 @@ async function tailStack(
           }
         },
       });
+      if (options.recent !== undefined) {
+        const recent = await activity.recent({
+          provider: options.provider,
+          outcome: options.outcome,
+          type: options.type,
+          limit: options.recent,
+        });
+        for (const record of recent.reverse()) show(record);
+        if (!options.follow) {
+          port.close();
+          return 0;
+        }
+      }
       io.err(
         `tail of ${target.description}: log group ${names.logGroup}, polled every 2 s with FilterLogEvents (lines show a few seconds after the request); Ctrl-C to stop`,
       );
@@ -318,7 +375,7 @@ export const tailCommand: Command = {
   name: 'tail',
   summary: 'every webhook request as it ends, one line each (local, or a deployed stack)',
   usage:
-    'hookonce tail [--stack NAME [--region R]] [--provider P] [--outcome O] [--type PREFIX] [--json]',
+    'hookonce tail [--stack NAME [--region R]] [--provider P] [--outcome O] [--type PREFIX] [--recent N [--no-follow]] [--json]',
   help: `Shows each webhook request as it ends: the time, the provider, the HTTP
 status, the outcome (with the reason of a refusal or the dependency that
 failed), the delivery id, the event type and the time the ingest function took.
@@ -335,6 +392,9 @@ lines show a few seconds after their request.
       --provider P       only this provider's requests
       --outcome O        only this outcome: ${OUTCOMES.join(', ')}
       --type PREFIX      only event types that start with PREFIX (invoice.)
+      --recent N         first the newest N requests (with --stack: a Logs Insights
+                         query over the last hour, billed by the bytes it scans)
+      --no-follow        with --recent: show those and exit
       --json             one JSON object per line instead of the table
   -h, --help             this help
 
@@ -343,6 +403,7 @@ Colour shows on a terminal, unless NO_COLOR is set.
 Examples:
   npx hookonce tail
   npx hookonce tail --provider stripe --outcome rejected
+  npx hookonce tail --recent 20 --no-follow
   npx hookonce tail --stack Hookonce --region eu-west-1 --json`,
   async run(args, io) {
     return runTail(args, io, {}, (await loadDeclaration(io)).declaration);

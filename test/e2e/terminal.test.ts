@@ -135,6 +135,17 @@ describe('Terminal views on the local runtime: hookonce deliveries list, tail an
     expect(where.out).toBe(`the console of the local runtime (local.json): ${runtime.consoleUrl}`);
   });
 
+  it('shows the newest requests, oldest of them first, and exits with --recent N --no-follow', async () => {
+    const result = await hookonce('tail', '--recent', '3', '--no-follow', '--provider', 'stripe');
+
+    expect(result.code).toBe(0);
+    const lines = result.out.split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/ stripe +200 +duplicate +evt_term_1 +invoice\.paid /);
+    expect(lines[1]).toMatch(/ stripe +202 +published +evt_term_2 +charge\.succeeded /);
+    expect(lines[2]).toMatch(/ stripe +401 +rejected signature_mismatch +- /);
+  });
+
   it('tails each request as it ends, from the console’s stream, until Ctrl-C', async () => {
     // Prepare: tail, and send once it follows the stream.
     const out: string[] = [];

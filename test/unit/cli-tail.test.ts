@@ -170,6 +170,8 @@ describe('Module: hookonce tail', () => {
         outcome: undefined,
         type: undefined,
         json: false,
+        recent: undefined,
+        follow: true,
       });
       expect(
         parseTailArgs([
@@ -192,6 +194,12 @@ describe('Module: hookonce tail', () => {
         outcome: 'rejected',
         type: 'invoice.',
         json: true,
+        recent: undefined,
+        follow: true,
+      });
+      expect(parseTailArgs(['--recent', '20', '--no-follow'])).toMatchObject({
+        recent: 20,
+        follow: false,
       });
       expect(parseTailArgs(['-h'])).toBe('help');
     });
@@ -200,7 +208,10 @@ describe('Module: hookonce tail', () => {
       [['--outcome', 'ok'], '--outcome is one of published, taken_over, duplicate'],
       [['--region', 'eu-west-1'], '--region goes with --stack'],
       [['stripe'], 'unexpected argument "stripe"'],
-      [['--follow'], "Unknown option '--follow'"],
+      [['--folow'], "Unknown option '--folow'"],
+      [['--recent', '0'], '--recent is a number from 1 to 1000, got "0"'],
+      [['--recent', 'ten'], '--recent is a number from 1 to 1000, got "ten"'],
+      [['--no-follow'], '--no-follow goes with --recent N'],
     ])('refuses %j', (args, message) => {
       expect(() => parseTailArgs(args)).toThrow(message);
     });
