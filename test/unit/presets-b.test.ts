@@ -5,9 +5,11 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
 import { buildProviders } from '../../functions/providers/registry.ts';
+import { writeSignatureHeader } from '../../functions/providers/signed-request.ts';
 import type { Provider } from '../../functions/providers/types.ts';
 import {
   type ProviderDeclaration,
+  type ResolvedHmac,
   type ResolvedProvider,
   resolveDeclaration,
   signsDeliveryId,
@@ -1386,6 +1388,442 @@ describe('Module: presets-more', () => {
         ),
         { seed: SEED, numRuns: 200 },
       );
+    });
+  });
+});
+
+/**
+ * The family options these presets needed, each on a plain family declaration:
+ * what they answer, what they refuse when resolved, and that nothing about them
+ * runs before the signature is verified.
+ */
+describe('Module: family additions for presets-more', () => {
+  const SECRET = 'hookonce-family-secret-01';
+  const OLD = 'hookonce-family-secret-00';
+
+  function problemsOf(declaration: ProviderDeclaration): string {
+    try {
+      resolveDeclaration({ providers: { acme: declaration }, subscribers: {} });
+    } catch (error) {
+      return (error as Error).message;
+    }
+    return '';
+  }
+
+  describe('Option: handshake.replyText and handshake.replyObject', () => {
+    const { provider } = declared('acme', {
+      scheme: 'hmac',
+      header: 'x-sig',
+      algorithm: 'sha256',
+      encoding: 'hex',
+      eventTypeField: 'type',
+      handshake: {
+        jsonField: 'type',
+        equals: 'challenge',
+        replyObject: {
+          echo: { jsonField: 'data.token' },
+          signed: { hmacOfField: 'data.token' },
+        },
+      },
+    });
+    const { provider: texting } = declared('acme', {
+      scheme: 'hmac',
+      header: 'x-sig',
+      algorithm: 'sha256',
+      encoding: 'base64',
+      handshake: { jsonField: 'type', equals: 'challenge', replyText: { jsonField: 'data.token' } },
+    });
+    const signed = (text: string, secret = SECRET, encoding: 'hex' | 'base64' = 'hex') => ({
+      headers: { 'x-sig': mac('sha256', secret, text, encoding) },
+      body: text,
+      secrets: [SECRET, OLD],
+    });
+    const CHALLENGE = JSON.stringify({ type: 'challenge', data: { token: 'tok-1' } });
+
+    it('answers replyObject with the field and its HMAC keyed by whichever active secret verified the request', () => {
+      // Act
+      const byNew = inspectWith(provider, signed(CHALLENGE, SECRET));
+      const byOld = inspectWith(provider, signed(CHALLENGE, OLD));
+
+      // Assess
+      expect(byNew).toEqual({
+        kind: 'reply',
+        statusCode: 200,
+        contentType: 'application/json',
+        body: JSON.stringify({ echo: 'tok-1', signed: mac('sha256', SECRET, 'tok-1') }),
+      });
+      expect(byOld).toMatchObject({
+        body: JSON.stringify({ echo: 'tok-1', signed: mac('sha256', OLD, 'tok-1') }),
+      });
+    });
+
+    it('answers replyText with the field as text/plain, in no encoding of its own', () => {
+      // Act
+      const verdict = inspectWith(texting, signed(CHALLENGE, SECRET, 'base64'));
+
+      // Assess
+      expect(verdict).toEqual({
+        kind: 'reply',
+        statusCode: 200,
+        contentType: 'text/plain',
+        body: 'tok-1',
+      });
+    });
+
+    it.each([
+      ['is missing', { type: 'challenge', data: {} }],
+      ['is not text', { type: 'challenge', data: { token: 42 } }],
+      ['is empty', { type: 'challenge', data: { token: '' } }],
+      ['is over 4,096 characters', { type: 'challenge', data: { token: 'x'.repeat(4097) } }],
+    ])('answers a verified handshake whose field %s with 400 malformed_body', (_, body) => {
+      // Prepare
+      const text = JSON.stringify(body);
+
+      // Act
+      const object = inspectWith(provider, signed(text));
+      const plain = inspectWith(texting, signed(text, SECRET, 'base64'));
+
+      // Assess
+      expect(object).toMatchObject({ kind: 'reject', status: 400, code: 'malformed_body' });
+      expect(plain).toMatchObject({ kind: 'reject', status: 400, code: 'malformed_body' });
+    });
+
+    it('answers a forged handshake with 401 before reading its body', () => {
+      // Act
+      const verdict = inspectWith(provider, signed(CHALLENGE, 'not-an-active-secret-000'));
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'reject', status: 401, code: 'signature_mismatch' });
+    });
+
+    it('refuses, when resolved, two kinds of reply, an hmacOfField outside the hmac family, and a malformed member', () => {
+      // Act
+      const two = problemsOf({
+        scheme: 'hmac',
+        header: 'x-sig',
+        algorithm: 'sha256',
+        encoding: 'hex',
+        handshake: { jsonField: 't', equals: 1, reply: {}, replyText: { jsonField: 'c' } },
+      });
+      const token = problemsOf({
+        scheme: 'token',
+        header: 'x-token',
+        handshake: { jsonField: 't', equals: 1, replyObject: { s: { hmacOfField: 'c' } } },
+      });
+      const members = problemsOf({
+        scheme: 'hmac',
+        header: 'x-sig',
+        algorithm: 'sha256',
+        encoding: 'hex',
+        handshake: {
+          jsonField: 't',
+          equals: 1,
+          replyObject: { both: { jsonField: 'a', hmacOfField: 'b' } as never },
+        },
+      });
+      const empty = problemsOf({
+        scheme: 'hmac',
+        header: 'x-sig',
+        algorithm: 'sha256',
+        encoding: 'hex',
+        handshake: { jsonField: 't', equals: 1, replyObject: {} },
+      });
+
+      // Assess
+      expect(two).toContain(
+        'provider "acme": a handshake answers with one of reply, replyText and replyObject',
+      );
+      expect(token).toContain(
+        'provider "acme": handshake.replyObject.s.hmacOfField needs a shared secret to sign with: only scheme "hmac" has one',
+      );
+      expect(members).toContain(
+        'provider "acme": handshake.replyObject.both is either { jsonField } or { hmacOfField }',
+      );
+      expect(empty).toContain(
+        'provider "acme": handshake.replyObject must be an object of 1 to 8 members',
+      );
+    });
+  });
+
+  describe('Option: structured.setSeparator', () => {
+    const { provider, config } = declared('acme', {
+      scheme: 'hmac',
+      header: 'x-sig',
+      structured: { signatureKey: 'v1', timestampKey: 't', setSeparator: ' ' },
+      algorithm: 'sha256',
+      encoding: 'hex',
+    });
+    const body = '{"a":1}';
+    const set = (secret: string, t = NOW_SECONDS) =>
+      `t=${t},v1=${mac('sha256', secret, `${t}.${body}`)}`;
+    const inspect = (header: string) =>
+      inspectWith(provider, { headers: { 'x-sig': header }, body, secrets: [SECRET] });
+
+    it('accepts one set, or several with the same timestamp where any one matches', () => {
+      // Act
+      const verdicts = [
+        set(SECRET),
+        `${set(OLD)} ${set(SECRET)}`,
+        `${set(SECRET)}  ${set(OLD)}`,
+      ].map(inspect);
+
+      // Assess
+      for (const verdict of verdicts) {
+        expect(verdict).toMatchObject({ kind: 'accept', deliveryId: sha256(body) });
+      }
+    });
+
+    it.each([
+      ['sets with different timestamps', () => `${set(SECRET)} ${set(OLD, NOW_SECONDS + 1)}`],
+      ['two t= in one set', () => `t=${NOW_SECONDS},${set(SECRET)}`],
+    ])('refuses %s as malformed_signature', (_, header) => {
+      // Act
+      const verdict = inspect(header());
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'reject', status: 401, code: 'malformed_signature' });
+    });
+
+    it('writes one set per signature when signing, as the verifier reads them', () => {
+      // Prepare
+      const signatures = [SECRET, OLD].map((s) => mac('sha256', s, `${NOW_SECONDS}.${body}`));
+
+      // Act
+      const header = writeSignatureHeader(config as ResolvedHmac, signatures, String(NOW_SECONDS));
+
+      // Assess
+      expect(header).toBe(`${set(SECRET)} ${set(OLD)}`);
+      expect(inspect(header)).toMatchObject({ kind: 'accept' });
+    });
+
+    it('refuses, when resolved, a set separator without a timestamp key or equal to the item separator', () => {
+      // Act
+      const noTimestamp = problemsOf({
+        scheme: 'hmac',
+        header: 'x-sig',
+        structured: { signatureKey: 'v1', setSeparator: ' ' },
+        algorithm: 'sha256',
+        encoding: 'hex',
+      });
+      const same = problemsOf({
+        scheme: 'hmac',
+        header: 'x-sig',
+        structured: { signatureKey: 'v1', timestampKey: 't', setSeparator: ',' },
+        algorithm: 'sha256',
+        encoding: 'hex',
+      });
+
+      // Assess
+      expect(noTimestamp).toContain(
+        'provider "acme": structured.setSeparator needs structured.timestampKey: each set carries its timestamp',
+      );
+      expect(same).toContain(
+        'provider "acme": structured.setSeparator must differ from the separator and the assignment',
+      );
+    });
+  });
+
+  describe('Option: eventTypeWhen', () => {
+    const when = (
+      rule: { equals?: string; notEquals?: string },
+      scheme: 'hmac' | 'token' = 'hmac',
+    ) =>
+      declared(
+        'acme',
+        scheme === 'hmac'
+          ? {
+              scheme: 'hmac',
+              header: 'x-sig',
+              algorithm: 'sha256',
+              encoding: 'hex',
+              eventTypeField: 'kind',
+              eventTypeWhen: { jsonField: 'state', ...rule, eventType: 'revocation' },
+            }
+          : {
+              scheme: 'token',
+              header: 'x-token',
+              eventTypeField: 'kind',
+              eventTypeWhen: { jsonField: 'state', ...rule, eventType: 'revocation' },
+            },
+      ).provider;
+    const hmacRequest = (body: unknown) => {
+      const text = JSON.stringify(body);
+      return { headers: { 'x-sig': mac('sha256', SECRET, text) }, body: text, secrets: [SECRET] };
+    };
+
+    it('types a matching body by the rule and any other by the usual source, signed where the body is', () => {
+      // Prepare
+      const notEnabled = when({ notEquals: 'enabled' });
+      const revoked = when({ equals: 'revoked' });
+
+      // Act
+      const verdicts = [
+        inspectWith(notEnabled, hmacRequest({ state: 'enabled', kind: 'follow' })),
+        inspectWith(notEnabled, hmacRequest({ state: 'user_removed', kind: 'follow' })),
+        inspectWith(notEnabled, hmacRequest({ kind: 'follow' })),
+        inspectWith(revoked, hmacRequest({ state: 'revoked', kind: 'follow' })),
+        inspectWith(revoked, hmacRequest({ state: 'enabled', kind: 'follow' })),
+      ];
+
+      // Assess
+      expect(verdicts.map((v) => (v.kind === 'accept' ? v.eventType : v.kind))).toEqual([
+        'follow',
+        'revocation',
+        'revocation',
+        'revocation',
+        'follow',
+      ]);
+      for (const verdict of verdicts) expect(verdict).not.toHaveProperty('unsignedEventType');
+    });
+
+    it('marks the type unsigned when nothing signs the body (token)', () => {
+      // Prepare
+      const provider = when({ equals: 'revoked' }, 'token');
+
+      // Act
+      const verdict = inspectWith(provider, {
+        headers: { 'x-token': SECRET },
+        body: JSON.stringify({ state: 'revoked', kind: 'follow' }),
+        secrets: [SECRET],
+      });
+
+      // Assess
+      expect(verdict).toMatchObject({
+        kind: 'accept',
+        eventType: 'revocation',
+        unsignedEventType: true,
+      });
+    });
+
+    it('refuses, when resolved, both or neither of equals and notEquals, and an unusable type', () => {
+      // Act
+      const problems = [
+        { equals: 'a', notEquals: 'b', eventType: 'x' },
+        { eventType: 'x' },
+        { equals: 'a', eventType: 'not a type' },
+      ].map((rule) =>
+        problemsOf({
+          scheme: 'token',
+          header: 'x-token',
+          eventTypeWhen: { jsonField: 'state', ...rule },
+        }),
+      );
+
+      // Assess
+      expect(problems[0]).toContain('eventTypeWhen takes exactly one of equals and notEquals');
+      expect(problems[1]).toContain('eventTypeWhen takes exactly one of equals and notEquals');
+      expect(problems[2]).toContain(
+        'eventTypeWhen.eventType must be 1 to 128 letters, digits and _ . / : -, got "not a type"',
+      );
+    });
+  });
+
+  describe("Option: jwt deliveryKey 'token'", async () => {
+    const pair = await generateKeyPair('ES256', { extractable: true });
+    const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1' } as { kty: string };
+    const declare = (deliveryKey?: 'body' | 'token') =>
+      declared('acme', {
+        scheme: 'jwt',
+        algorithms: ['ES256'],
+        jwks: { keys: [jwk] },
+        bodyHashClaim: 'body_sha256',
+        ...(deliveryKey ? { deliveryKey } : {}),
+      }).provider;
+    const BODY = '{"code":"SAME_EVERY_TIME"}';
+    const token = (iat: number) =>
+      new SignJWT({ body_sha256: sha256(BODY) })
+        .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+        .setIssuedAt(iat)
+        .sign(pair.privateKey);
+    const inspect = (provider: Provider, jwt: string) =>
+      inspectWith(provider, {
+        headers: { authorization: `Bearer ${jwt}` },
+        body: BODY,
+        secrets: [],
+      });
+    /** The same token with the other valid ECDSA signature (s → n − s), which P-256 verifiers accept. */
+    const otherForm = (jwt: string) => {
+      const [header, claims, signature = ''] = jwt.split('.');
+      const bytes = Buffer.from(signature, 'base64url');
+      const n = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
+      const s = n - BigInt(`0x${bytes.subarray(32).toString('hex')}`);
+      const sBytes = Buffer.from(s.toString(16).padStart(64, '0'), 'hex');
+      return `${header}.${claims}.${Buffer.concat([bytes.subarray(0, 32), sBytes]).toString('base64url')}`;
+    };
+
+    it('keys each token by its header and claims: two tokens over one body are two deliveries, where the default keys them as one', async () => {
+      // Prepare
+      const [first, second] = [await token(NOW_SECONDS), await token(NOW_SECONDS + 5)];
+
+      // Act
+      const byToken = [first, second].map((jwt) => inspect(declare('token'), jwt));
+      const byBody = [first, second].map((jwt) => inspect(declare(), jwt));
+
+      // Assess
+      const keys = byToken.map((v) => (v.kind === 'accept' ? v.deliveryId : v.kind));
+      expect(keys[0]).toBe(sha256(first.split('.').slice(0, 2).join('.')));
+      expect(keys[1]).not.toBe(keys[0]);
+      expect(byBody.map((v) => (v.kind === 'accept' ? v.deliveryId : v.kind))).toEqual([
+        sha256(BODY),
+        sha256(BODY),
+      ]);
+    });
+
+    it('keeps the key of a token whose ECDSA signature is rewritten in its other valid form', async () => {
+      // Prepare
+      const jwt = await token(NOW_SECONDS);
+      const provider = declare('token');
+
+      // Act
+      const original = inspect(provider, jwt);
+      const rewritten = inspect(provider, otherForm(jwt));
+
+      // Assess: node:crypto verifies both forms, so the signature must not be what keys it.
+      expect(original).toMatchObject({ kind: 'accept' });
+      expect(otherForm(jwt)).not.toBe(jwt);
+      expect(rewritten).toEqual(original);
+    });
+
+    it('refuses, when resolved, any other deliveryKey', () => {
+      // Act
+      const problems = problemsOf({
+        scheme: 'jwt',
+        algorithms: ['ES256'],
+        jwks: { keys: [jwk] },
+        deliveryKey: 'jti' as never,
+      });
+
+      // Assess
+      expect(problems).toContain(
+        'provider "acme": deliveryKey must be "body" or "token", got "jti"',
+      );
+    });
+  });
+
+  describe('Function: resolveDeclaration, warnings for preset ids', () => {
+    it('says nothing of the unsigned id a preset declares, and warns of one the declaration adds or changes', () => {
+      // Act
+      const presetOwn = resolveDeclaration({
+        providers: {
+          bitbucket: { preset: 'bitbucket' },
+          sentry: { preset: 'sentry' },
+          postmark: { preset: 'postmark' },
+          telegram: { preset: 'telegram' },
+        },
+        subscribers: {},
+      }).warnings;
+      const declaredId = resolveDeclaration({
+        providers: { bitbucket: { preset: 'bitbucket', deliveryId: { header: 'x-hook-uuid' } } },
+        subscribers: {},
+      }).warnings;
+
+      // Assess
+      expect(presetOwn).toEqual([]);
+      expect(declaredId).toEqual([
+        expect.stringContaining(
+          'provider "bitbucket": the delivery id header "x-hook-uuid" is not in signedContent',
+        ),
+      ]);
     });
   });
 });
