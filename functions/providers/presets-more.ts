@@ -34,7 +34,7 @@ export const MORE_PRESETS = {
    * Typeform webhooks: HMAC-SHA256 of the body keyed by the webhook's `secret`,
    * `Typeform-Signature: sha256=<base64>`. The body's `event_id` is signed and keys
    * the delivery; its type is `event_type` (`form_response`). No timestamp: keys
-   * are kept 30 days, above Typeform's retries.
+   * are kept 30 days, above Typeform's retries (at most 10 hours).
    */
   typeform: {
     scheme: 'hmac',
@@ -71,7 +71,7 @@ export const MORE_PRESETS = {
    * signed and keys the delivery; its type is `event.event_type`
    * (`incident.triggered`). `X-Webhook-Id` and `X-Webhook-Subscription` are not
    * signed and not used. No timestamp: keys are kept 30 days, far above PagerDuty's
-   * minutes of retries.
+   * retries (minutes).
    */
   pagerduty: {
     scheme: 'hmac',
@@ -87,7 +87,9 @@ export const MORE_PRESETS = {
    * sha256=<hex>`. Neither `X-Request-UUID` nor `X-Event-Key` is signed: the body's
    * SHA-256 keys the delivery (a redelivery of the same body is a duplicate) and the
    * UUID is kept as the provider's id; the type is `X-Event-Key` (`repo:push`),
-   * checked and marked unsigned. No timestamp: keys are kept 30 days.
+   * checked and marked unsigned. Bitbucket resends a request answered 5xx up to
+   * twice; a redelivery from its request log is the same body. No timestamp: keys
+   * are kept 30 days.
    */
   bitbucket: {
     scheme: 'hmac',
@@ -172,7 +174,8 @@ export const MORE_PRESETS = {
    * secret is that `username:password`. The body's SHA-256 keys a delivery (a retry
    * of the same body is a duplicate); `MessageID` is kept as the provider's id and
    * the unsigned type is `RecordType` (`Delivery`, `Bounce`, `Open`, …; an inbound
-   * message has none: `webhook`). No timestamp: keys are kept 30 days.
+   * message has none: `webhook`). Postmark retries an inbound message 10 times
+   * over about 10.5 hours; no timestamp: keys are kept 30 days.
    */
   postmark: {
     scheme: 'basic',
@@ -197,7 +200,8 @@ export const MORE_PRESETS = {
    * Coinbase Commerce webhooks (Settings → Webhook subscriptions → shared secret):
    * HMAC-SHA256 of the body in hex, `X-CC-Webhook-Signature`. The event's id,
    * `event.id`, is signed and keys the delivery (the same on every attempt); the type
-   * is `event.type` (`charge:confirmed`). No timestamp: keys are kept 30 days.
+   * is `event.type` (`charge:confirmed`). Retries last up to 3 days; no timestamp:
+   * keys are kept 30 days.
    */
   'coinbase-commerce': {
     scheme: 'hmac',
@@ -211,7 +215,8 @@ export const MORE_PRESETS = {
    * Checkout.com webhooks (Dashboard → Developers → Webhooks, the endpoint's secret
    * key): HMAC-SHA256 of the body in hex, `Cko-Signature`. The event's `id`
    * (`evt_…`) is signed and keys the delivery; the type is `type`
-   * (`payment_approved`). No timestamp: keys are kept 30 days.
+   * (`payment_approved`). Checkout.com resends up to 8 times over about 30 hours;
+   * no timestamp: keys are kept 30 days.
    */
   'checkout-com': {
     scheme: 'hmac',
@@ -226,8 +231,8 @@ export const MORE_PRESETS = {
    * `Persona-Signature: t=<seconds>,v1=<hex>`, the HMAC-SHA256 of `t.body`, within
    * ±300 s. While a secret rotates Persona sends two such sets separated by a space,
    * each with its `t=`. The event's `data.id` (`evt_…`) is signed and keys the
-   * delivery; the type is `data.attributes.name` (`inquiry.completed`). Keys are
-   * kept 7 days by default, above Persona's retries.
+   * delivery; the type is `data.attributes.name` (`inquiry.completed`). Persona
+   * makes 5 attempts within about 6 minutes: keys are kept 7 days by default.
    */
   persona: {
     scheme: 'hmac',
@@ -247,8 +252,9 @@ export const MORE_PRESETS = {
    * (`meeting.started`). The `endpoint.url_validation` Zoom sends when the URL is
    * saved, and every 72 hours, is answered once its signature verifies with
    * `{ plainToken, encryptedToken }`, the token's HMAC-SHA256 (hex) keyed by the
-   * secret that verified it, and neither stored nor published. Zoom retries for
-   * hours, not days: keys are kept 7 days by default.
+   * secret that verified it, and neither stored nor published. Zoom retries 3
+   * times, the last about 85 minutes after the first attempt: keys are kept 7 days
+   * by default.
    */
   zoom: {
     scheme: 'hmac',
@@ -293,8 +299,8 @@ export const MORE_PRESETS = {
    * notifications (`SYNC_UPDATES_AVAILABLE` again and again) and its bodies carry no
    * id, so the SHA-256 of the token's signed part keys a delivery: a copy of a token
    * is a duplicate, a new notification with the same body is not, and neither is
-   * Plaid's retry (signed anew): consumers see it again. The type is
-   * `webhook_code`. Keys are kept 7 days by default.
+   * Plaid's retry (signed anew, for up to 24 hours): consumers see it again. The
+   * type is `webhook_code`. Keys are kept 7 days by default.
    */
   plaid: {
     scheme: 'jwt',
