@@ -131,17 +131,21 @@ export function hmacProvider(options: HmacOptions): Provider {
         decodeSignature(text, encoding, bytes),
       );
       if ('kind' in read) return read;
-      const expected: Buffer[] = [];
+      // Every secret is tried, without an early exit; the first that matches may sign a handshake's reply.
+      let verifiedBy: KeyObject | undefined;
       for (const secret of context.secrets) {
         const key = keyOf(secret);
-        if (key) expected.push(hmac(algorithm, key, read.content));
+        if (key && matchesAny(read.signatures, [hmac(algorithm, key, read.content)])) {
+          verifiedBy ??= key;
+        }
       }
-      if (!matchesAny(read.signatures, expected)) {
+      if (!verifiedBy) {
         return reject401(
           'signature_mismatch',
           `${options.header} does not match the ${options.signedContent} of this request with any active secret`,
         );
       }
+      const signingKey = verifiedBy;
       return nameDelivery(
         request,
         context,
@@ -152,6 +156,7 @@ export function hmacProvider(options: HmacOptions): Provider {
             context.bodySha256 ? context.bodySha256() : signedDigest(request.rawBody),
           ),
         plan.keptHeaders,
+        (text) => hmac(algorithm, signingKey, text).toString(encoding),
       );
     },
   };
