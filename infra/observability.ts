@@ -20,7 +20,12 @@ import type { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { ResolvedDeclaration } from '../functions/shared/declaration.ts';
-import { METRIC, METRICS_NAMESPACE, type MetricName } from '../functions/shared/metrics.ts';
+import {
+  METRIC,
+  METRICS_NAMESPACE,
+  type MetricName,
+  serviceNames,
+} from '../functions/shared/metrics.ts';
 import type { HookonceSubscriber } from './constructs/subscriber.ts';
 
 /** When each alarm fires. Every window is 5 minutes unless said otherwise. */
@@ -62,12 +67,8 @@ export const DEFAULT_THRESHOLDS: Required<AlarmThresholds> = {
 /** The alarms' window. */
 const WINDOW = Duration.minutes(5);
 
-/** The `service` dimension of each function of a deployment named `name`. */
-export const serviceNames = (name: string) => ({
-  ingest: `${name}-ingest`,
-  sweeper: `${name}-sweeper`,
-  consumer: `${name}-consumer`,
-});
+/** The `service` dimension of each function of a deployment (defined beside the metrics). */
+export { serviceNames };
 
 export interface ObservabilityProps {
   readonly declaration: ResolvedDeclaration;

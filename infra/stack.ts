@@ -1,5 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { METRICS_NAMESPACE, serviceNames } from '../functions/shared/metrics.ts';
 import { Hookonce, type HookonceProps } from './hookonce.ts';
 
 export interface HookonceStackProps extends StackProps, HookonceProps {}
@@ -48,6 +49,25 @@ export class HookonceStack extends Stack {
       description:
         'The CloudWatch dashboard: answers, rejections, publishes, the sweeper, DLQs, consumers',
       value: hookonce.dashboardUrl,
+    });
+    new CfnOutput(this, 'ApiUrl', {
+      description: 'The HTTP API: each provider posts to <ApiUrl>/webhooks/<provider>',
+      value: hookonce.api.apiEndpoint,
+    });
+    // What `hookonce console --stack` and `hookonce tail --stack` read.
+    new CfnOutput(this, 'IngestLogGroupName', {
+      description:
+        'Log group of the ingest function: one line per webhook request (outcome, status, ms)',
+      value: hookonce.ingestFunction.logGroup.logGroupName,
+    });
+    const services = serviceNames(hookonce.declaration.name);
+    new CfnOutput(this, 'MetricsNamespace', {
+      description: `Namespace of the functions' metrics; their service dimension is ${services.ingest}, ${services.sweeper} or ${services.consumer}`,
+      value: METRICS_NAMESPACE,
+    });
+    new CfnOutput(this, 'DeploymentName', {
+      description: 'The declaration name: the prefix of the service dimension of the metrics',
+      value: hookonce.declaration.name,
     });
     new CfnOutput(this, 'DeliveriesTableName', { value: hookonce.deliveriesTable.tableName });
     new CfnOutput(this, 'ConsumerTableName', { value: hookonce.consumerTable.tableName });

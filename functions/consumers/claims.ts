@@ -1,9 +1,4 @@
-import {
-  type DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { toEpochSeconds } from '../shared/clock.ts';
 import { dynamo, type Item, isConditionFailure, N, num, S, str } from '../shared/dynamo.ts';
 import { DependencyError, describeFailure } from '../shared/errors.ts';
@@ -52,6 +47,8 @@ export interface ClaimRecord {
   readonly leaseOwner?: string;
   /** Epoch milliseconds; 0 once released. Absent when DONE. */
   readonly leaseUntil?: number;
+  /** How many times the event was claimed: 1 for an effect that ran once; more after failures or lost leases. */
+  readonly attempts: number;
   /** The last failure, `<name>: <message>`, cut to LAST_ERROR_MAX_CHARS. */
   readonly lastError?: string;
   /** Epoch milliseconds. */
@@ -110,24 +107,31 @@ export class ClaimStore {
     try {
       await dynamo('claim', () =>
         this.#client.send(
-          new PutItemCommand({
+          // An update, not a put: `attempts` counts every claim of the event, and the
+          // last failure stays readable while the event is tried again.
+          new UpdateItemCommand({
             TableName: this.#table,
-            Item: {
-              pk: S(claimPk(consumer, eventId)),
-              consumer: S(consumer),
-              eventId: S(eventId),
-              status: S('IN_PROGRESS'),
-              leaseOwner: S(lease.owner),
-              leaseUntil: N(lease.until),
-              claimedAt: N(now),
-              expiresAt: N(toEpochSeconds(now) + this.#retentionSeconds),
-            },
+            Key: { pk: S(claimPk(consumer, eventId)) },
+            UpdateExpression:
+              'SET #consumer = :consumer, #eventId = :eventId, #status = :inProgress, ' +
+              'leaseOwner = :owner, leaseUntil = :until, claimedAt = :now, expiresAt = :expires ' +
+              'ADD attempts :one REMOVE doneAt',
             ConditionExpression: `${claimIsAbsent} OR ${claimHasExpired} OR ${claimWasAbandoned}`,
-            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeNames: {
+              '#status': 'status',
+              '#consumer': 'consumer',
+              '#eventId': 'eventId',
+            },
             ExpressionAttributeValues: {
               ':nowSeconds': N(toEpochSeconds(now)),
               ':now': N(now),
               ':inProgress': S('IN_PROGRESS'),
+              ':consumer': S(consumer),
+              ':eventId': S(eventId),
+              ':owner': S(lease.owner),
+              ':until': N(lease.until),
+              ':expires': N(toEpochSeconds(now) + this.#retentionSeconds),
+              ':one': N(1),
             },
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
@@ -158,6 +162,7 @@ export class ClaimStore {
       status: (str(item, 'status') ?? 'IN_PROGRESS') as ClaimStatus,
       leaseOwner: str(item, 'leaseOwner'),
       leaseUntil: num(item, 'leaseUntil'),
+      attempts: num(item, 'attempts') ?? 0,
       lastError: str(item, 'lastError'),
       lastErrorAt: num(item, 'lastErrorAt'),
       expiresAt: num(item, 'expiresAt') ?? 0,
@@ -213,7 +218,7 @@ export class ClaimStore {
   /**
    * Gives back a claim whose effect failed: its lease ends at once, so the
    * retried message claims it without waiting, and the failure is kept on it
-   * (`lastError`, `lastErrorAt`) for `hookonce dlq peek`, until the next claim.
+   * (`lastError`, `lastErrorAt`) for `hookonce dlq peek` and the console, until the next failure.
    * False if the lease was lost.
    */
   async release(

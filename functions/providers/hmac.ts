@@ -137,22 +137,28 @@ export function hmacProvider(options: HmacOptions): Provider {
         decodeSignature(text, encoding, bytes),
       );
       if ('kind' in read) return read;
-      // Every part must match some active secret; each is compared in full, without an early exit.
-      let all = true;
+      // Every part must match some active secret, every secret tried without an early exit;
+      // the first that matches may sign a handshake's reply.
+      let verifiedBy: KeyObject | undefined;
+      let all = read.parts.length > 0;
       for (const part of read.parts) {
-        const expected: Buffer[] = [];
+        let matched = false;
         for (const secret of context.secrets) {
           const key = keyOf(secret);
-          if (key) expected.push(hmac(algorithm, key, part.content));
+          if (key && matchesAny(part.signatures, [hmac(algorithm, key, part.content)])) {
+            matched = true;
+            verifiedBy ??= key;
+          }
         }
-        if (!matchesAny(part.signatures, expected)) all = false;
+        if (!matched) all = false;
       }
-      if (!all) {
+      if (!all || !verifiedBy) {
         return reject401(
           'signature_mismatch',
           `${plan.where} does not match the ${options.signedContent} of this request with any active secret`,
         );
       }
+      const signingKey = verifiedBy;
       return nameDelivery(
         request,
         context,
@@ -163,6 +169,7 @@ export function hmacProvider(options: HmacOptions): Provider {
             context.bodySha256 ? context.bodySha256() : signedDigest(request.rawBody),
           ),
         plan.keptHeaders,
+        (text) => hmac(algorithm, signingKey, text).toString(encoding),
       );
     },
   };

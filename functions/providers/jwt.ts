@@ -1,6 +1,6 @@
 import { createHash, verify } from 'node:crypto';
 import type { JwtAlgorithm, ResolvedJwt } from '../shared/declaration.ts';
-import { bodyDigest, decodeHex, isRecord, matchesAny } from './common.ts';
+import { bodyDigest, decodeHex, isRecord, matchesAny, signedDigest } from './common.ts';
 import { type JwtKey, parseJwtKeys } from './keys.ts';
 import { keptHeaderNames, nameDelivery } from './naming.ts';
 import { afterPrefix } from './token.ts';
@@ -21,7 +21,8 @@ import { type Provider, type Rejection, reject401, type Verdict } from './types.
  *
  * The body is signed only through that claim. With it, a JSON field of the body
  * may key a delivery; a claim (`jti`) always may. Otherwise the key is the
- * body's SHA-256 and a declared id is kept for display.
+ * body's SHA-256 (or, with `deliveryKey: 'token'`, that of the token's header and
+ * claims, so each token is one delivery) and a declared id is kept for display.
  */
 export type JwtOptions = { name: string; maxBodyBytes: number } & Omit<ResolvedJwt, 'scheme'>;
 
@@ -233,7 +234,10 @@ export function jwtProvider(options: JwtOptions): Provider {
         context,
         options,
         { body: options.bodyHashClaim !== undefined, headers: noHeaders, claims },
-        () => bodyDigest(request, context),
+        // The token's signed part, never its signature: an ECDSA signature has a second valid form.
+        options.deliveryKey === 'token'
+          ? () => signedDigest(input)
+          : () => bodyDigest(request, context),
         kept,
       );
     },

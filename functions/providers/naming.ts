@@ -1,4 +1,4 @@
-import type { Handshake, JwtDeliveryId } from '../shared/declaration.ts';
+import type { EventTypeWhen, Handshake, JwtDeliveryId } from '../shared/declaration.ts';
 import { asName, keepHeaders, unsignedEventType, valueAt } from './common.ts';
 import { reject400, type Verdict, type VerifyContext, type WebhookRequest } from './types.ts';
 
@@ -20,6 +20,8 @@ export interface NamingOptions {
   eventType?: string;
   /** A verified body whose field has this value is answered at once, neither stored nor published. */
   handshake?: Handshake;
+  /** A fixed event type for the bodies that match, before the other sources. */
+  eventTypeWhen?: EventTypeWhen;
 }
 
 /** What the verification covered. */
@@ -65,7 +67,8 @@ export const DEFAULT_EVENT_TYPE = 'webhook';
 const readsBody = (options: NamingOptions): boolean =>
   (options.deliveryId !== undefined && 'jsonField' in options.deliveryId) ||
   options.eventTypeField !== undefined ||
-  options.handshake !== undefined;
+  options.handshake !== undefined ||
+  options.eventTypeWhen !== undefined;
 
 /**
  * The verdict of a verified request: a handshake's reply, or the delivery's key,
@@ -79,6 +82,7 @@ export function nameDelivery(
   covered: Covered,
   contentKey: () => string,
   keptHeaderNames: readonly string[],
+  hmacOf?: (text: string) => string,
 ): Verdict {
   const { headers } = request;
   let body: unknown;
@@ -89,14 +93,7 @@ export function nameDelivery(
 
   const handshake = options.handshake;
   if (handshake && valueAt(body, handshake.jsonField) === handshake.equals) {
-    return handshake.reply === undefined
-      ? { kind: 'reply', statusCode: 204, contentType: 'application/json', body: '' }
-      : {
-          kind: 'reply',
-          statusCode: 200,
-          contentType: 'application/json',
-          body: JSON.stringify(handshake.reply),
-        };
+    return handshakeReply(handshake, body, hmacOf);
   }
 
   let deliveryId: string | undefined;
@@ -130,7 +127,13 @@ export function nameDelivery(
 
   let eventType = options.eventType ?? DEFAULT_EVENT_TYPE;
   let unsigned = false;
-  if (options.eventTypeField !== undefined) {
+  const when = options.eventTypeWhen;
+  const whenValue = when ? valueAt(body, when.jsonField) : undefined;
+  if (when && ('notEquals' in when ? whenValue !== when.notEquals : whenValue === when.equals)) {
+    // A declared type (checked when resolved), chosen by the body: unsigned when the body is.
+    eventType = when.eventType;
+    unsigned = !covered.body;
+  } else if (options.eventTypeField !== undefined) {
     const type = valueAt(body, options.eventTypeField);
     eventType = typeof type === 'string' && type ? type : DEFAULT_EVENT_TYPE;
     if (!coversField(covered, options.eventTypeField)) {
@@ -157,6 +160,61 @@ export function nameDelivery(
     ...(unsigned ? { unsignedEventType: true as const } : {}),
     keptHeaders: keepHeaders(headers, keptHeaderNames),
   };
+}
+
+/** The longest body text a handshake's reply echoes or signs. */
+export const MAX_HANDSHAKE_TEXT = 4096;
+
+/** A non-empty string field of a verified body, short enough to answer with; undefined otherwise. */
+function replyField(body: unknown, path: string): string | undefined {
+  const value = valueAt(body, path);
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_HANDSHAKE_TEXT
+    ? value
+    : undefined;
+}
+
+/**
+ * The answer to a verified handshake: 204, a fixed JSON reply, a body field's text
+ * as text/plain (Twitch), or a JSON object of fields and their HMACs (Zoom). A
+ * field that is missing, not text or too long is a 400, never an empty answer.
+ */
+function handshakeReply(
+  handshake: Handshake,
+  body: unknown,
+  hmacOf: ((text: string) => string) | undefined,
+): Verdict {
+  const missing = (path: string) =>
+    reject400('malformed_body', `the handshake has no "${path}" text to answer with`);
+  if (handshake.replyText) {
+    const text = replyField(body, handshake.replyText.jsonField);
+    if (text === undefined) return missing(handshake.replyText.jsonField);
+    return { kind: 'reply', statusCode: 200, contentType: 'text/plain', body: text };
+  }
+  if (handshake.replyObject) {
+    const reply: Record<string, string> = {};
+    for (const [name, value] of Object.entries(handshake.replyObject)) {
+      const path = 'jsonField' in value ? value.jsonField : value.hmacOfField;
+      const text = replyField(body, path);
+      if (text === undefined) return missing(path);
+      if ('jsonField' in value) reply[name] = text;
+      else if (hmacOf) reply[name] = hmacOf(text);
+      else return missing(path);
+    }
+    return {
+      kind: 'reply',
+      statusCode: 200,
+      contentType: 'application/json',
+      body: JSON.stringify(reply),
+    };
+  }
+  return handshake.reply === undefined
+    ? { kind: 'reply', statusCode: 204, contentType: 'application/json', body: '' }
+    : {
+        kind: 'reply',
+        statusCode: 200,
+        contentType: 'application/json',
+        body: JSON.stringify(handshake.reply),
+      };
 }
 
 const malformedType = () =>

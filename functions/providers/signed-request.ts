@@ -124,21 +124,29 @@ export function readSignedRequest(
   let timestamp: string | undefined;
   const structured = options.structured;
   if (structured) {
-    const items = value.split(structured.separator);
+    // Without setSeparator the header is one set of items; with it, one set per secret (Persona).
+    const sets =
+      structured.setSeparator === undefined ? [value] : value.split(structured.setSeparator);
     const timestamps: string[] = [];
     let offered = 0;
-    for (const item of items) {
-      const at = item.indexOf(structured.assignment);
-      if (at < 0) continue;
-      const key = item.slice(0, at).trim();
-      const text = item.slice(at + structured.assignment.length).trim();
-      if (key === structured.signatureKey) {
-        offered += 1;
-        const signature = decode(text);
-        if (signature) signatures.push(signature);
-      } else if (structured.timestampKey !== undefined && key === structured.timestampKey) {
-        timestamps.push(text);
+    let setsWithTwo = 0;
+    for (const set of sets) {
+      let inSet = 0;
+      for (const item of set.split(structured.separator)) {
+        const at = item.indexOf(structured.assignment);
+        if (at < 0) continue;
+        const key = item.slice(0, at).trim();
+        const text = item.slice(at + structured.assignment.length).trim();
+        if (key === structured.signatureKey) {
+          offered += 1;
+          const signature = decode(text);
+          if (signature) signatures.push(signature);
+        } else if (structured.timestampKey !== undefined && key === structured.timestampKey) {
+          timestamps.push(text);
+          inSet += 1;
+        }
       }
+      if (inSet > 1) setsWithTwo += 1;
     }
     if (offered > MAX_SIGNATURES) {
       return reject401(
@@ -147,10 +155,10 @@ export function readSignedRequest(
       );
     }
     if (structured.timestampKey !== undefined) {
-      if (timestamps.length > 1) {
+      if (setsWithTwo > 0 || new Set(timestamps).size > 1) {
         return reject401(
           'malformed_signature',
-          `${header} must hold exactly one ${structured.timestampKey}${structured.assignment}<timestamp>`,
+          `${header} must hold exactly one ${structured.timestampKey}${structured.assignment}<timestamp>${structured.setSeparator === undefined ? '' : ' per set, the same in every set'}`,
         );
       }
       timestamp = timestamps[0];
@@ -307,6 +315,11 @@ export function writeSignatureHeader(
 ): string {
   const structured = options.structured;
   if (!structured) return `${options.prefix}${signatures[0] ?? ''}`;
+  if (structured.setSeparator !== undefined && signatures.length > 1) {
+    return signatures
+      .map((s) => writeSignatureHeader(options, [s], timestamp))
+      .join(structured.setSeparator);
+  }
   const items: string[] = [];
   if (structured.timestampKey !== undefined && timestamp !== undefined) {
     items.push(`${structured.timestampKey}${structured.assignment}${timestamp}`);

@@ -88,6 +88,12 @@ export interface StructuredSignature {
   signatureKey: string;
   /** The key of the signed timestamp item, e.g. `t`: the timestamp is then in this header. @default none */
   timestampKey?: string;
+  /**
+   * Between whole sets of items, when a sender rotating its secret sends one set per
+   * secret, each with its own timestamp item (Persona's `t=…,v1=… t=…,v1=…`: `' '`).
+   * Every set's timestamp must be the same. @default none: one set
+   */
+  setSeparator?: string;
 }
 
 /** A JSON value, as a handshake's reply. */
@@ -100,8 +106,17 @@ export type JsonValue =
   | { readonly [key: string]: JsonValue };
 
 /**
+ * A member of a handshake's computed reply: the text of a field of the verified
+ * body, or (`hmac` family only) the HMAC of that text keyed by the secret that
+ * verified the request, in the provider's algorithm and encoding (Zoom's
+ * `encryptedToken`).
+ */
+export type HandshakeReplyValue = { jsonField: string } | { hmacOfField: string };
+
+/**
  * A provider's ping or handshake: a verified body whose field has this value is
- * answered at once, neither stored nor published.
+ * answered at once, neither stored nor published. At most one of `reply`,
+ * `replyText` and `replyObject`.
  */
 export interface Handshake {
   /** The field of the JSON body (a dotted path), e.g. `type`. */
@@ -110,6 +125,24 @@ export interface Handshake {
   equals: string | number | boolean;
   /** The JSON answered with 200. @default none: the answer is 204 with no body */
   reply?: JsonValue;
+  /** Answer 200 `text/plain` with the text of this field of the body (Twitch's `challenge`). */
+  replyText?: { jsonField: string };
+  /** Answer 200 with this JSON object, each member computed from the verified body (Zoom's `{ plainToken, encryptedToken }`). */
+  replyObject?: Readonly<Record<string, HandshakeReplyValue>>;
+}
+
+/**
+ * One fixed event type for the verified bodies whose field equals (or, with
+ * `notEquals`, differs from) a value, before any other source: Twitch's revocations,
+ * which carry the subscription's type but no event. Exactly one of `equals` and `notEquals`.
+ */
+export interface EventTypeWhen {
+  /** The field of the JSON body (a dotted path). */
+  jsonField: string;
+  equals?: string | number | boolean;
+  notEquals?: string | number | boolean;
+  /** The event type of such a delivery. */
+  eventType: string;
 }
 
 /** How every family names a delivery's event type, and answers a handshake. */
@@ -126,6 +159,8 @@ export interface EventTypeOptions {
   eventType?: string;
   /** A ping answered at once, e.g. Discord's `{ jsonField: 'type', equals: 0 }`. @default none */
   handshake?: Handshake;
+  /** A fixed type for the bodies that match, before the source above (Twitch's revocations). @default none */
+  eventTypeWhen?: EventTypeWhen;
 }
 
 /**
@@ -287,6 +322,13 @@ export interface JwtProvider extends EventTypeOptions {
   bodyHashClaim?: string;
   /** A claim (`{ claim: 'jti' }`), a header or a JSON field. Keys deliveries when signed (a claim; a field with bodyHashClaim). */
   deliveryId?: JwtDeliveryId;
+  /**
+   * What keys a delivery whose id is not signed: the SHA-256 of the body, or of the
+   * token's signed part (header and claims), so that each token is one delivery: for
+   * a sender that sends byte-identical bodies as distinct notifications (Plaid).
+   * @default 'body'
+   */
+  deliveryKey?: 'body' | 'token';
 }
 
 export type ProviderScheme =
@@ -493,7 +535,10 @@ export function resolveDeclaration(declaration: HookonceDeclaration): ResolvedDe
       problems.push(`provider "${provider}": names are lower-case letters, digits and dashes`);
     }
     const resolved = resolveProvider(`provider "${provider}"`, p, problems, retentionDays);
-    if (resolved) warnings.push(...providerWarnings(`provider "${provider}"`, resolved));
+    // A preset's own unsigned id is documented with the preset: only a declared one is warned of.
+    const idFromPreset = resolved?.preset !== undefined && !('deliveryId' in p);
+    if (resolved)
+      warnings.push(...providerWarnings(`provider "${provider}"`, resolved, idFromPreset));
     if (resolved) providers[provider] = resolved;
     const secret = resolveSecret(`provider "${provider}"`, p, problems);
     if (secret) existingSecrets[provider] = secret;
@@ -634,13 +679,13 @@ export function usesSecrets(p: ResolvedProvider | ProviderScheme): boolean {
 }
 
 /** What is allowed but probably not meant: said at synth and at `npm start`, never fatal. */
-function providerWarnings(what: string, p: ResolvedProvider): string[] {
+function providerWarnings(what: string, p: ResolvedProvider, idFromPreset = false): string[] {
   const warnings: string[] = [];
-  const id = 'deliveryId' in p ? p.deliveryId : undefined;
+  const id = 'deliveryId' in p && !idFromPreset ? p.deliveryId : undefined;
   if ((p.scheme === 'hmac' || p.scheme === 'asymmetric') && id && 'header' in id) {
     if (!p.signedContent.includes('{id}')) {
       warnings.push(
-        `${what}: the delivery id header "${id.header}" is not in signedContent, so the signature does not cover it: deliveries are keyed by the SHA-256 of the body and the header is kept for display only.${p.preset ? ` The sender of preset "${p.preset}" does not sign it.` : ' If the sender signs its id, add {id} to signedContent.'}`,
+        `${what}: the delivery id header "${id.header}" is not in signedContent, so the signature does not cover it: deliveries are keyed by the SHA-256 of the body and the header is kept for display only. If the sender signs its id, add {id} to signedContent.`,
       );
     }
   }
@@ -732,6 +777,7 @@ export interface ResolvedEventType {
   eventTypeHeader?: string;
   eventType?: string;
   handshake?: Handshake;
+  eventTypeWhen?: EventTypeWhen;
 }
 
 /**
@@ -745,8 +791,8 @@ export interface ResolvedSignedRequest extends ResolvedEventType {
   header?: string;
   signatureField?: string;
   prefix: string;
-  structured?: Required<Omit<StructuredSignature, 'timestampKey'>> &
-    Pick<StructuredSignature, 'timestampKey'>;
+  structured?: Required<Omit<StructuredSignature, 'timestampKey' | 'setSeparator'>> &
+    Pick<StructuredSignature, 'timestampKey' | 'setSeparator'>;
   timestampHeader?: string;
   timestampFormat?: TimestampFormat;
   toleranceSeconds?: number;
@@ -796,6 +842,7 @@ export interface ResolvedJwt extends ResolvedEventType {
   maxAgeSeconds?: number;
   bodyHashClaim?: string;
   deliveryId?: JwtDeliveryId;
+  deliveryKey?: 'body' | 'token';
 }
 
 /** Omit over each member of a union, not over the union as one. */
@@ -811,7 +858,13 @@ const COMMON_OPTIONS: readonly string[] = [
   'retentionDays',
 ];
 
-const EVENT_TYPE_OPTIONS = ['eventTypeField', 'eventTypeHeader', 'eventType', 'handshake'];
+const EVENT_TYPE_OPTIONS = [
+  'eventTypeField',
+  'eventTypeHeader',
+  'eventType',
+  'handshake',
+  'eventTypeWhen',
+];
 const SIGNED_REQUEST_OPTIONS = [
   'header',
   'prefix',
@@ -865,6 +918,7 @@ const OPTIONS: Readonly<Record<SchemeName, readonly string[]>> = {
     'maxAgeSeconds',
     'bodyHashClaim',
     'deliveryId',
+    'deliveryKey',
     ...EVENT_TYPE_OPTIONS,
   ],
 };
@@ -1123,7 +1177,7 @@ function resolveIds(
 function resolveEventType(
   check: Checks,
   p: EventTypeOptions,
-  headers: { signatureHeader?: string },
+  headers: { signatureHeader?: string; hmac?: boolean },
 ): ResolvedEventType {
   const resolved: ResolvedEventType = {};
   const sources = [p.eventTypeField, p.eventTypeHeader, p.eventType].filter((v) => v !== undefined);
@@ -1164,10 +1218,74 @@ function resolveEventType(
     if (replyBytes > MAX_REPLY_BYTES) {
       check.problem(`handshake.reply must be JSON of at most ${MAX_REPLY_BYTES} bytes`);
     }
+    const replies = [h.reply, h.replyText, h.replyObject].filter((r) => r !== undefined).length;
+    if (replies > 1) {
+      check.problem('a handshake answers with one of reply, replyText and replyObject');
+    }
+    let replyText: Handshake['replyText'];
+    if (h.replyText !== undefined) {
+      const field = check.path(h.replyText?.jsonField, 'handshake.replyText.jsonField');
+      replyText = { jsonField: field ?? '' };
+    }
+    let replyObject: Record<string, HandshakeReplyValue> | undefined;
+    if (h.replyObject !== undefined) {
+      const members = Object.entries((h.replyObject ?? {}) as Record<string, unknown>);
+      if (
+        h.replyObject === null ||
+        typeof h.replyObject !== 'object' ||
+        members.length === 0 ||
+        members.length > 8
+      ) {
+        check.problem('handshake.replyObject must be an object of 1 to 8 members');
+      }
+      replyObject = {};
+      for (const [name, value] of members) {
+        const v = (value ?? {}) as { jsonField?: unknown; hmacOfField?: unknown };
+        const what = `handshake.replyObject.${name}`;
+        if ((v.jsonField === undefined) === (v.hmacOfField === undefined)) {
+          check.problem(`${what} is either { jsonField } or { hmacOfField }`);
+        } else if (v.jsonField !== undefined) {
+          replyObject[name] = { jsonField: check.path(v.jsonField, `${what}.jsonField`) ?? '' };
+        } else {
+          if (!headers.hmac) {
+            check.problem(
+              `${what}.hmacOfField needs a shared secret to sign with: only scheme "hmac" has one`,
+            );
+          }
+          replyObject[name] = {
+            hmacOfField: check.path(v.hmacOfField, `${what}.hmacOfField`) ?? '',
+          };
+        }
+      }
+    }
     resolved.handshake = {
       jsonField: jsonField ?? '',
       equals: h.equals as Handshake['equals'],
       ...(h.reply !== undefined ? { reply: h.reply } : {}),
+      ...(replyText ? { replyText } : {}),
+      ...(replyObject ? { replyObject } : {}),
+    };
+  }
+  if (p.eventTypeWhen !== undefined) {
+    const w = (p.eventTypeWhen ?? {}) as Partial<EventTypeWhen>;
+    const jsonField = check.path(w.jsonField, 'eventTypeWhen.jsonField');
+    const hasEquals = w.equals !== undefined;
+    const hasNot = w.notEquals !== undefined;
+    const value = hasEquals ? w.equals : w.notEquals;
+    if (hasEquals === hasNot || !['string', 'number', 'boolean'].includes(typeof value)) {
+      check.problem(
+        'eventTypeWhen takes exactly one of equals and notEquals, a string, a number or a boolean',
+      );
+    }
+    if (typeof w.eventType !== 'string' || !EVENT_TYPE.test(w.eventType)) {
+      check.problem(
+        `eventTypeWhen.eventType must be 1 to 128 letters, digits and _ . / : -, got "${String(w.eventType)}"`,
+      );
+    }
+    resolved.eventTypeWhen = {
+      jsonField: jsonField ?? '',
+      ...(hasEquals ? { equals: w.equals as string } : { notEquals: w.notEquals as string }),
+      eventType: String(w.eventType),
     };
   }
   return resolved;
@@ -1178,6 +1296,7 @@ function resolveSignedRequest(
   check: Checks,
   p: SignedRequestOptions,
   tolerance: (value: number | undefined) => number,
+  hmac = false,
 ): ResolvedSignedRequest {
   const inBody = p.signatureField !== undefined;
   let signatureHeader = '';
@@ -1230,6 +1349,21 @@ function resolveSignedRequest(
     };
     const signatureKey = key('structured.signatureKey', st.signatureKey);
     resolved.structured = { separator, assignment, signatureKey };
+    if (st.setSeparator !== undefined) {
+      const between = check.text(st.setSeparator, 'structured.setSeparator', 1, 4);
+      if (between && (between === separator || between === assignment)) {
+        check.problem('structured.setSeparator must differ from the separator and the assignment');
+      }
+      if (between && (signatureKey.includes(between) || st.timestampKey?.includes(between))) {
+        check.problem('structured.setSeparator must not appear in the signature or timestamp key');
+      }
+      if (st.timestampKey === undefined) {
+        check.problem(
+          'structured.setSeparator needs structured.timestampKey: each set carries its timestamp',
+        );
+      }
+      resolved.structured.setSeparator = between;
+    }
     if (st.timestampKey !== undefined) {
       timestampKey = key('structured.timestampKey', st.timestampKey);
       if (timestampKey && timestampKey === signatureKey) {
@@ -1277,7 +1411,10 @@ function resolveSignedRequest(
   }
 
   Object.assign(resolved, resolveIds(check, p.deliveryId, false));
-  Object.assign(resolved, resolveEventType(check, p, inBody ? {} : { signatureHeader }));
+  Object.assign(
+    resolved,
+    resolveEventType(check, p, inBody ? { hmac } : { signatureHeader, hmac }),
+  );
   const idHeader =
     resolved.deliveryId && 'header' in resolved.deliveryId ? resolved.deliveryId.header : undefined;
 
@@ -1352,7 +1489,7 @@ function resolveHmac(
   p: HmacProvider,
   tolerance: (value: number | undefined) => number,
 ): ResolvedHmac {
-  const shared = resolveSignedRequest(check, p, tolerance);
+  const shared = resolveSignedRequest(check, p, tolerance, true);
   const resolved: ResolvedHmac = {
     scheme: 'hmac',
     ...shared,
@@ -1508,6 +1645,9 @@ function resolveJwt(
   if (p.maxAgeSeconds !== undefined) {
     checkInt(check.problems, `${check.what}: maxAgeSeconds`, p.maxAgeSeconds, 1, 86400);
     resolved.maxAgeSeconds = p.maxAgeSeconds;
+  }
+  if (p.deliveryKey !== undefined) {
+    resolved.deliveryKey = check.oneOf(p.deliveryKey, ['body', 'token'] as const, 'deliveryKey');
   }
   if (p.bodyHashClaim !== undefined) {
     if (typeof p.bodyHashClaim !== 'string' || !CLAIM.test(p.bodyHashClaim)) {

@@ -20,6 +20,13 @@ export const SERVICE = {
   consumer: 'hookonce-consumer',
 } as const;
 
+/** The `service` dimension (and log key) of each function of a deployment named `name`. */
+export const serviceNames = (name: string) => ({
+  ingest: `${name}-ingest`,
+  sweeper: `${name}-sweeper`,
+  consumer: `${name}-consumer`,
+});
+
 /** Every metric hookonce emits, and the dimensions each carries besides `service`. */
 export const METRIC = {
   /** A request for a declared provider (ingest; provider). */

@@ -1,11 +1,13 @@
 /** The `hookonce` command line: a table of subcommands, each with its own --help. */
 import { ConfigError } from '../../functions/shared/errors.ts';
 import { type CliIo, type Command, CommandFailure, UsageError } from './command.ts';
+import { consoleCommand } from './console.ts';
 import { costCommand } from './cost.ts';
 import { dlqCommand } from './dlq.ts';
 import { deliveriesCommand } from './parked.ts';
 import { replayCommand } from './replay.ts';
 import { sendCommand } from './send.ts';
+import { tailCommand } from './tail.ts';
 
 /** Every subcommand, by name. A new one is a module with a Command and a line here. */
 export const COMMANDS: Readonly<Record<string, Command>> = {
@@ -14,6 +16,8 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   replay: replayCommand,
   dlq: dlqCommand,
   deliveries: deliveriesCommand,
+  tail: tailCommand,
+  console: consoleCommand,
 };
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;

@@ -46,6 +46,10 @@ export interface Target {
   readonly subscribers: Readonly<Record<string, QueuePair>>;
   /** Endpoints the calls go to, when they are not AWS's own. */
   readonly endpoint?: string;
+  /** A deployed stack's region; absent on the local runtime. */
+  readonly region?: string;
+  /** Every output of a deployed stack, by key (`IngestLogGroupName`, …); absent on the local runtime. */
+  readonly outputs?: Readonly<Record<string, string>>;
   close(): void;
 }
 
@@ -98,6 +102,17 @@ export function namesFromOutputs(
     consumerTable: value('ConsumerTableName'),
     queues,
   };
+}
+
+/** A stack's outputs by key. */
+export function outputMap(
+  outputs: ReadonlyArray<{ OutputKey?: string; OutputValue?: string }>,
+): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (const { OutputKey, OutputValue } of outputs) {
+    if (OutputKey && OutputValue !== undefined) map[OutputKey] = OutputValue;
+  }
+  return map;
 }
 
 interface LocalFile {
@@ -259,6 +274,8 @@ async function openStack(options: TargetOptions, stack: string): Promise<Target>
     deliveriesTable: names.deliveriesTable,
     consumerTable: names.consumerTable,
     subscribers,
+    region,
+    outputs: outputMap(outputs),
     close() {
       dynamodb.destroy();
       sqs.destroy();

@@ -54,6 +54,8 @@ export interface ClaimView {
   readonly state: 'none' | 'done' | 'in_progress' | 'failed' | 'abandoned';
   readonly leaseOwner?: string;
   readonly leaseUntil?: number;
+  /** How many times the event was claimed (the guard counts each claim). */
+  readonly attempts?: number;
   readonly claimedAt?: number;
   readonly doneAt?: number;
   readonly lastError?: string;
@@ -194,6 +196,7 @@ export async function readClaim(
   const fields = {
     leaseOwner: str(item, 'leaseOwner'),
     leaseUntil,
+    attempts: num(item, 'attempts'),
     claimedAt: num(item, 'claimedAt'),
     doneAt: num(item, 'doneAt'),
     lastError,

@@ -235,6 +235,8 @@ ${view.subscribers.map(
 
 function claimDetails(claim: ClaimView): Html {
   const parts: Html[] = [];
+  if (claim.attempts !== undefined)
+    parts.push(html`${claim.attempts === 1 ? '1 attempt' : `${claim.attempts} attempts`}`);
   if (claim.claimedAt !== undefined) parts.push(html`claimed ${timeHtml(claim.claimedAt)}`);
   if (claim.doneAt !== undefined) parts.push(html`done ${timeHtml(claim.doneAt)}`);
   if (claim.leaseOwner !== undefined && claim.state !== 'done')

@@ -10,16 +10,22 @@
  *      a forged one and expects 401;
  *   4. waits for the example consumer's claim of the event to be DONE in the
  *      consumer-state table, and checks the subscriber's DLQ is empty;
- *   5. destroys the stack, whatever happened (HOOKONCE_INTEG_KEEP=1 keeps it).
+ *   5. lists the delivery with `hookonce deliveries list --stack`, then starts
+ *      `hookonce console --stack` (read-only) and waits until its
+ *      `/api/requests` (Logs Insights, which lags) lists the 202, the 200
+ *      duplicate and the 401;
+ *   6. destroys the stack, whatever happened (HOOKONCE_INTEG_KEEP=1 keeps it).
  *
  * Without AWS credentials it says so on one line and exits 0: it is not part
  * of `npm test`, which needs no account.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -75,6 +81,42 @@ async function eventually<T>(
     if (probes <= 1) throw new Error(`test:aws failed: ${what} within ${seconds} s`);
     await new Promise((resolve) => setTimeout(resolve, 3000));
   }
+}
+
+/** `hookonce console --stack`, started as a user starts it; answers its URL once it prints it. */
+async function startConsole(
+  stack: string,
+): Promise<{ url: string; child: ChildProcess; output: string[] }> {
+  process.stdout.write(`$ npx hookonce console --stack ${stack}\n`);
+  // The CLI itself rather than npx, so that Ctrl-C (SIGINT) reaches it and nothing else.
+  const child = spawn(process.execPath, ['bin/hookonce.js', 'console', '--stack', stack], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const output: string[] = [];
+  const exited = once(child, 'exit').then(([code]) => {
+    throw new Error(
+      `test:aws failed: hookonce console exited (${code}) before it served:\n${output.join('\n')}`,
+    );
+  });
+  exited.catch(() => undefined); // an exit after it served is awaited by the caller
+  const served = (async () => {
+    for await (const line of createInterface({ input: child.stdout as NodeJS.ReadableStream })) {
+      output.push(line);
+      const url = /: (http:\/\/127\.0\.0\.1:\d+)$/.exec(line)?.[1];
+      if (url) return url;
+    }
+    throw new Error('test:aws failed: hookonce console printed no URL');
+  })();
+  const url = await Promise.race([served, exited]);
+  return { url, child, output };
+}
+
+interface ListedRequest {
+  readonly status: number;
+  readonly outcome: string;
+  readonly provider?: string;
+  readonly deliveryId?: string;
 }
 
 async function main(): Promise<number> {
@@ -146,6 +188,51 @@ async function main(): Promise<number> {
       }),
     );
     check(dlq.Attributes?.ApproximateNumberOfMessages === '0', 'the example DLQ is empty');
+
+    const listed = spawnSync('npx', ['hookonce', 'deliveries', 'list', '--stack', stack], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    check(
+      listed.status === 0 && new RegExp(`\\s${id}\\s+standard\\.`).test(listed.stdout),
+      'hookonce deliveries list --stack lists the delivery',
+    );
+
+    const { url: consoleUrl, child, output } = await startConsole(stack);
+    try {
+      check(
+        output.some((line) => line.includes('read-only')),
+        'hookonce console --stack serves read-only, and says what it costs',
+      );
+      // Logs Insights makes lines searchable a little after they are written: poll, bounded.
+      const requests = await eventually(
+        'the console lists the 202, the 200 duplicate and the 401',
+        async () => {
+          const res = await fetch(`${consoleUrl}/api/requests?provider=standard`);
+          if (res.status !== 200) return undefined;
+          const { requests: found } = (await res.json()) as { requests: ListedRequest[] };
+          const has = (status: number, outcome: string, deliveryId?: string) =>
+            found.some(
+              (r) =>
+                r.status === status &&
+                r.outcome === outcome &&
+                (deliveryId === undefined || r.deliveryId === deliveryId),
+            );
+          return has(202, 'published', id) && has(200, 'duplicate', id) && has(401, 'rejected')
+            ? found
+            : undefined;
+        },
+        300,
+      );
+      check(requests.length >= 3, 'the console lists the 202, the 200 duplicate and the 401');
+    } finally {
+      if (child.exitCode === null) {
+        const exit = once(child, 'exit');
+        child.kill('SIGINT');
+        const [code] = await exit;
+        check(code === 0, 'Ctrl-C stops the console (exit 0)');
+      }
+    }
     process.stdout.write(`test:aws passed; dashboard: ${outputs.DashboardUrl}\n`);
     return 0;
   } finally {

@@ -195,19 +195,27 @@ export function normalizer(stable: Stable): (text: string) => string {
       out = out.split(from).join(to);
     for (const [name, secret] of Object.entries(stable.secrets))
       out = out.split(secret).join(standIn(secret, name));
-    return out
-      .replace(/ready in \d+ ms/g, 'ready in <ms> ms')
-      .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z/g, '<time>')
-      .split('\n')
-      .map((line) =>
-        /^> [a-z0-9-]*(signature|timestamp)[a-z0-9-]*: /i.test(line)
-          ? line
-              .replace(/\bt=\d+/g, 't=<time>')
-              .replace(/: \d{9,}$/, ': <time>')
-              .replace(/[0-9a-f]{32,}|[A-Za-z0-9+/]{24,}={0,2}/g, '<signature>')
-          : line,
-      )
-      .join('\n');
+    return (
+      out
+        .replace(/ready in \d+ ms/g, 'ready in <ms> ms')
+        .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z/g, '<time>')
+        .split('\n')
+        // A line of `hookonce tail`: its time of day and the time the function took.
+        .map((line) =>
+          /^\d\d:\d\d:\d\d {2}\S/.test(line)
+            ? line.replace(/^\d\d:\d\d:\d\d/, '<time>').replace(/ +\d+ ms$/, '  <ms> ms')
+            : line,
+        )
+        .map((line) =>
+          /^> [a-z0-9-]*(signature|timestamp)[a-z0-9-]*: /i.test(line)
+            ? line
+                .replace(/\bt=\d+/g, 't=<time>')
+                .replace(/: \d{9,}$/, ': <time>')
+                .replace(/[0-9a-f]{32,}|[A-Za-z0-9+/]{24,}={0,2}/g, '<signature>')
+            : line,
+        )
+        .join('\n')
+    );
   };
 }
 

@@ -46,7 +46,11 @@ interface Lookup {
     envelope: string;
     state: { status: string; attempts: number };
     sendCommand: string;
-    subscribers: Array<{ name: string; matches: boolean; claim: { state: string } }>;
+    subscribers: Array<{
+      name: string;
+      matches: boolean;
+      claim: { state: string; attempts?: number };
+    }>;
   }>;
 }
 
@@ -290,6 +294,7 @@ describe('Console of the local runtime, over HTTP', () => {
       ['example', true, 'done'],
       ['invoices', false, 'none'],
     ]);
+    expect(customer.deliveries[0]?.subscribers[0]?.claim.attempts).toBe(1);
     expect(payload.status).toBe(200);
     expect(payload.headers['content-disposition']).toBe(
       'attachment; filename="standard-msg_c_1.json"',

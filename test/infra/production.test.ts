@@ -587,7 +587,7 @@ describe('Construct: Hookonce, ready for production', () => {
   });
 
   describe('outputs', () => {
-    it('outputs each endpoint URL, the topics, the queues, the tables and the dashboard URL', () => {
+    it('outputs each endpoint URL, the topics, the queues, the tables, the dashboard URL and what the console reads', () => {
       const outputs = Object.keys(built.template.toJSON().Outputs).sort();
       expect(outputs).toEqual(
         [
@@ -598,6 +598,10 @@ describe('Construct: Hookonce, ready for production', () => {
           'TopicArn',
           'AlarmTopicArn',
           'DashboardUrl',
+          'ApiUrl',
+          'IngestLogGroupName',
+          'MetricsNamespace',
+          'DeploymentName',
           'DeliveriesTableName',
           'ConsumerTableName',
           'BillingQueueUrl',
@@ -623,6 +627,16 @@ describe('Construct: Hookonce, ready for production', () => {
           ],
         },
       });
+    });
+
+    it('outputs what `hookonce console --stack` reads: the API, the ingest log group and the metrics names', () => {
+      const logGroup = built.hookonce.ingestFunction.logGroup as unknown as IConstruct;
+      built.template.hasOutput('IngestLogGroupName', { Value: { Ref: idOf(logGroup) } });
+      built.template.hasOutput('ApiUrl', {
+        Value: { 'Fn::GetAtt': [idOf(built.hookonce.api), 'ApiEndpoint'] },
+      });
+      built.template.hasOutput('MetricsNamespace', { Value: 'hookonce' });
+      built.template.hasOutput('DeploymentName', { Value: built.hookonce.declaration.name });
     });
   });
 

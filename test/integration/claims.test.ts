@@ -169,6 +169,33 @@ describe.each(backends)('Class: ClaimStore (on %s)', (kind) => {
     });
   });
 
+  describe('Method: get', () => {
+    it('counts every claim of an event as an attempt, and keeps the last failure after the claim that follows it', async () => {
+      // Prepare
+      const eventId = 'evt_attempts';
+
+      // Act
+      await claims.claim(CONSUMER, eventId, { owner: 'a', until: T0 + 30_000 }, T0);
+      const first = await claims.get(CONSUMER, eventId);
+      await claims.release(CONSUMER, eventId, 'a', { error: new Error('boom'), at: T0 + 5 });
+      await claims.claim(CONSUMER, eventId, { owner: 'b', until: T0 + 40_000 }, T0 + 10);
+      const second = await claims.get(CONSUMER, eventId);
+      await claims.complete(CONSUMER, eventId, 'b', T0 + 20);
+      const done = await claims.get(CONSUMER, eventId);
+
+      // Assess
+      expect(first).toMatchObject({ status: 'IN_PROGRESS', attempts: 1 });
+      expect(first?.lastError).toBe(undefined);
+      expect(second).toMatchObject({
+        status: 'IN_PROGRESS',
+        attempts: 2,
+        leaseOwner: 'b',
+        lastError: 'Error: boom',
+      });
+      expect(done).toMatchObject({ status: 'DONE', attempts: 2, lastError: 'Error: boom' });
+    });
+  });
+
   describe('Method: complete', () => {
     it('marks DONE for the lease owner only, and keeps the claim for the retention window', async () => {
       // Prepare
@@ -333,6 +360,7 @@ describe.each(backends)('Class: ClaimStore (on %s)', (kind) => {
       expect(record).toMatchObject({
         status: 'IN_PROGRESS',
         leaseUntil: 0,
+        attempts: 2,
         lastError: 'thrown: a string',
         lastErrorAt: T0 + 20,
       });

@@ -56,6 +56,39 @@ describe('Module: hookonce deliveries', () => {
       });
     });
 
+    it('reads list, with a provider, a status in any case and a limit', () => {
+      expect(parseDeliveriesArgs(['list'])).toEqual({
+        action: 'list',
+        provider: undefined,
+        status: undefined,
+        max: 20,
+        segments: 4,
+        stack: undefined,
+        region: undefined,
+      });
+      expect(
+        parseDeliveriesArgs([
+          'list',
+          '--provider',
+          'stripe',
+          '--status',
+          'received',
+          '--limit',
+          '5',
+          '--stack',
+          'Hookonce',
+        ]),
+      ).toEqual({
+        action: 'list',
+        provider: 'stripe',
+        status: 'RECEIVED',
+        max: 5,
+        segments: 4,
+        stack: 'Hookonce',
+        region: undefined,
+      });
+    });
+
     it('reads show with a provider and an id', () => {
       // Act
       const show = parseDeliveriesArgs(['show', 'github', '72d3162e', '--stack', 'Hookonce']);
@@ -70,14 +103,21 @@ describe('Module: hookonce deliveries', () => {
     });
 
     it.each([
-      [[], 'say what to do: failed or show <provider> <id>'],
-      [['pending'], 'say what to do: failed or show <provider> <id> (not "pending")'],
+      [[], 'say what to do: list, failed or show <provider> <id>'],
+      [['pending'], 'say what to do: list, failed or show <provider> <id> (not "pending")'],
       [['show', 'github'], 'show needs a provider and an id'],
       [['show', 'github', 'a', 'b'], 'unexpected argument "b"'],
       [['failed', 'extra'], 'unexpected argument "extra"'],
       [['failed', '--max', '0'], '--max is a whole number from 1 to 1000'],
       [['failed', '--segments', 'x'], '--segments is a whole number from 1 to 1000'],
-      [['failed', '--status', 'FAILED'], "Unknown option '--status'"],
+      [['failed', '--status', 'FAILED'], '--status is an option of list'],
+      [['show', 'github', 'x', '--limit', '3'], '--limit is an option of list'],
+      [['failed', '--state', 'FAILED'], "Unknown option '--state'"],
+      [['list', 'extra'], 'unexpected argument "extra"'],
+      [['list', '--max', '5'], 'list takes --limit, not --max'],
+      [['list', '--status', 'DONE'], '--status is one of RECEIVED, PUBLISHED, FAILED'],
+      [['list', '--limit', '1001'], '--limit is a whole number from 1 to 1000'],
+      [['list', '--segments', '0'], '--segments is a whole number from 1 to 1000'],
     ])('refuses %j: %s', (args, message) => {
       expect(() => parseDeliveriesArgs(args)).toThrow(message);
     });
@@ -91,10 +131,11 @@ describe('Module: hookonce deliveries', () => {
       const none = await cli(['deliveries', 'failed']);
 
       // Assess
-      expect(overview.out).toMatch(/deliveries\s+show one delivery, or list those the sweeper/);
+      expect(overview.out).toMatch(/deliveries\s+list the newest deliveries, show one, or list/);
       expect(help.out).toContain(
-        'usage: hookonce deliveries show <provider> <id> | failed [--max N] [--stack NAME]',
+        'usage: hookonce deliveries list [--provider P] [--status S] [--limit N] | show <provider> <id> | failed [--max N]  [--stack NAME]',
       );
+      expect(help.out).toContain('about $0.03, per listing');
       expect(none.code).toBe(2);
       expect(none.err).toContain('no running hookonce found (local.json is missing)');
     });
