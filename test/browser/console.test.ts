@@ -269,10 +269,12 @@ describe('Console in a browser (Chromium)', () => {
     await page.locator('#peek-flaky').waitFor({ state: 'detached' });
 
     const delivery = await open('/deliveries/standard/msg_b_poison');
+    // The redriven message goes through the poller and the consumer: on a loaded machine
+    // that can take longer than a page's default wait.
     await claim(delivery, 'flaky')
       .filter({ hasText: /^DONE$/ })
-      .waitFor();
-    await cell(page, 'flaky', 'dlq').filter({ hasText: /^0$/ }).waitFor();
+      .waitFor({ timeout: 120_000 });
+    await cell(page, 'flaky', 'dlq').filter({ hasText: /^0$/ }).waitFor({ timeout: 120_000 });
     const count = await eventually(
       async () =>
         (
@@ -288,7 +290,7 @@ describe('Console in a browser (Chromium)', () => {
     );
     expect(count).toBe('1');
     await Promise.all([page.close(), delivery.close()]);
-  });
+  }, 300_000);
 
   it('sends a signed test webhook from the providers page and shows the answer', async () => {
     const page = await open('/providers');

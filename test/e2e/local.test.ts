@@ -213,6 +213,7 @@ describe('Local runtime: npm start on embedded emulators', () => {
     await Promise.all(answers.map((r) => r.arrayBuffer()));
     // On a loaded machine a copy may time out on the emulator and be answered 503:
     // the provider sends it again, as it would, until it gets a final answer.
+    const finals = [...statuses];
     for (const [i, status] of statuses.entries()) {
       let answer = status;
       for (let attempt = 0; answer === 503 && attempt < 20; attempt++) {
@@ -220,11 +221,16 @@ describe('Local runtime: npm start on embedded emulators', () => {
         await again.arrayBuffer();
         answer = again.status;
       }
-      statuses[i] = answer;
+      finals[i] = answer;
     }
 
-    expect(statuses.filter((s) => s === 202)).toHaveLength(1);
-    expect(statuses.filter((s) => s !== 202 && s !== 200 && s !== 409)).toEqual([]);
+    // One publish; a copy answered 503 after it published but before it was marked may
+    // be published once more by its retry (publishing is at least once). One effect, always.
+    const unavailable = statuses.filter((s) => s === 503).length;
+    const accepted = finals.filter((s) => s === 202).length;
+    expect(finals.filter((s) => s !== 202 && s !== 200 && s !== 409)).toEqual([]);
+    expect(accepted).toBeGreaterThanOrEqual(1);
+    expect(accepted).toBeLessThanOrEqual(1 + unavailable);
     expect(
       await eventually(
         () => applied('standard:msg_e2e_race'),
@@ -232,7 +238,9 @@ describe('Local runtime: npm start on embedded emulators', () => {
       ),
     ).toBe(1);
     await consumedAll();
-    expect(await taps('standard:msg_e2e_race')).toBe(1);
+    const published = await taps('standard:msg_e2e_race');
+    expect(published).toBeGreaterThanOrEqual(1);
+    expect(published).toBeLessThanOrEqual(1 + unavailable);
     expect(await applied('standard:msg_e2e_race')).toBe(1);
   });
 
