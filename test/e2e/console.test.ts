@@ -444,7 +444,8 @@ describe('Console of the local runtime, over HTTP', () => {
 
   it('replays a delivery to one subscriber: its guard skips it as a duplicate and the claim stays DONE', async () => {
     const page = await call(base, '/deliveries/standard/msg_c_1');
-    const before = (await runtime.consumerStats.counts(0, Date.now() + 60_000)).example?.duplicates;
+    const before = (await runtime.consumerStats.counts(0, Number.MAX_SAFE_INTEGER)).example
+      ?.duplicates;
 
     // As Chromium posts a form of a page served with Referrer-Policy: no-referrer.
     const answer = await postForm(
@@ -466,9 +467,9 @@ describe('Console of the local runtime, over HTTP', () => {
       'sent standard:msg_c_1 to example&#39;s queue: its consumer&#39;s guard skips it if its claim is DONE',
     );
     expect(skipped[0]).toMatch(/^\S+ example\s+duplicate skipped /);
-    expect((await runtime.consumerStats.counts(0, Date.now() + 60_000)).example?.duplicates).toBe(
-      (before ?? 0) + 1,
-    );
+    expect(
+      (await runtime.consumerStats.counts(0, Number.MAX_SAFE_INTEGER)).example?.duplicates,
+    ).toBe((before ?? 0) + 1);
     expect(claims(await lookup('msg_c_1')).example).toBe('done');
     expect(await applied('standard:msg_c_1')).toBe(1);
   });
