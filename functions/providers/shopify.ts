@@ -19,6 +19,13 @@ import { type Provider, reject400, reject401, type Verdict } from './types.ts';
  * (`orders/create`) must match a strict pattern and is marked unsigned. No
  * timestamp is signed, so a replay is refused for as long as its key is kept
  * (the provider's retention, 30 days by default).
+ *
+ * Newer Shopify deliveries (event webhooks) name the same headers without the `X-`:
+ * `Shopify-Hmac-Sha256`, `Shopify-Topic`, `Shopify-Event-Id`, `Shopify-Webhook-Id`,
+ * `Shopify-Triggered-At`, … Either naming is read; when a request carries both forms
+ * of a header, the `X-Shopify-` one (present and not empty) wins and the other is
+ * ignored. Nothing is lost by that: the key is the body's digest whichever header
+ * was read, and the signature that is checked decides alone whether the body passes.
  */
 export const SHOPIFY_HEADERS = {
   signature: 'x-shopify-hmac-sha256',
@@ -27,6 +34,17 @@ export const SHOPIFY_HEADERS = {
   topic: 'x-shopify-topic',
   shopDomain: 'x-shopify-shop-domain',
 } as const;
+
+/** The unprefixed form of an `x-shopify-…` header name: `shopify-…`. */
+export const unprefixedShopifyHeader = (name: string): string => name.slice('x-'.length);
+
+/** A Shopify header under either naming: the `X-Shopify-` form when present and not empty, else the `Shopify-` form. */
+function shopifyHeader(
+  headers: Readonly<Record<string, string | undefined>>,
+  name: string,
+): string | undefined {
+  return headers[name] || headers[unprefixedShopifyHeader(name)];
+}
 
 const SIGNATURE_BYTES = 32;
 /** Shopify's topics: `orders/create`, `app/uninstalled`, `customers/data_request`, … */
@@ -38,6 +56,10 @@ const KEPT_HEADERS = [
   'x-shopify-webhook-id',
   'x-shopify-triggered-at',
   'x-shopify-api-version',
+];
+const KEPT_HEADER_NAMES = [
+  ...KEPT_HEADERS,
+  ...KEPT_HEADERS.map(unprefixedShopifyHeader),
   'content-type',
 ];
 
@@ -55,37 +77,46 @@ export function shopify(options: { name: string; maxBodyBytes: number }): Provid
     },
     inspect(request, context): Verdict {
       const { headers } = request;
-      const header = headers[SHOPIFY_HEADERS.signature];
+      const header = shopifyHeader(headers, SHOPIFY_HEADERS.signature);
       if (!header) {
-        return reject401('missing_signature', 'the X-Shopify-Hmac-Sha256 header is missing');
+        return reject401(
+          'missing_signature',
+          'the X-Shopify-Hmac-Sha256 (or Shopify-Hmac-Sha256) header is missing',
+        );
       }
       const candidate = decodeBase64(header, SIGNATURE_BYTES);
       if (!candidate) {
         return reject401(
           'malformed_signature',
-          'X-Shopify-Hmac-Sha256 must be the base64 of 32 bytes',
+          'X-Shopify-Hmac-Sha256 (or Shopify-Hmac-Sha256) must be the base64 of 32 bytes',
         );
       }
       const expected = context.secrets.map((secret) => hmac('sha256', secret, request.rawBody));
       if (!matchesAny([candidate], expected)) {
         return reject401(
           'signature_mismatch',
-          "X-Shopify-Hmac-Sha256 does not match the body with any active secret: check the app's client secret",
+          "X-Shopify-Hmac-Sha256 (or Shopify-Hmac-Sha256) does not match the body with any active secret: check the app's client secret",
         );
       }
 
-      const id = headers[SHOPIFY_HEADERS.eventId] || headers[SHOPIFY_HEADERS.webhookId];
+      const id =
+        shopifyHeader(headers, SHOPIFY_HEADERS.eventId) ||
+        shopifyHeader(headers, SHOPIFY_HEADERS.webhookId);
       if (!id) {
         return reject400(
           'missing_delivery_id',
-          'neither X-Shopify-Event-Id nor X-Shopify-Webhook-Id is present',
+          'neither X-Shopify-Event-Id nor X-Shopify-Webhook-Id (with or without the "X-") is present',
         );
       }
-      const topic = unsignedEventType(headers[SHOPIFY_HEADERS.topic], TOPIC, 'webhook');
+      const topic = unsignedEventType(
+        shopifyHeader(headers, SHOPIFY_HEADERS.topic),
+        TOPIC,
+        'webhook',
+      );
       if (!topic) {
         return reject400(
           'malformed_event_type',
-          'X-Shopify-Topic must be a Shopify topic such as orders/create',
+          'X-Shopify-Topic (or Shopify-Topic) must be a Shopify topic such as orders/create',
         );
       }
       return {
@@ -94,7 +125,7 @@ export function shopify(options: { name: string; maxBodyBytes: number }): Provid
         providerDeliveryId: id,
         eventType: topic,
         unsignedEventType: true,
-        keptHeaders: keepHeaders(headers, KEPT_HEADERS),
+        keptHeaders: keepHeaders(headers, KEPT_HEADER_NAMES),
       };
     },
   };

@@ -1,5 +1,6 @@
 import {
   asName,
+  bodyDigest,
   checkSecretList,
   checkTimestamp,
   decodeHex,
@@ -8,7 +9,14 @@ import {
   keepHeaders,
   matchesAny,
 } from './common.ts';
-import { type Provider, reject400, reject401, type Verdict } from './types.ts';
+import {
+  type Provider,
+  reject400,
+  reject401,
+  type Verdict,
+  type VerifyContext,
+  type WebhookRequest,
+} from './types.ts';
 
 /**
  * Slack Events API (https://docs.slack.dev/authentication/verifying-requests-from-slack):
@@ -18,6 +26,23 @@ import { type Provider, reject400, reject401, type Verdict } from './types.ts';
  * (the same on Slack's retries), the event type `event.type`. The `url_verification`
  * request Slack sends when the Request URL is saved is answered with its challenge,
  * neither stored nor published.
+ *
+ * Slash commands and interactivity post `application/x-www-form-urlencoded` bodies
+ * signed the same way (the raw body bytes, as sent). Whether a body is an Events API
+ * request or a form is read from the signed bytes, never from the unsigned
+ * Content-Type: a JSON object is an Events API request, anything else is read as a
+ * form. Interactivity (`payload=<JSON>`) is typed by the payload's `type`
+ * (`block_actions`, `view_submission`, `shortcut`, …); a slash command (`command=`)
+ * is typed `slash_command.<command>` (`slash_command./deploy`); Slack's `ssl_check=1`
+ * request is answered 200 and neither stored nor published.
+ *
+ * Neither form carries a delivery id: Slack does not retry them, and the ids they
+ * hold (`trigger_id`, an action's `action_ts`) are absent from some payload types
+ * (`view_closed`, `block_suggestion`). So the key of a form delivery is the SHA-256
+ * of the signed body, which holds those ids wherever Slack sends them: two
+ * interactions are two deliveries, a copy of a signed request is a duplicate (and
+ * refused anyway once its timestamp is 5 minutes old). Unsigned headers such as
+ * X-Slack-Retry-Num never take part in the key.
  */
 export const SLACK_HEADERS = {
   signature: 'x-slack-signature',
@@ -25,6 +50,8 @@ export const SLACK_HEADERS = {
 } as const;
 
 const PREFIX = 'v0=';
+/** What Slack's slash commands are typed: `slash_command.` then the command as sent (`/deploy`). */
+export const SLASH_COMMAND_TYPE = 'slash_command';
 const SIGNATURE_BYTES = 32;
 const KEPT_HEADERS = [
   'x-slack-request-timestamp',
@@ -81,12 +108,7 @@ export function slack(options: {
       }
 
       const envelope = context.json();
-      if (!isRecord(envelope)) {
-        return reject400(
-          'malformed_body',
-          'the body is not a JSON Events API request (slash commands and interactivity are not received here)',
-        );
-      }
+      if (!isRecord(envelope)) return formVerdict(request, context);
       if (envelope.type === 'url_verification') {
         if (typeof envelope.challenge !== 'string') {
           return reject400('malformed_body', 'the url_verification request has no challenge');
@@ -115,6 +137,54 @@ export function slack(options: {
       };
     },
   };
+}
+
+/** The parsed JSON of an interactivity `payload` field, or undefined when it is not a JSON object. */
+function parsePayload(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return isRecord(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The verdict on a verified form body: an interactivity payload, a slash command,
+ * or Slack's SSL check. Everything it reads is in the signed body.
+ */
+function formVerdict(request: WebhookRequest, context: VerifyContext): Verdict {
+  const form = new URLSearchParams(request.rawBody.toString('utf8'));
+  const accept = (eventType: string): Verdict => ({
+    kind: 'accept',
+    deliveryId: bodyDigest(request, context),
+    eventType,
+    keptHeaders: keepHeaders(request.headers, KEPT_HEADERS),
+  });
+  const payload = form.get('payload');
+  if (payload !== null) {
+    const parsed = parsePayload(payload);
+    if (!parsed) {
+      return reject400('malformed_body', 'the interactivity payload is not a JSON object');
+    }
+    const type = typeof parsed.type === 'string' ? parsed.type : '';
+    if (!type) {
+      return reject400('malformed_body', 'the interactivity payload has no "type"');
+    }
+    return accept(type);
+  }
+  const command = form.get('command');
+  if (command !== null) {
+    if (!command) return reject400('malformed_body', 'the slash command has an empty "command"');
+    return accept(`${SLASH_COMMAND_TYPE}.${command}`);
+  }
+  if (form.get('ssl_check') === '1') {
+    return { kind: 'reply', statusCode: 200, contentType: 'text/plain', body: '' };
+  }
+  return reject400(
+    'malformed_body',
+    'the body is neither a JSON Events API request, nor an interactivity payload, nor a slash command',
+  );
 }
 
 /** The headers Slack would send for `body` at `timestamp` (whole seconds). */

@@ -17,12 +17,34 @@ import { type Provider, reject400, reject401, type Verdict } from './types.ts';
  * `v1a` signatures with `whpk_<base64 of the 32-byte Ed25519 public key>` keys. The
  * active list may mix both while a sender moves from one to the other; a sender
  * rotating its key lists a signature per key, and any one that verifies is enough.
+ *
+ * Svix, the specification's origin, names the same three headers `svix-id`,
+ * `svix-timestamp` and `svix-signature`, and every Svix library reads either name.
+ * So does this verifier, header by header as Svix's do: the `svix-` one when it is
+ * present and not empty, else the `webhook-` one. The choice cannot be abused: the
+ * signature that is checked covers the id and the timestamp that were read, and the
+ * id is the key whichever name carried it.
  */
 export const STANDARD_HEADERS = {
   id: 'webhook-id',
   timestamp: 'webhook-timestamp',
   signature: 'webhook-signature',
 } as const;
+
+/** The Svix names of the same headers. */
+export const SVIX_HEADERS = {
+  id: 'svix-id',
+  timestamp: 'svix-timestamp',
+  signature: 'svix-signature',
+} as const;
+
+/** A header under its Svix name (when present and not empty), else its Standard Webhooks name. */
+function eitherHeader(
+  headers: Readonly<Record<string, string | undefined>>,
+  which: keyof typeof STANDARD_HEADERS,
+): string | undefined {
+  return headers[SVIX_HEADERS[which]] || headers[STANDARD_HEADERS[which]];
+}
 
 const SECRET_PREFIX = 'whsec_';
 const PUBLIC_KEY_PREFIX = 'whpk_';
@@ -32,7 +54,14 @@ const ED25519_KEY_BYTES = 32;
 const HMAC_BYTES = 32;
 const ED25519_SIGNATURE_BYTES = 64;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
-const KEPT_HEADERS = ['webhook-id', 'webhook-timestamp', 'content-type', 'user-agent'];
+const KEPT_HEADERS = [
+  'webhook-id',
+  'webhook-timestamp',
+  'svix-id',
+  'svix-timestamp',
+  'content-type',
+  'user-agent',
+];
 
 /** DER prefixes that turn a raw Ed25519 key into SPKI (public) or PKCS#8 (private) for node:crypto. */
 const SPKI_ED25519 = Buffer.from('302a300506032b6570032100', 'hex');
@@ -153,15 +182,20 @@ export function standardWebhooks(options: {
     },
     inspect(request, context): Verdict {
       const { headers, rawBody } = request;
-      const signatureHeader = headers[STANDARD_HEADERS.signature];
+      const signatureHeader = eitherHeader(headers, 'signature');
       if (!signatureHeader) {
-        return reject401('missing_signature', 'the webhook-signature header is missing');
+        return reject401(
+          'missing_signature',
+          'the webhook-signature (or svix-signature) header is missing',
+        );
       }
-      const id = headers[STANDARD_HEADERS.id];
-      if (!id) return reject400('missing_delivery_id', 'the webhook-id header is missing');
-      const timestampHeader = headers[STANDARD_HEADERS.timestamp];
+      const id = eitherHeader(headers, 'id');
+      if (!id) {
+        return reject400('missing_delivery_id', 'the webhook-id (or svix-id) header is missing');
+      }
+      const timestampHeader = eitherHeader(headers, 'timestamp');
       const stale = checkTimestamp(timestampHeader, {
-        what: 'webhook-timestamp',
+        what: 'webhook-timestamp (or svix-timestamp)',
         nowMs: context.now,
         toleranceSeconds,
       });

@@ -57,7 +57,10 @@ export interface TwilioProvider {
   /**
    * The URL configured in Twilio, without its query string (the request's own query
    * string is appended): set it when hookonce sits behind a custom domain or a proxy
-   * that changes the host or the path.
+   * that changes the host or the path. Write it as it is configured in Twilio, with
+   * its userinfo (`https://user:pass@host/…`) when it has one: the signature covers
+   * the URL with it. hookonce does not check those credentials (the signature
+   * authenticates the request), and this URL is configuration, not a secret.
    * @default the request's `<x-forwarded-proto>://<host><path>`
    */
   publicUrl?: string;
@@ -1082,7 +1085,9 @@ function checkPublicUrl(what: string, publicUrl: string, problems: string[]): vo
     url = undefined;
   }
   if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
-    problems.push(`${what}: publicUrl must be an http(s) URL, got "${publicUrl}"`);
+    // A URL's userinfo may hold a password: the message shows the URL without it.
+    const shown = publicUrl.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1…@');
+    problems.push(`${what}: publicUrl must be an http(s) URL, got "${shown}"`);
   } else if (publicUrl.includes('?') || publicUrl.includes('#')) {
     problems.push(
       `${what}: publicUrl must not hold a query string or fragment: the request's own query string is appended to it`,

@@ -602,6 +602,18 @@ describe('Module: declaration', () => {
       expect(message).toContain(`provider "p": ${expected}`);
     });
 
+    it('never repeats the password of a publicUrl it refuses', () => {
+      // Act
+      const message = problemsOf({
+        providers: { p: { scheme: 'twilio', publicUrl: 'ftp://twilio:hunter2secret@h.example/x' } },
+        subscribers: {},
+      });
+
+      // Assess
+      expect(message).toContain('publicUrl must be an http(s) URL, got "ftp://…@h.example/x"');
+      expect(message).not.toContain('hunter2secret');
+    });
+
     it('reports every problem of a generic HMAC declaration at once', () => {
       // Act
       const message = problemsOf({

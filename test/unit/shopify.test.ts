@@ -287,6 +287,188 @@ describe('Class: ShopifyProvider', () => {
     });
   });
 
+  describe('Method: inspect, with the unprefixed Shopify-* headers of newer deliveries', () => {
+    /** The headers of an event webhook, which Shopify names without the "X-". */
+    const unprefixed = (signature: string | undefined, topic = 'orders/create') => ({
+      'shopify-hmac-sha256': signature,
+      'shopify-topic': topic,
+      'shopify-shop-domain': 'hookonce-test.myshopify.com',
+      'shopify-event-id': EVENT_ID,
+      'shopify-webhook-id': WEBHOOK_ID,
+      'shopify-triggered-at': '2100-01-01T00:00:00.000000Z',
+      'shopify-api-version': '2025-10',
+      'content-type': 'application/json',
+    });
+    const inspectUnprefixed = (
+      headers: Record<string, string | undefined>,
+      body: string | Buffer = ORDER,
+    ) => inspectWith(provider, { headers, body, secrets: [SECRET] });
+
+    it('accepts a delivery whose headers all lack the "X-", keyed by the SHA-256 of the body', () => {
+      // Act
+      const verdict = inspectUnprefixed(unprefixed(shopifyHmac(SECRET, ORDER)));
+
+      // Assess
+      expect(verdict).toEqual({
+        kind: 'accept',
+        deliveryId: keyOf(ORDER),
+        providerDeliveryId: EVENT_ID,
+        eventType: 'orders/create',
+        unsignedEventType: true,
+        keptHeaders: {
+          'shopify-topic': 'orders/create',
+          'shopify-shop-domain': 'hookonce-test.myshopify.com',
+          'shopify-event-id': EVENT_ID,
+          'shopify-webhook-id': WEBHOOK_ID,
+          'shopify-triggered-at': '2100-01-01T00:00:00.000000Z',
+          'shopify-api-version': '2025-10',
+          'content-type': 'application/json',
+        },
+      });
+    });
+
+    it('keys the same body alike under either naming: the same delivery', () => {
+      // Act
+      const prefixed = inspect(shopifyHmac(SECRET, ORDER));
+      const bare = inspectUnprefixed(unprefixed(shopifyHmac(SECRET, ORDER)));
+
+      // Assess
+      expect(prefixed).toMatchObject({ kind: 'accept', deliveryId: keyOf(ORDER) });
+      expect(bare).toMatchObject({ kind: 'accept', deliveryId: keyOf(ORDER) });
+    });
+
+    it('falls back to Shopify-Webhook-Id when there is no event id under either naming', () => {
+      // Act
+      const verdict = inspectUnprefixed({
+        ...unprefixed(shopifyHmac(SECRET, ORDER)),
+        'shopify-event-id': undefined,
+      });
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'accept', providerDeliveryId: WEBHOOK_ID });
+    });
+
+    it('checks the X-Shopify-Hmac-Sha256 when both namings are sent: the unprefixed one is ignored', () => {
+      // Prepare
+      const good = shopifyHmac(SECRET, ORDER);
+      const bad = shopifyHmac(OLD_SECRET, ORDER);
+
+      // Act
+      const xWinsGood = inspectUnprefixed({
+        ...unprefixed(bad),
+        ...headersOf(good),
+      });
+      const xWinsBad = inspectUnprefixed({
+        ...unprefixed(good),
+        ...headersOf(bad),
+      });
+
+      // Assess
+      expect(xWinsGood).toMatchObject({ kind: 'accept', deliveryId: keyOf(ORDER) });
+      expect(xWinsBad).toMatchObject({ kind: 'reject', status: 401, code: 'signature_mismatch' });
+    });
+
+    it('reads the type and the id from the X- headers when both namings are sent', () => {
+      // Act
+      const verdict = inspectUnprefixed({
+        ...unprefixed(shopifyHmac(SECRET, ORDER), 'app/uninstalled'),
+        'shopify-event-id': 'unprefixed-event-id',
+        ...headersOf(shopifyHmac(SECRET, ORDER)),
+      });
+
+      // Assess
+      expect(verdict).toMatchObject({
+        kind: 'accept',
+        eventType: 'orders/create',
+        providerDeliveryId: EVENT_ID,
+      });
+    });
+
+    it('falls back to the unprefixed header when the X- one is empty', () => {
+      // Act
+      const verdict = inspectUnprefixed({
+        ...unprefixed(shopifyHmac(SECRET, ORDER)),
+        'x-shopify-hmac-sha256': '',
+      });
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'accept' });
+    });
+
+    it('rejects a request with neither HMAC header as missing_signature', () => {
+      // Act
+      const verdict = inspectUnprefixed(unprefixed(undefined));
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'reject', status: 401, code: 'missing_signature' });
+    });
+
+    it('refuses a malformed Shopify-Topic as malformed_event_type', () => {
+      // Act
+      const verdict = inspectUnprefixed(unprefixed(shopifyHmac(SECRET, ORDER), 'Orders Create'));
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'reject', status: 400, code: 'malformed_event_type' });
+    });
+
+    it('rejects any single change to the body, the Shopify-Hmac-Sha256 or the secret with a 401', () => {
+      fc.assert(
+        fc.property(
+          jsonObject(),
+          fc.constantFrom('body', 'signature', 'secret'),
+          fc.nat(),
+          fc.nat(),
+          secrets().filter((s) => s !== SECRET),
+          (payload, what, position, pick, otherSecret) => {
+            // Prepare
+            const body = JSON.stringify(payload);
+            const signature = shopifyHmac(SECRET, body);
+            const changed = {
+              body: () =>
+                inspectUnprefixed(unprefixed(signature), changeOneByte(body, position, pick + 1)),
+              signature: () =>
+                inspectUnprefixed(unprefixed(changeOneCharacter(signature, position, pick)), body),
+              secret: () => inspectUnprefixed(unprefixed(shopifyHmac(otherSecret, body)), body),
+            }[what];
+
+            // Act
+            const verdict = changed();
+
+            // Assess
+            expect401(verdict);
+          },
+        ),
+        { seed: SEED, numRuns: 300 },
+      );
+    });
+
+    it('answers any pair of HMAC headers and any body with a verdict, never a throw', () => {
+      fc.assert(
+        fc.property(
+          fc.option(fc.string()),
+          fc.option(fc.string()),
+          fc.uint8Array({ maxLength: 256 }),
+          (prefixed, bare, body) => {
+            // Act
+            const verdict = inspectUnprefixed(
+              {
+                'x-shopify-hmac-sha256': prefixed ?? undefined,
+                'shopify-hmac-sha256': bare ?? undefined,
+                'shopify-topic': 'orders/create',
+                'shopify-event-id': EVENT_ID,
+              },
+              Buffer.from(body),
+            );
+
+            // Assess
+            expect401(verdict);
+          },
+        ),
+        { seed: SEED, numRuns: 300 },
+      );
+    });
+  });
+
   describe('Function: signShopify', () => {
     it.each(VECTORS)('reproduces the fixed vector keyed "$secret"', ({ secret, body, hmac }) => {
       // Act

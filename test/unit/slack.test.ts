@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { signSlack, slack } from '../../functions/providers/slack.ts';
@@ -92,7 +92,7 @@ describe('Class: SlackProvider', () => {
       });
     });
 
-    it("verifies the signature of Slack's published example, then refuses its form body as no Events API request", () => {
+    it("verifies Slack's published example, a slash command, keyed by the SHA-256 of its signed body", () => {
       // Act
       const verdict = inspect(
         { signature: PUBLISHED.signature, timestamp: PUBLISHED.timestamp },
@@ -100,8 +100,12 @@ describe('Class: SlackProvider', () => {
         { secrets: [PUBLISHED.secret], now: PUBLISHED.timestamp * 1000 },
       );
 
-      // Assess: past the signature (not a 401), stopped at the body (400).
-      expect(verdict).toMatchObject({ kind: 'reject', status: 400, code: 'malformed_body' });
+      // Assess
+      expect(verdict).toMatchObject({
+        kind: 'accept',
+        deliveryId: createHash('sha256').update(PUBLISHED.body).digest('hex'),
+        eventType: 'slash_command./webhook-collect',
+      });
     });
 
     it('answers url_verification with its challenge, and names no delivery', () => {
@@ -229,7 +233,8 @@ describe('Class: SlackProvider', () => {
         '{"type":"event_callback","event":{"type":"message"}}',
         'missing_delivery_id',
       ],
-      ['that is not JSON', 'payload=%7B%7D', 'malformed_body'],
+      ['whose interactivity payload has no type', 'payload=%7B%7D', 'malformed_body'],
+      ['that is neither JSON nor a Slack form', 'hello=world', 'malformed_body'],
     ])('rejects a correctly signed request %s with 400 %s', (_, body, code) => {
       // Act
       const verdict = signed(body);
@@ -348,6 +353,266 @@ describe('Class: SlackProvider', () => {
           },
         ),
         { seed: SEED, numRuns: 300 },
+      );
+    });
+  });
+
+  describe('Method: inspect, form-encoded bodies (interactivity and slash commands)', () => {
+    const TRIGGER = '4102444800123.47445629121.803a0bc887a14d10d2c447fce8b6703c';
+    const blockActions = (trigger = TRIGGER) =>
+      JSON.stringify({
+        type: 'block_actions',
+        team: { id: 'T0001', domain: 'hookonce' },
+        user: { id: 'U0001' },
+        trigger_id: trigger,
+        actions: [{ action_id: 'approve', type: 'button', action_ts: '4102444800.123456' }],
+      });
+    const interactivity = (payload: string) => new URLSearchParams({ payload }).toString();
+    const slashCommand = (command: string, trigger = TRIGGER) =>
+      new URLSearchParams({
+        token: 'gIkuvaNzQIHg97ATvDxqgjtO',
+        team_id: 'T0001',
+        channel_id: 'C0001',
+        user_id: 'U0001',
+        command,
+        text: 'production now',
+        response_url: 'https://hooks.slack.com/commands/1234/5678',
+        trigger_id: trigger,
+      }).toString();
+    const digest = (body: string | Buffer) => createHash('sha256').update(body).digest('hex');
+
+    /** A form body as Slack posts it, signed per Slack's v0 algorithm. */
+    const postForm = (
+      body: string | Buffer,
+      options: {
+        secret?: string;
+        timestamp?: number;
+        signature?: string;
+        headers?: Record<string, string>;
+      } = {},
+    ) => {
+      const timestamp = options.timestamp ?? NOW_SECONDS;
+      return inspectWith(provider, {
+        headers: {
+          'x-slack-signature':
+            options.signature ?? slackSignature(options.secret ?? SECRET, timestamp, body),
+          'x-slack-request-timestamp': String(timestamp),
+          'content-type': 'application/x-www-form-urlencoded',
+          'user-agent': 'Slackbot 1.0 (+https://api.slack.com/robots)',
+          ...options.headers,
+        },
+        body,
+        secrets: [SECRET],
+      });
+    };
+
+    it("accepts an interactivity payload, typed by the payload's type, keyed by the SHA-256 of the signed body", () => {
+      // Prepare
+      const body = interactivity(blockActions());
+
+      // Act
+      const verdict = postForm(body);
+
+      // Assess
+      expect(verdict).toEqual({
+        kind: 'accept',
+        deliveryId: digest(body),
+        eventType: 'block_actions',
+        keptHeaders: {
+          'x-slack-request-timestamp': String(NOW_SECONDS),
+          'content-type': 'application/x-www-form-urlencoded',
+          'user-agent': 'Slackbot 1.0 (+https://api.slack.com/robots)',
+        },
+      });
+    });
+
+    it.each([
+      ['view_submission', { type: 'view_submission', trigger_id: TRIGGER, view: { id: 'V1' } }],
+      ['view_closed', { type: 'view_closed', view: { id: 'V1' }, is_cleared: false }],
+      ['shortcut', { type: 'shortcut', callback_id: 'cb', trigger_id: TRIGGER }],
+      ['block_suggestion', { type: 'block_suggestion', action_id: 'a', value: 'q' }],
+    ])('accepts a %s payload, with or without a trigger_id', (type, payload) => {
+      // Prepare
+      const body = interactivity(JSON.stringify(payload));
+
+      // Act
+      const verdict = postForm(body);
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'accept', eventType: type, deliveryId: digest(body) });
+    });
+
+    it('accepts a slash command, typed slash_command.<command>', () => {
+      // Prepare
+      const body = slashCommand('/deploy');
+
+      // Act
+      const verdict = postForm(body);
+
+      // Assess
+      expect(verdict).toMatchObject({
+        kind: 'accept',
+        eventType: 'slash_command./deploy',
+        deliveryId: digest(body),
+      });
+    });
+
+    it('keys by signed content only: X-Slack-Retry-Num and a new timestamp change nothing, a new trigger_id does', () => {
+      // Prepare
+      const body = interactivity(blockActions());
+
+      // Act
+      const first = postForm(body);
+      const retried = postForm(body, {
+        timestamp: NOW_SECONDS - 60,
+        headers: { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' },
+      });
+      const another = postForm(interactivity(blockActions(`${TRIGGER}0`)));
+
+      // Assess
+      expect(first).toMatchObject({ kind: 'accept', deliveryId: digest(body) });
+      expect(retried).toMatchObject({ kind: 'accept', deliveryId: digest(body) });
+      expect(another).toMatchObject({ kind: 'accept' });
+      expect(another).not.toMatchObject({ deliveryId: digest(body) });
+    });
+
+    it('reads the body as signed, whatever the unsigned Content-Type says', () => {
+      // Act
+      const formAsJson = postForm(slashCommand('/deploy'), {
+        headers: { 'content-type': 'application/json' },
+      });
+      const jsonAsForm = inspectWith(provider, {
+        headers: {
+          'x-slack-signature': slackSignature(SECRET, NOW_SECONDS, EVENT),
+          'x-slack-request-timestamp': String(NOW_SECONDS),
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: EVENT,
+        secrets: [SECRET],
+      });
+
+      // Assess
+      expect(formAsJson).toMatchObject({ kind: 'accept', eventType: 'slash_command./deploy' });
+      expect(jsonAsForm).toMatchObject({ kind: 'accept', deliveryId: 'Ev08HOOKONCE1' });
+    });
+
+    it("answers Slack's signed ssl_check with 200, neither stored nor published", () => {
+      // Act
+      const verdict = postForm('ssl_check=1&token=gIkuvaNzQIHg97ATvDxqgjtO');
+
+      // Assess
+      expect(verdict).toEqual({
+        kind: 'reply',
+        statusCode: 200,
+        contentType: 'text/plain',
+        body: '',
+      });
+    });
+
+    it.each([
+      ['a payload that is not JSON', 'payload=%7Bnot-json'],
+      ['a payload that is a JSON array', `payload=${encodeURIComponent('[1]')}`],
+      ['a payload whose type is not a string', interactivity('{"type":7}')],
+      ['an empty command', 'command=&text=x'],
+      ['a form of neither kind', 'token=x&team_id=T1'],
+      ['an unsigned-looking ssl_check', 'ssl_check=0'],
+    ])('refuses a signed form with %s as 400 malformed_body', (_, body) => {
+      // Act
+      const verdict = postForm(body);
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'reject', status: 400, code: 'malformed_body' });
+    });
+
+    it('rejects a form signed over another body, or with the timestamp left out, with a 401', () => {
+      // Prepare
+      const body = slashCommand('/deploy');
+
+      // Act
+      const other = postForm(body, {
+        signature: slackSignature(SECRET, NOW_SECONDS, slashCommand('/rollback')),
+      });
+      const bodyOnly = postForm(body, {
+        signature: `v0=${createHmac('sha256', SECRET).update(body).digest('hex')}`,
+      });
+
+      // Assess
+      expect(other).toMatchObject({ kind: 'reject', status: 401, code: 'signature_mismatch' });
+      expect(bodyOnly).toMatchObject({ kind: 'reject', status: 401, code: 'signature_mismatch' });
+    });
+
+    const forms = fc.oneof(
+      fc
+        .record({
+          type: fc.constantFrom(
+            'block_actions',
+            'view_submission',
+            'view_closed',
+            'shortcut',
+            'message_action',
+          ),
+          trigger_id: fc.stringMatching(/^\d{10,13}\.\d{8,11}\.[0-9a-f]{32}$/),
+          text: fc.string({ maxLength: 40 }),
+        })
+        .map((p) => ({ body: interactivity(JSON.stringify(p)), type: p.type })),
+      fc
+        .record({
+          command: fc.stringMatching(/^\/[a-z][a-z0-9_-]{0,20}$/),
+          text: fc.string({ maxLength: 40 }),
+          trigger_id: fc.stringMatching(/^\d{10,13}\.\d{8,11}\.[0-9a-f]{32}$/),
+        })
+        .map((p) => ({
+          body: new URLSearchParams({ ...p, team_id: 'T0001' }).toString(),
+          type: `slash_command.${p.command}`,
+        })),
+    );
+
+    it('accepts every form Slack signs, within ±300 s, keyed by the SHA-256 of the body', () => {
+      fc.assert(
+        fc.property(forms, fc.integer({ min: -300, max: 300 }), ({ body, type }, skew) => {
+          // Act
+          const verdict = postForm(body, { timestamp: NOW_SECONDS + skew });
+
+          // Assess
+          expect(verdict).toMatchObject({
+            kind: 'accept',
+            eventType: type,
+            deliveryId: digest(body),
+          });
+        }),
+        { seed: SEED, numRuns: 300 },
+      );
+    });
+
+    it('rejects any single change to a form body, the signature, the timestamp or the secret with a 401, never a throw', () => {
+      fc.assert(
+        fc.property(
+          forms,
+          fc.constantFrom('body', 'signature', 'timestamp', 'secret'),
+          fc.nat(),
+          fc.nat(),
+          fc.integer({ min: -900, max: 900 }).filter((n) => n !== 0),
+          secrets().filter((s) => s !== SECRET),
+          ({ body }, what, position, pick, shift, otherSecret) => {
+            // Prepare
+            const signature = slackSignature(SECRET, NOW_SECONDS, body);
+            const changed = {
+              body: () => postForm(changeOneByte(body, position, pick + 1), { signature }),
+              signature: () =>
+                postForm(body, { signature: changeOneCharacter(signature, position, pick) }),
+              // The signature made at NOW, sent with another timestamp.
+              timestamp: () => postForm(body, { signature, timestamp: NOW_SECONDS + shift }),
+              secret: () => postForm(body, { secret: otherSecret }),
+            }[what];
+
+            // Act
+            const verdict = changed();
+
+            // Assess
+            expect401(verdict);
+          },
+        ),
+        { seed: SEED, numRuns: 400 },
       );
     });
   });

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { Webhook } from 'standardwebhooks';
+import { Webhook as SvixWebhook } from 'svix';
 import nacl from 'tweetnacl';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { parseJson } from '../../functions/fanout/envelope.ts';
@@ -721,6 +722,180 @@ describe('Class: StandardWebhooksProvider, asymmetric v1a signatures', () => {
       expect(String(error)).toContain(expected);
       expect(String(error)).not.toContain(key.slice(5, 25));
     });
+  });
+});
+
+describe('Class: StandardWebhooksProvider, Svix header names', () => {
+  /** The headers Svix sends, signed by the svix package (the oracle). */
+  const svixHeaders = (id: string, at: number, body: string, secret = TEST_SECRET) => ({
+    'svix-id': id,
+    'svix-timestamp': String(Math.floor(at / 1000)),
+    'svix-signature': new SvixWebhook(secret).sign(id, new Date(at), body),
+    'content-type': 'application/json',
+  });
+
+  it('accepts a delivery signed by svix under the svix-* names, keyed by svix-id', () => {
+    // Act
+    const verdict = inspect(svixHeaders('msg_svix1', NOW, BODY), BODY);
+
+    // Assess
+    expect(verdict).toEqual({
+      kind: 'accept',
+      deliveryId: 'msg_svix1',
+      eventType: 'invoice.paid',
+      keptHeaders: {
+        'svix-id': 'msg_svix1',
+        'svix-timestamp': String(NOW_SECONDS),
+        'content-type': 'application/json',
+      },
+    });
+  });
+
+  it('keys the same message alike under either naming: a duplicate', () => {
+    // Prepare
+    const svix = svixHeaders('msg_same', NOW, BODY);
+
+    // Act
+    const bySvix = inspect(svix, BODY);
+    const byStandard = inspect(
+      {
+        'webhook-id': svix['svix-id'],
+        'webhook-timestamp': svix['svix-timestamp'],
+        'webhook-signature': svix['svix-signature'],
+      },
+      BODY,
+    );
+
+    // Assess
+    expect(bySvix).toMatchObject({ kind: 'accept', deliveryId: 'msg_same' });
+    expect(byStandard).toMatchObject({ kind: 'accept', deliveryId: 'msg_same' });
+  });
+
+  it('reads the svix-* header first when both names are sent, as the svix library does', () => {
+    // Prepare
+    const svix = svixHeaders('msg_svix', NOW, BODY);
+    const other = signStandard({ id: 'msg_other', at: NOW, body: BODY });
+    const both = { ...other, ...svix };
+
+    // Act
+    const verdict = inspect(both, BODY);
+    const oracle = () => new SvixWebhook(TEST_SECRET).verify(BODY, both);
+
+    // Assess
+    expect(verdict).toMatchObject({ kind: 'accept', deliveryId: 'msg_svix' });
+    vi.useFakeTimers({ now: NOW, toFake: ['Date'] });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
+    expect(oracle).not.toThrow();
+  });
+
+  it('refuses a svix-signature that does not cover the svix-id read with it (ids cannot be mixed in)', () => {
+    // Prepare: a valid webhook-* delivery, and a forged svix-id beside it.
+    const headers = { ...signStandard({ id: 'msg_real', at: NOW, body: BODY }), 'svix-id': 'x' };
+
+    // Act
+    const verdict = inspect(headers, BODY);
+
+    // Assess
+    expect(verdict).toMatchObject({ kind: 'reject', status: 401, code: 'signature_mismatch' });
+  });
+
+  it('falls back to the webhook-* header when the svix-* one is empty', () => {
+    // Act
+    const verdict = inspect(
+      { ...signStandard({ id: 'msg_e', at: NOW, body: BODY }), 'svix-signature': '' },
+      BODY,
+    );
+
+    // Assess
+    expect(verdict).toMatchObject({ kind: 'accept', deliveryId: 'msg_e' });
+  });
+
+  it('agrees with the svix library on every signed message it accepts, and on each single change', () => {
+    // Prepare: svix checks the timestamp against its own clock; it reads NOW.
+    vi.useFakeTimers({ now: NOW, toFake: ['Date'] });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
+
+    fc.assert(
+      fc.property(
+        fc.json(),
+        fc.stringMatching(/^msg_[A-Za-z0-9]{1,30}$/),
+        fc.constantFrom('none', 'body', 'signature', 'id', 'timestamp', 'secret'),
+        fc.nat(),
+        fc.nat(),
+        fc.integer({ min: -900, max: 900 }).filter((n) => n !== 0),
+        (body, id, what, position, pick, shift) => {
+          // Prepare
+          const signed = svixHeaders(id, NOW, body);
+          const signature = signed['svix-signature'].slice('v1,'.length);
+          const bytes = Buffer.from(body);
+          const [headers, sent] = {
+            none: () => [signed, bytes] as const,
+            body: () => [signed, changeOneByte(bytes, position, pick + 1)] as const,
+            signature: () =>
+              [
+                {
+                  ...signed,
+                  'svix-signature': `v1,${changeOneCharacter(signature, position, pick)}`,
+                },
+                bytes,
+              ] as const,
+            id: () =>
+              [{ ...signed, 'svix-id': changeOneCharacter(id, position, pick) }, bytes] as const,
+            timestamp: () =>
+              [{ ...signed, 'svix-timestamp': String(NOW_SECONDS + shift) }, bytes] as const,
+            secret: () => [svixHeaders(id, NOW, body, OTHER_SECRET), bytes] as const,
+          }[what]();
+
+          // Act
+          const verdict = inspect(headers, sent);
+          let oracleAccepts = true;
+          try {
+            new SvixWebhook(TEST_SECRET).verify(sent, headers);
+          } catch {
+            oracleAccepts = false;
+          }
+
+          // Assess: hookonce accepts exactly what svix accepts.
+          expect(verdict.kind === 'accept').toBe(oracleAccepts);
+          if (what === 'none') {
+            expect(verdict).toMatchObject({ kind: 'accept', deliveryId: id });
+          } else {
+            expect401(verdict);
+          }
+        },
+      ),
+      { seed: SEED, numRuns: 300 },
+    );
+  });
+
+  it('answers any svix-* headers and body with a verdict, never a throw', () => {
+    fc.assert(
+      fc.property(
+        fc.option(fc.string()),
+        fc.option(fc.string()),
+        fc.option(fc.string()),
+        fc.uint8Array({ maxLength: 256 }),
+        (id, timestamp, signature, body) => {
+          // Act
+          const verdict = inspect(
+            {
+              'svix-id': id ?? undefined,
+              'svix-timestamp': timestamp ?? undefined,
+              'svix-signature': signature ?? undefined,
+            },
+            Buffer.from(body),
+          );
+
+          // Assess
+          expect(verdict.kind).toBe('reject');
+        },
+      ),
+      { seed: SEED, numRuns: 300 },
+    );
   });
 });
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { parse as parseQuery, stringify as stringifyQuery } from 'node:querystring';
 import fc from 'fast-check';
 import twilioLibrary from 'twilio';
 import { describe, expect, it } from 'vitest';
@@ -443,6 +444,319 @@ describe('Class: TwilioProvider', () => {
         ),
         { seed: SEED, numRuns: 300 },
       );
+    });
+  });
+
+  describe('Method: inspect, the URL forms the twilio package accepts', () => {
+    /** A provider that rebuilds the URL from `publicUrl` (which may hold userinfo and a port) and the query. */
+    const viaPublicUrl = (publicUrl: string) =>
+      twilio({ name: 'twilio', maxBodyBytes: 200 * 1024, publicUrl, eventType: 'twilio' });
+    const inspectAt = (
+      publicUrl: string,
+      query: string,
+      signature: string,
+      body: string | Buffer = BODY,
+    ) => inspectWith(viaPublicUrl(publicUrl), request(signature, body, { rawQueryString: query }));
+    /** The oracle's answer: true, false, or false where it throws (a URL it cannot parse). */
+    const oracle = (check: () => boolean): boolean => {
+      try {
+        return check();
+      } catch {
+        return false;
+      }
+    };
+
+    it.each([
+      [
+        'no port, signed with the default one',
+        'https://user:pass@hooks.example.com/p',
+        'https://user:pass@hooks.example.com:443/p',
+      ],
+      [
+        'a port, signed without it',
+        'https://user:pass@hooks.example.com:8443/p',
+        'https://user:pass@hooks.example.com/p',
+      ],
+      [
+        'a colon in the userinfo only, signed with the default port',
+        'http://twilio:s3cret@10.0.0.1/p',
+        'http://twilio:s3cret@10.0.0.1:80/p',
+      ],
+      [
+        'an IPv6 host and a port, signed without it',
+        'https://u:p@[2001:db8::1]:8443/p',
+        'https://u:p@[2001:db8::1]/p',
+      ],
+    ])('finds the port after the userinfo of a URL with %s', (_, publicUrl, signedUrl) => {
+      // Prepare
+      const signature = getExpectedTwilioSignature(TOKEN, `${signedUrl}?${QUERY}`, STATUS);
+
+      // Act
+      const verdict = inspectAt(publicUrl, QUERY, signature);
+
+      // Assess
+      expect(validateRequest(TOKEN, signature, `${publicUrl}?${QUERY}`, STATUS)).toBe(true);
+      expect(verdict).toMatchObject({
+        kind: 'accept',
+        deliveryId: keyOf(`${signedUrl}?${QUERY}`, STATUS),
+      });
+    });
+
+    it.each([
+      ['a quote received as is, signed escaped', "q=it's", 'q=it%27s'],
+      ['a space received as +, signed as %20', 'q=a+b', 'q=a%20b'],
+      ['a repeated name received apart, signed together', 'a=1&b=2&a=3', 'a=1&a=3&b=2'],
+      [
+        'a quote received as is, signed as the URL parser writes it',
+        'q=it\'s&r="x"',
+        'q=it%27s&r=%22x%22',
+      ],
+    ])('accepts %s, as the twilio package does', (_, received, signedQuery) => {
+      // Prepare
+      const signedUrl = `https://${HOST}${PATH}?${signedQuery}`;
+      const signature = getExpectedTwilioSignature(TOKEN, signedUrl, STATUS);
+
+      // Act
+      const verdict = inspect(signature, BODY, { rawQueryString: received });
+
+      // Assess
+      expect(validateRequest(TOKEN, signature, `https://${HOST}${PATH}?${received}`, STATUS)).toBe(
+        true,
+      );
+      expect(verdict).toMatchObject({ kind: 'accept', deliveryId: keyOf(signedUrl, STATUS) });
+    });
+
+    it('refuses a URL signed without its userinfo, as the twilio package does', () => {
+      // Prepare
+      const signature = getExpectedTwilioSignature(TOKEN, `https://${HOST}/p?${QUERY}`, STATUS);
+
+      // Act
+      const verdict = inspectAt(`https://user:pass@${HOST}/p`, QUERY, signature);
+
+      // Assess
+      expect(
+        validateRequest(TOKEN, signature, `https://user:pass@${HOST}/p?${QUERY}`, STATUS),
+      ).toBe(false);
+      expect(verdict).toMatchObject({ kind: 'reject', status: 401, code: 'signature_mismatch' });
+    });
+
+    it('reads bodySHA256 as the twilio package does: lower-case hex only', () => {
+      // Prepare
+      const body = JSON.stringify({ sid: 'SM1' });
+      const query = `bodySHA256=${getExpectedBodyHash(body).toUpperCase()}`;
+      const url = `https://${HOST}${PATH}?${query}`;
+      const signature = getExpectedTwilioSignature(TOKEN, url, {});
+
+      // Act
+      const verdict = inspect(signature, body, { rawQueryString: query });
+
+      // Assess
+      expect(validateRequestWithBody(TOKEN, signature, url, body)).toBe(false);
+      expect(verdict).toMatchObject({ kind: 'reject', status: 401, code: 'signature_mismatch' });
+    });
+
+    const SCHEMES = ['https://', 'http://', 'HTTPS://', 'Http://'];
+    const USERINFO = ['', 'user:pass@', 'twilio:s3cr%40t@', 'u@', 'a:b:c@'];
+    const HOSTS = [
+      'hooks.example.com',
+      'Hooks.Example.COM',
+      '127.0.0.1',
+      '[::1]',
+      '[2001:DB8::1]',
+      'bücher.example',
+      'xn--bcher-kva.example',
+    ];
+    const PORTS = ['', ':443', ':80', ':8443', ':3000', ':', ':0443'];
+    const SEGMENTS = [
+      'webhooks',
+      'twilio',
+      "it's",
+      '~u',
+      'a%20b',
+      'a b',
+      '%7E',
+      'ü',
+      '%C3%BC',
+      '.',
+      '..',
+      'x|y',
+      '{x}',
+      '"q"',
+      '',
+    ];
+    const KEYS = ['a', 'tenant', 'b c', 'x+y', "it's", 'ü', '%C3%BC', 'k%20', 'bodySHA256x'];
+    const VALUES = [
+      '',
+      '1',
+      'a b',
+      'a+b',
+      'a%20b',
+      "it's",
+      'it%27s',
+      '~',
+      '%7E',
+      '!*()',
+      'ü',
+      '%C3%BC',
+      '%',
+      '%zz',
+      '=',
+      'a=b',
+      '/?',
+      '[x]',
+      '"',
+      '<>',
+      '`',
+    ];
+
+    /** A URL as hookonce rebuilds it (publicUrl + ? + query), in parts. */
+    const urls = fc.record({
+      scheme: fc.constantFrom(...SCHEMES),
+      userInfo: fc.constantFrom(...USERINFO),
+      host: fc.constantFrom(...HOSTS),
+      port: fc.constantFrom(...PORTS),
+      path: fc
+        .array(fc.constantFrom(...SEGMENTS), { minLength: 1, maxLength: 4 })
+        .map((segments) => `/${segments.join('/')}`),
+      query: fc
+        .array(
+          fc.tuple(
+            fc.constantFrom(...KEYS),
+            fc.option(fc.constantFrom(...VALUES), { nil: undefined }),
+          ),
+          { maxLength: 4 },
+        )
+        .map((pairs) => pairs.map(([k, v]) => (v === undefined ? k : `${k}=${v}`)).join('&')),
+    });
+    type Parts = typeof urls extends fc.Arbitrary<infer T> ? T : never;
+    const join = (u: Parts, change: Partial<Parts> = {}): string => {
+      const p = { ...u, ...change };
+      return `${p.scheme}${p.userInfo}${p.host}${p.port}${p.path}${p.query ? `?${p.query}` : ''}`;
+    };
+    const reparsed = (url: string): string => {
+      try {
+        return new URL(url).toString();
+      } catch {
+        return url;
+      }
+    };
+    const requeried = (url: string): string => {
+      const q = url.indexOf('?');
+      return q < 0 ? url : `${url.slice(0, q)}?${stringifyQuery(parseQuery(url.slice(q + 1)))}`;
+    };
+    /** What Twilio may have signed, derived from the URL received: forms it accepts, and forms it refuses. */
+    const SIGNED_FORMS = {
+      'as received': (u: Parts) => join(u),
+      'without the port': (u: Parts) => join(u, { port: '' }),
+      'with the default port': (u: Parts) =>
+        join(u, { port: u.scheme.toLowerCase() === 'https://' ? ':443' : ':80' }),
+      'with the other default port': (u: Parts) =>
+        join(u, { port: u.scheme.toLowerCase() === 'https://' ? ':80' : ':443' }),
+      'with another port': (u: Parts) => join(u, { port: ':8080' }),
+      'without the userinfo': (u: Parts) => join(u, { userInfo: '' }),
+      'as the URL parser writes it': (u: Parts) => reparsed(join(u)),
+      'parsed, its port removed': (u: Parts) => reparsed(join(u)).replace(/:\d+\//, '/'),
+      'parsed, the query re-encoded': (u: Parts) => requeried(reparsed(join(u))),
+      'the query re-encoded, unparsed': (u: Parts) => requeried(join(u)),
+      'parsed, the path escaped again': (u: Parts) => reparsed(join(u)).replace(/'/g, '%27'),
+      'one character changed': (u: Parts, position: number, pick: number) =>
+        changeOneCharacter(join(u), position, pick),
+    } as const;
+
+    it('accepts exactly the URL forms that validateRequest accepts, for form bodies', () => {
+      const seen = new Map<string, number>();
+      fc.assert(
+        fc.property(
+          urls,
+          fc.constantFrom(...(Object.keys(SIGNED_FORMS) as (keyof typeof SIGNED_FORMS)[])),
+          fc.nat(),
+          fc.nat(),
+          (u, form, position, pick) => {
+            // Prepare
+            const received = join(u);
+            const signedUrl = SIGNED_FORMS[form](u, position, pick);
+            const signature = getExpectedTwilioSignature(TOKEN, signedUrl, STATUS);
+            const publicUrl = join(u, { query: '' });
+
+            // Act
+            const verdict = inspectAt(publicUrl, u.query, signature);
+            const accepted = oracle(() => validateRequest(TOKEN, signature, received, STATUS));
+
+            // Assess
+            expect(verdict.kind === 'accept').toBe(accepted);
+            if (accepted) {
+              seen.set(form, (seen.get(form) ?? 0) + 1);
+              expect(verdict).toMatchObject({ deliveryId: keyOf(signedUrl, STATUS) });
+            } else {
+              expect401(verdict, ['signature_mismatch']);
+            }
+          },
+        ),
+        { seed: SEED, numRuns: 3000 },
+      );
+      // The property is not vacuous: forms of every kind were accepted, each as the oracle did.
+      expect(seen.get('without the port')).toBeGreaterThan(0);
+      expect(seen.get('with the default port')).toBeGreaterThan(0);
+      expect(seen.get('as the URL parser writes it')).toBeGreaterThan(0);
+      expect(seen.get('parsed, the query re-encoded')).toBeGreaterThan(0);
+    });
+
+    it('accepts exactly the URL forms that validateRequestWithBody accepts, for JSON bodies', () => {
+      fc.assert(
+        fc.property(
+          urls,
+          fc.constantFrom(...(Object.keys(SIGNED_FORMS) as (keyof typeof SIGNED_FORMS)[])),
+          fc.nat(),
+          fc.nat(),
+          fc.boolean(),
+          (u, form, position, pick, sameBody) => {
+            // Prepare
+            const body = JSON.stringify({ sid: 'SM1', q: u.query });
+            const hash = getExpectedBodyHash(body);
+            const withHash = { ...u, query: `${u.query ? `${u.query}&` : ''}bodySHA256=${hash}` };
+            const received = join(withHash);
+            const signedUrl = SIGNED_FORMS[form](withHash, position, pick);
+            const signature = getExpectedTwilioSignature(TOKEN, signedUrl, {});
+            const sent = sameBody ? body : `${body} `;
+
+            // Act
+            const verdict = inspectAt(join(u, { query: '' }), withHash.query, signature, sent);
+            const accepted = oracle(() =>
+              validateRequestWithBody(TOKEN, signature, received, sent),
+            );
+
+            // Assess
+            expect(verdict.kind === 'accept').toBe(accepted);
+            if (accepted) expect(verdict).toMatchObject({ deliveryId: keyOf(signedUrl, {}) });
+            else expect401(verdict, ['signature_mismatch']);
+          },
+        ),
+        { seed: SEED, numRuns: 1500 },
+      );
+    });
+
+    it('signs a parameter named __proto__ like any other: adding one to a signed body is refused', () => {
+      // Prepare
+      const signature = getExpectedTwilioSignature(TOKEN, URL_, STATUS);
+
+      // Act
+      const verdict = inspect(signature, `${BODY}&__proto__=injected`);
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'reject', status: 401, code: 'signature_mismatch' });
+    });
+
+    it('accepts a body with a __proto__ parameter when Twilio signed it', () => {
+      // Prepare
+      // JSON.parse makes "__proto__" an own property, as a form parser without a prototype does.
+      const params = { ...STATUS, ...JSON.parse('{"__proto__":"x"}') };
+      const signature = getExpectedTwilioSignature(TOKEN, URL_, params);
+
+      // Act
+      const verdict = inspect(signature, `${BODY}&__proto__=x`);
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'accept' });
     });
   });
 
