@@ -13,7 +13,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { ResolvedDeclaration } from '../../functions/shared/declaration.ts';
 import { parseSecretList } from '../../functions/shared/secrets.ts';
 import { CLI_ROOT } from '../cli/command.ts';
-import { prepareDelivery, SAMPLES } from '../cli/deliveries.ts';
+import { prepareDelivery, sampleFile } from '../cli/deliveries.ts';
 import { contentTypeOf, shown } from '../cli/send.ts';
 import type { Target } from '../cli/target.ts';
 import type { ProviderSecret } from '../local/dev-secrets.ts';
@@ -96,7 +96,7 @@ export function localSendTest(parts: LocalConsoleParts): (provider: string) => P
       provider.scheme === 'standard-webhooks' ? list.filter((s) => !s.startsWith('whpk_')) : list;
     const key = usable[0];
     if (!key) throw new Error(`the active keys of "${name}" are public keys, which cannot sign`);
-    const file = join(CLI_ROOT, 'samples', SAMPLES[provider.scheme]);
+    const file = join(CLI_ROOT, 'samples', sampleFile(provider));
     const delivery = prepareDelivery({
       name,
       provider,
