@@ -153,13 +153,16 @@ class JsonBody {
     return at;
   }
 
-  set(path: string, value: string): void {
-    if (this.get(path) === value) return;
+  set(path: string, text: string): void {
+    const current = this.get(path);
+    // A field the sample writes as a number (Telegram's update_id) stays one.
+    const value = typeof current === 'number' && /^-?\d{1,15}$/.test(text) ? Number(text) : text;
+    if (current === value) return;
     const steps = path.split('.');
     let at: Record<string, unknown> = this.#value;
     for (const step of steps.slice(0, -1)) {
       const next = at[step];
-      if (!isRecord(next)) at[step] = {};
+      if (!isRecord(next) && !Array.isArray(next)) at[step] = {};
       at = at[step] as Record<string, unknown>;
     }
     at[steps.at(-1) ?? path] = value;
@@ -322,9 +325,11 @@ function prepareFamily(
   const idHeader = deliveryId && 'header' in deliveryId ? deliveryId.header : undefined;
   const idField = deliveryId && 'jsonField' in deliveryId ? deliveryId.jsonField : undefined;
   const idClaim = deliveryId && 'claim' in deliveryId ? deliveryId.claim : undefined;
-  if (!deliveryId && input.id && !(provider.scheme === 'jwt' && provider.deliveryKey === 'token')) {
+  if (!deliveryId && input.id) {
     throw new UsageError(
-      `"${input.name}" names each delivery by the SHA-256 of its body: change the body to send another delivery`,
+      provider.scheme === 'jwt' && provider.deliveryKey === 'token'
+        ? `"${input.name}" names each delivery by the SHA-256 of its token, signed anew at each send: every send is a new delivery`
+        : `"${input.name}" names each delivery by the SHA-256 of its body: change the body to send another delivery`,
     );
   }
   if (!provider.eventTypeField && !provider.eventTypeHeader && input.type) {

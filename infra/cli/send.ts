@@ -296,7 +296,11 @@ export async function runSend(
     `> (${delivery.body.length} bytes from ${shown(io.cwd, file)}; delivery ${delivery.deliveryId}${delivery.eventType ? `, type ${delivery.eventType}` : ''}; signed with ${usesSecrets(provider) ? `the secret from ${secret.from}` : secret.from})`,
   );
   if (secret.note) io.out(`> (${secret.note})`);
-  if (!signsDeliveryId(provider)) {
+  if (provider.scheme === 'jwt' && provider.deliveryKey === 'token' && !signsDeliveryId(provider)) {
+    io.out(
+      `> (${options.provider} keys a delivery by the SHA-256 of its token: each send signs a new one, so each is a new delivery)`,
+    );
+  } else if (!signsDeliveryId(provider)) {
     io.out(
       `> (${options.provider} does not sign its delivery id: the SHA-256 of what it signs keys the delivery, so this body sent again is a duplicate whatever --id says; send another body with --file for a new one)`,
     );

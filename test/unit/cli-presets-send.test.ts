@@ -112,4 +112,38 @@ describe('Function: prepareDelivery, every preset', () => {
       }
     },
   );
+
+  it('keeps a numeric id a number (telegram’s update_id), and types adyen in its first item, still signed', () => {
+    // Prepare
+    const telegram = declared('telegram');
+    const adyen = declared('adyen');
+    const verifier = buildProviders({ p: adyen.provider }).get('p');
+    if (!verifier) throw new Error('not built');
+    const send = (d: ReturnType<typeof declared>, more: { id?: string; type?: string }) =>
+      prepareDelivery({
+        name: 'p',
+        provider: d.provider,
+        body: readFileSync(join(CLI_ROOT, 'samples', sampleFile(d.provider))),
+        contentType: 'application/json',
+        url: URL_,
+        secret: d.secret,
+        now: NOW,
+        ...more,
+      });
+
+    // Act
+    const update = send(telegram, { id: '10042' });
+    const capture = send(adyen, { type: 'CAPTURE' });
+
+    // Assess
+    expect(JSON.parse(update.body.toString()).update_id).toBe(10042);
+    expect(capture.eventType).toBe('CAPTURE');
+    const verdict = inspectWith(verifier, {
+      headers: capture.headers,
+      body: capture.body,
+      secrets: [adyen.secret],
+      now: NOW,
+    });
+    expect(verdict).toMatchObject({ kind: 'accept', eventType: 'CAPTURE' });
+  });
 });
