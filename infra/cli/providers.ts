@@ -269,8 +269,14 @@ export function declarationSnippet(entry: CatalogEntry): string {
   } else if (provider.scheme === 'jwt') {
     value = `{ preset: '${name}', jwks: { keys: [/* the sender’s JWKS keys */] } }`;
   } else value = `{ preset: '${name}' }`;
+  const keyed = entry.kind === 'preset' && !usesSecrets(provider);
   return [
     '// hookonce.config.ts',
+    ...(keyed
+      ? [
+          `// locally you may write { preset: '${name}' } alone: npm start then makes a development key pair`,
+        ]
+      : []),
     'export const declaration = {',
     '  providers: {',
     `    ${key}: ${value},`,
