@@ -39,6 +39,13 @@ export interface LocalConsoleParts {
   readonly secrets: Readonly<Record<string, ProviderSecret>>;
   /** Where generated secrets are kept; absent without a data folder. */
   readonly secretsFile?: string;
+  /**
+   * The development key pairs of keyless keyed providers (dev-keys.ts): their
+   * private halves sign test webhooks in this process and are never shown.
+   */
+  readonly developmentKeys?: Readonly<Record<string, { readonly privateKey: string }>>;
+  /** Where those pairs are kept; absent without a data folder. */
+  readonly keysFile?: string;
   /** Loopback port of the console; 0 picks a free one. */
   readonly port: number;
   /** Signs test webhooks; the ingest function checks their timestamps against the wall clock. @default Date.now */
@@ -76,7 +83,9 @@ export function localProviders(parts: LocalConsoleParts): ProviderInfo[] {
     name,
     scheme: p.scheme,
     endpointUrl: `${parts.apiUrl}/webhooks/${encodeURIComponent(name)}`,
-    secretSource: secretSource(parts.secrets[name], parts.secretsFile),
+    secretSource: parts.developmentKeys?.[name]
+      ? `development key pair, kept in ${parts.keysFile ? shown(process.cwd(), parts.keysFile) : 'memory only (no data folder)'}`
+      : secretSource(parts.secrets[name], parts.secretsFile),
   }));
 }
 
@@ -88,9 +97,11 @@ export function localSendTest(parts: LocalConsoleParts): (provider: string) => P
     const provider = Object.hasOwn(parts.declaration.providers, name)
       ? parts.declaration.providers[name]
       : undefined;
-    const secret = parts.secrets[name];
+    const devKey = parts.developmentKeys?.[name];
+    const secret = devKey ? { value: devKey.privateKey } : parts.secrets[name];
     if (!provider || !secret) throw new Error(`no provider "${name}"`);
-    const list = parseSecretList(secret.value);
+    // A private key is one PEM text, not a comma-separated list.
+    const list = devKey ? [devKey.privateKey] : parseSecretList(secret.value);
     // A Standard Webhooks public key verifies but cannot sign.
     const usable =
       provider.scheme === 'standard-webhooks' ? list.filter((s) => !s.startsWith('whpk_')) : list;

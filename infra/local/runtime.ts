@@ -430,6 +430,8 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
           consumers: consumerStats,
           secrets,
           secretsFile: dataDir && join(dataDir, 'secrets.json'),
+          developmentKeys: developed.keys,
+          keysFile: dataDir && join(dataDir, 'keys.json'),
           port,
         }),
       ).catch((error: Error) => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HookonceDeclaration } from '../../functions/shared/declaration.ts';
 import { runCli } from '../../infra/cli/cli.ts';
+import { type LocalConsoleParts, localSendTest } from '../../infra/console/local.ts';
 import { type LocalRuntime, startLocal } from '../../infra/local/runtime.ts';
 
 /**
@@ -112,5 +113,22 @@ describe('hookonce send for presets, on the local runtime', () => {
 
   it('never prints a private key at start', () => {
     expect(lines.join('\n')).not.toContain('PRIVATE KEY');
+  });
+
+  it('lets the console send plaid a test webhook, signed with the development key', async () => {
+    // Prepare: what the runtime hands the console's test sender.
+    const keys = JSON.parse(readFileSync(join(dataDir, 'keys.json'), 'utf8'));
+    const sendTest = localSendTest({
+      declaration: runtime.declaration,
+      secrets: runtime.secrets,
+      developmentKeys: keys,
+      apiUrl: runtime.url,
+    } as unknown as LocalConsoleParts);
+
+    // Act
+    const sent = await sendTest('plaid');
+
+    // Assess
+    expect([200, 202]).toContain(sent.status);
   });
 });
