@@ -298,7 +298,7 @@ export async function runSend(
   if (secret.note) io.out(`> (${secret.note})`);
   if (provider.scheme === 'jwt' && provider.deliveryKey === 'token' && !signsDeliveryId(provider)) {
     io.out(
-      `> (${options.provider} keys a delivery by the SHA-256 of its token: each send signs a new one, so each is a new delivery)`,
+      `> (${options.provider} keys a delivery by the SHA-256 of its token: a send in another second signs a new token, and so is a new delivery)`,
     );
   } else if (!signsDeliveryId(provider)) {
     io.out(
@@ -365,6 +365,8 @@ Examples:
   npx hookonce send stripe
   npx hookonce send stripe --id evt_test_1      # run it twice: 202, then 200 duplicate
   npx hookonce send github --type ping
+  npx hookonce send paddle --id evt_test_1      # a preset (\`hookonce providers\` lists them)
+  npx hookonce send discord                     # signed with npm start's development key
   npx hookonce send shopify --file order.json --url https://abc.execute-api.us-east-1.amazonaws.com/webhooks/shopify`,
   async run(args, io) {
     const options = parseSendArgs(args);
