@@ -56,7 +56,7 @@ const SECRET_HINTS: Readonly<Record<SecretEncoding, string>> = {
 };
 
 /** The key bytes of a secret written in `encoding`, or undefined when it is not so written. */
-function decodeSecret(secret: string, encoding: SecretEncoding): Buffer | undefined {
+export function decodeSecret(secret: string, encoding: SecretEncoding): Buffer | undefined {
   if (encoding === 'raw') return Buffer.from(secret, 'utf8');
   if (encoding === 'hex') return HEX.test(secret) ? Buffer.from(secret, 'hex') : undefined;
   if (encoding === 'whsec' && !secret.startsWith(WHSEC)) return undefined;

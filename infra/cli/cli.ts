@@ -5,6 +5,7 @@ import { consoleCommand } from './console.ts';
 import { costCommand } from './cost.ts';
 import { dlqCommand } from './dlq.ts';
 import { deliveriesCommand } from './parked.ts';
+import { providersCommand } from './providers.ts';
 import { replayCommand } from './replay.ts';
 import { sendCommand } from './send.ts';
 import { tailCommand } from './tail.ts';
@@ -12,6 +13,7 @@ import { tailCommand } from './tail.ts';
 /** Every subcommand, by name. A new one is a module with a Command and a line here. */
 export const COMMANDS: Readonly<Record<string, Command>> = {
   send: sendCommand,
+  providers: providersCommand,
   cost: costCommand,
   replay: replayCommand,
   dlq: dlqCommand,

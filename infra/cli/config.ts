@@ -9,10 +9,11 @@ import { pathToFileURL } from 'node:url';
 import {
   type HookonceDeclaration,
   type ResolvedDeclaration,
-  resolveDeclaration,
+  resolveDeclaration as resolveWithoutKeys,
 } from '../../functions/shared/declaration.ts';
 import { ConfigError } from '../../functions/shared/errors.ts';
 import { declaration as sample } from '../hookonce.config.ts';
+import { withDevelopmentKeys } from '../local/dev-keys.ts';
 import type { CliIo } from './command.ts';
 
 /** Looked for in this order under the working folder; `HOOKONCE_CONFIG` names another file. */
@@ -36,6 +37,11 @@ export interface LoadedDeclaration {
  * or a declaration that is not valid, is a ConfigError naming the file.
  */
 export async function loadDeclaration(io: Pick<CliIo, 'env' | 'cwd'>): Promise<LoadedDeclaration> {
+  // A provider verified with public keys and declared without any takes the
+  // development public key `npm start` keeps for it, as the local runtime does.
+  const keysFile = resolve(io.cwd, io.env.HOOKONCE_DATA_DIR || '.hookonce', 'keys.json');
+  const resolveDeclaration = (d: HookonceDeclaration): ResolvedDeclaration =>
+    resolveWithoutKeys(withDevelopmentKeys(d, keysFile, { generate: false }).declaration);
   const named = io.env.HOOKONCE_CONFIG;
   const file = named
     ? resolve(io.cwd, named)

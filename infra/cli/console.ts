@@ -26,7 +26,7 @@ import {
   providersFromOutputs,
   secretIdsFromOutputs,
 } from './console-target.ts';
-import { prepareDelivery, SAMPLES } from './deliveries.ts';
+import { prepareDelivery, sampleFile } from './deliveries.ts';
 import { contentTypeOf } from './send.ts';
 import { openTarget, type Target, unreachable } from './target.ts';
 
@@ -124,7 +124,7 @@ export function stackSendTest(parts: StackSendTestParts): (provider: string) => 
     }
     const key = signingKey(list, provider.scheme);
     if (!key) throw new Error(`the active keys of "${name}" are public keys, which cannot sign`);
-    const file = join(CLI_ROOT, 'samples', SAMPLES[provider.scheme]);
+    const file = join(CLI_ROOT, 'samples', sampleFile(provider));
     const delivery = prepareDelivery({
       name,
       provider,

@@ -1,8 +1,16 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  type KeyObject,
+  randomBytes,
+  randomUUID,
+  sign,
+} from 'node:crypto';
+import { signAsymmetric } from '../../functions/providers/asymmetric.ts';
 import { signBasic } from '../../functions/providers/basic.ts';
-import { isRecord } from '../../functions/providers/common.ts';
+import { hmac, isRecord } from '../../functions/providers/common.ts';
 import { GITHUB_HEADERS, signGithub } from '../../functions/providers/github.ts';
-import { contentDeliveryId, signHmac } from '../../functions/providers/hmac.ts';
+import { contentDeliveryId, decodeSecret, signHmac } from '../../functions/providers/hmac.ts';
 import { SHOPIFY_HEADERS, signShopify } from '../../functions/providers/shopify.ts';
 import { signSlack } from '../../functions/providers/slack.ts';
 import {
@@ -10,10 +18,17 @@ import {
   signStandardWebhook,
 } from '../../functions/providers/standard-webhooks.ts';
 import { signStripe } from '../../functions/providers/stripe.ts';
+import {
+  itemPath,
+  parseTemplate,
+  renderTemplate,
+  signerRequest,
+} from '../../functions/providers/template.ts';
 import { signToken } from '../../functions/providers/token.ts';
 import { signTwilio, TWILIO_HEADERS } from '../../functions/providers/twilio.ts';
 import type {
   ResolvedProvider,
+  ResolvedProviderOf,
   SchemeName,
   TimestampFormat,
 } from '../../functions/shared/declaration.ts';
@@ -34,7 +49,10 @@ export interface DeliveryInput {
   contentType: string;
   /** Where the request goes. */
   url: string;
-  /** The secret to sign with. */
+  /**
+   * The secret to sign with; for a provider verified with public keys
+   * (asymmetric, jwt), the private key that signs, as PKCS #8 PEM.
+   */
   secret: string;
   /** A delivery id to use instead of a fresh one (send it twice to see the duplicate). */
   id?: string;
@@ -66,6 +84,13 @@ export const SAMPLES: Readonly<Record<SchemeName, string>> = {
   basic: 'hmac.json',
   jwt: 'hmac.json',
 };
+
+/**
+ * The sample a provider sends when no --file is given, under infra/cli/samples/:
+ * a preset's own (samples/presets/<preset>.json), else its scheme's.
+ */
+export const sampleFile = (provider: ResolvedProvider): string =>
+  provider.preset ? `presets/${provider.preset}.json` : SAMPLES[provider.scheme];
 
 const alphanumeric = (length: number): string => {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -122,17 +147,22 @@ class JsonBody {
 
   get(path: string): unknown {
     let at: unknown = this.#value;
-    for (const step of path.split('.')) at = isRecord(at) ? at[step] : undefined;
+    for (const step of path.split('.')) {
+      at = isRecord(at) || Array.isArray(at) ? (at as Record<string, unknown>)[step] : undefined;
+    }
     return at;
   }
 
-  set(path: string, value: string): void {
-    if (this.get(path) === value) return;
+  set(path: string, text: string): void {
+    const current = this.get(path);
+    // A field the sample writes as a number (Telegram's update_id) stays one.
+    const value = typeof current === 'number' && /^-?\d{1,15}$/.test(text) ? Number(text) : text;
+    if (current === value) return;
     const steps = path.split('.');
     let at: Record<string, unknown> = this.#value;
     for (const step of steps.slice(0, -1)) {
       const next = at[step];
-      if (!isRecord(next)) at[step] = {};
+      if (!isRecord(next) && !Array.isArray(next)) at[step] = {};
       at = at[step] as Record<string, unknown>;
     }
     at[steps.at(-1) ?? path] = value;
@@ -264,75 +294,229 @@ export function prepareDelivery(input: DeliveryInput): PreparedDelivery {
       };
     }
     case 'hmac':
+    case 'asymmetric':
     case 'token':
-    case 'basic': {
-      const idHeader =
-        provider.deliveryId && 'header' in provider.deliveryId
-          ? provider.deliveryId.header
-          : undefined;
-      const idField =
-        provider.deliveryId && 'jsonField' in provider.deliveryId
-          ? provider.deliveryId.jsonField
-          : undefined;
-      if (!provider.deliveryId && input.id) {
-        throw new UsageError(
-          `"${input.name}" names each delivery by the SHA-256 of its body: change the body to send another delivery`,
-        );
-      }
-      if (!provider.eventTypeField && !provider.eventTypeHeader && input.type) {
-        throw new UsageError(
-          `"${input.name}" declares no eventTypeField nor eventTypeHeader: its deliveries carry no event type of their own`,
-        );
-      }
-      let body = input.body;
-      let eventType = provider.eventType ?? 'webhook';
-      if (idField || provider.eventTypeField) {
-        const json = new JsonBody(input.body, `"${input.name}"`);
-        if (idField) json.set(idField, id);
-        if (provider.eventTypeField && input.type) json.set(provider.eventTypeField, input.type);
-        body = json.bytes(input.body);
-        if (provider.eventTypeField) {
-          eventType = stringAt(json, provider.eventTypeField) ?? 'webhook';
-        }
-      }
-      const extra: Record<string, string> = {};
-      if (provider.eventTypeHeader) {
-        eventType = input.type ?? eventType;
-        extra[provider.eventTypeHeader] = eventType;
-      }
-      if (idHeader) extra[idHeader] = id;
-      let signed: Record<string, string>;
-      if (provider.scheme === 'hmac' && provider.signatureField !== undefined) {
-        throw new UsageError(
-          `"${input.name}" is signed inside its body (${provider.signatureField}): hookonce send does not write such signatures; use the sender's own test tool`,
-        );
-      }
-      if (provider.scheme === 'hmac') {
-        const timed =
-          provider.timestampHeader !== undefined || provider.structured?.timestampKey !== undefined;
+    case 'basic':
+    case 'jwt':
+      return prepareFamily(input, provider, id);
+  }
+}
+
+type FamilyProvider = ResolvedProviderOf<'hmac' | 'asymmetric' | 'token' | 'basic' | 'jwt'>;
+
+/** The private key of a provider verified with public keys, from the PEM `send` was given. */
+function privateKeyOf(name: string, pem: string): KeyObject {
+  try {
+    return createPrivateKey(pem);
+  } catch {
+    throw new UsageError(
+      `"${name}" is verified with public keys: sign with the matching private key (PKCS #8 PEM), not a secret`,
+    );
+  }
+}
+
+/** A family's delivery: the id and type where the declaration puts them, signed as it verifies. */
+function prepareFamily(
+  input: DeliveryInput,
+  provider: FamilyProvider,
+  id: string,
+): PreparedDelivery {
+  const deliveryId = provider.deliveryId;
+  const idHeader = deliveryId && 'header' in deliveryId ? deliveryId.header : undefined;
+  const idField = deliveryId && 'jsonField' in deliveryId ? deliveryId.jsonField : undefined;
+  const idClaim = deliveryId && 'claim' in deliveryId ? deliveryId.claim : undefined;
+  if (!deliveryId && input.id) {
+    throw new UsageError(
+      provider.scheme === 'jwt' && provider.deliveryKey === 'token'
+        ? `"${input.name}" names each delivery by the SHA-256 of its token, signed anew at each send: every send is a new delivery`
+        : `"${input.name}" names each delivery by the SHA-256 of its body: change the body to send another delivery`,
+    );
+  }
+  if (!provider.eventTypeField && !provider.eventTypeHeader && input.type) {
+    throw new UsageError(
+      `"${input.name}" declares no eventTypeField nor eventTypeHeader: its deliveries carry no event type of their own`,
+    );
+  }
+  let body = input.body;
+  let eventType = provider.eventType ?? 'webhook';
+  if (idField || provider.eventTypeField) {
+    const json = new JsonBody(input.body, `"${input.name}"`);
+    if (idField) json.set(idField, id);
+    if (provider.eventTypeField && input.type) json.set(provider.eventTypeField, input.type);
+    body = json.bytes(input.body);
+    if (provider.eventTypeField) {
+      eventType = stringAt(json, provider.eventTypeField) ?? 'webhook';
+    }
+  }
+  const base = { 'content-type': input.contentType };
+  const extra: Record<string, string> = {};
+  if (provider.eventTypeHeader) {
+    eventType = input.type ?? eventType;
+    extra[provider.eventTypeHeader] = eventType;
+  }
+  if (idHeader) extra[idHeader] = id;
+  const timed =
+    (provider.scheme === 'hmac' || provider.scheme === 'asymmetric') &&
+    (provider.timestampHeader !== undefined || provider.structured?.timestampKey !== undefined);
+  const timestamp =
+    timed && (provider.scheme === 'hmac' || provider.scheme === 'asymmetric')
+      ? timestampText(provider.timestampFormat, input.now)
+      : undefined;
+  let signed: Record<string, string> = {};
+  switch (provider.scheme) {
+    case 'hmac':
+      if (provider.signatureField !== undefined) {
+        body = signInBody(provider, input.secret, body);
+      } else {
         signed = signHmac(provider, {
-          secret,
+          secret: input.secret,
           body,
-          timestamp: timed ? timestampText(provider.timestampFormat, input.now) : undefined,
+          timestamp,
           id: idHeader ? id : undefined,
           url: input.url,
           headers: { ...base, ...extra },
         });
-      } else {
-        signed = provider.scheme === 'token' ? signToken(provider, secret) : signBasic(secret);
       }
-      return {
-        url: input.url,
-        headers: { ...base, ...extra, ...signed },
-        body,
-        deliveryId: provider.deliveryId ? id : contentDeliveryId(body),
-        eventType,
-      };
-    }
+      break;
     case 'asymmetric':
+      if (provider.signatureField !== undefined) {
+        throw new UsageError(
+          `"${input.name}" is signed inside its body (${provider.signatureField}) with a private key: hookonce send does not write such signatures`,
+        );
+      }
+      signed = signAsymmetric(provider, {
+        privateKey: privateKeyOf(input.name, input.secret),
+        body,
+        timestamp,
+        id: idHeader ? id : undefined,
+        url: input.url,
+        headers: { ...base, ...extra },
+      });
+      break;
     case 'jwt':
-      throw new UsageError(
-        `"${input.name}" (${provider.scheme}) is verified with the sender's public keys: only the sender's private key can sign for it, and hookonce send does not take one yet`,
+      signed = signJwt(
+        provider,
+        privateKeyOf(input.name, input.secret),
+        body,
+        input.now,
+        idClaim && id,
       );
+      break;
+    case 'token':
+      signed = signToken(provider, input.secret);
+      break;
+    case 'basic':
+      signed = signBasic(input.secret);
+      break;
   }
+  const key =
+    provider.scheme === 'jwt' && provider.deliveryKey === 'token'
+      ? '(the SHA-256 of the token)'
+      : contentDeliveryId(body);
+  return {
+    url: input.url,
+    headers: { ...base, ...extra, ...signed },
+    body,
+    deliveryId: deliveryId ? id : key,
+    eventType,
+  };
+}
+
+/**
+ * Signs a body whose signature is a field of it (Adyen: one signature in each
+ * item): the template rendered for each element the `*` step stands for, its HMAC
+ * written at that element's signature field. The body is written back in its own
+ * style (pretty or compact).
+ */
+export function signInBody(
+  provider: ResolvedProviderOf<'hmac'>,
+  secret: string,
+  body: Buffer,
+): Buffer {
+  const field = provider.signatureField ?? '';
+  const key = decodeSecret(secret, provider.secretEncoding ?? 'raw');
+  if (!key)
+    throw new UsageError(`the secret is not written as ${provider.secretEncoding ?? 'raw'}`);
+  const text = body.toString('utf8');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new UsageError('a body-signed delivery needs a JSON body, and the file is not JSON');
+  }
+  const steps = field.split('.');
+  const star = steps.indexOf('*');
+  const at = (path: readonly string[]): unknown =>
+    path.reduce<unknown>(
+      (v, step) =>
+        isRecord(v) || Array.isArray(v) ? (v as Record<string, unknown>)[step] : undefined,
+      value,
+    );
+  const items = star < 0 ? [undefined] : at(steps.slice(0, star));
+  if (!Array.isArray(items) || items.length === 0) {
+    throw new UsageError(`the body has no array at ${steps.slice(0, star).join('.')} to sign`);
+  }
+  const { parts } = parseTemplate(provider.signedContent);
+  const request = signerRequest({ body });
+  items.forEach((_, i) => {
+    const item = star < 0 ? undefined : i;
+    const content = renderTemplate(parts, request, {
+      json: value,
+      ...(item !== undefined ? { item } : {}),
+    });
+    const signature = hmac(provider.algorithm, key, content).toString(provider.encoding);
+    const path = itemPath(field, item).split('.');
+    let parent: unknown = value;
+    for (const step of path.slice(0, -1)) {
+      const container = parent as Record<string, unknown>;
+      if (!isRecord(container[step]) && !Array.isArray(container[step])) container[step] = {};
+      parent = container[step];
+    }
+    (parent as Record<string, unknown>)[path.at(-1) ?? field] = signature;
+  });
+  return Buffer.from(
+    text.includes('\n') ? `${JSON.stringify(value, null, 2)}\n` : JSON.stringify(value),
+  );
+}
+
+const base64url = (value: string | Buffer): string => Buffer.from(value).toString('base64url');
+
+/**
+ * A JWT as such a sender sends it: `iat` now, the body's SHA-256 in the
+ * body-hash claim, the id in the id claim, the first declared issuer and
+ * audience, signed with the algorithm the key's type implies.
+ */
+export function signJwt(
+  provider: ResolvedProviderOf<'jwt'>,
+  privateKey: KeyObject,
+  body: Buffer,
+  now: number,
+  id?: string,
+): Record<string, string> {
+  const type = privateKey.asymmetricKeyType;
+  const alg = type === 'ed25519' ? 'EdDSA' : type === 'ec' ? 'ES256' : 'RS256';
+  if (!provider.algorithms.includes(alg)) {
+    throw new UsageError(
+      `this key signs ${alg}, which the declaration does not allow (${provider.algorithms.join(', ')})`,
+    );
+  }
+  const claims: Record<string, unknown> = { iat: Math.floor(now / 1000) };
+  if (provider.bodyHashClaim) {
+    claims[provider.bodyHashClaim] = createHash('sha256').update(body).digest('hex');
+  }
+  const idClaim =
+    provider.deliveryId && 'claim' in provider.deliveryId ? provider.deliveryId.claim : undefined;
+  if (idClaim && id) claims[idClaim] = id;
+  if (provider.issuer?.[0]) claims.iss = provider.issuer[0];
+  if (provider.audience?.[0]) claims.aud = provider.audience[0];
+  const input = `${base64url(JSON.stringify({ alg, typ: 'JWT' }))}.${base64url(JSON.stringify(claims))}`;
+  const signature =
+    alg === 'EdDSA'
+      ? sign(null, Buffer.from(input), privateKey)
+      : sign(
+          'sha256',
+          Buffer.from(input),
+          alg === 'ES256' ? { key: privateKey, dsaEncoding: 'ieee-p1363' } : privateKey,
+        );
+  return { [provider.header]: `${provider.prefix}${input}.${base64url(signature)}` };
 }

@@ -14,7 +14,7 @@ import { parseSecretList, secretEnvKey } from '../../functions/shared/secrets.ts
 import { declaration as defaultDeclaration } from '../hookonce.config.ts';
 import { CLI_ROOT, type CliIo, type Command, CommandFailure, UsageError } from './command.ts';
 import { loadDeclaration } from './config.ts';
-import { prepareDelivery, SAMPLES } from './deliveries.ts';
+import { prepareDelivery, sampleFile } from './deliveries.ts';
 
 /** A path as the user would type it: relative to the working directory when inside it. */
 export function shown(cwd: string, path: string): string {
@@ -93,6 +93,45 @@ export type ServerSecretSource =
 export interface LocalFile {
   readonly api?: unknown;
   readonly secrets?: Readonly<Record<string, ServerSecretSource>>;
+  /** The providers verified with a development key pair `npm start` made or kept (keys.json). */
+  readonly keys?: Readonly<
+    Record<string, { readonly source: 'generated' | 'kept'; readonly file: string }>
+  >;
+}
+
+/**
+ * The development private key `npm start` keeps for a provider verified with
+ * public keys that the declaration gives none (keys.json in the data folder).
+ * Without one, only the sender's private key can sign: say so.
+ */
+export function signingKey(options: {
+  name: string;
+  env: Env;
+  cwd: string;
+  local: LocalFile | undefined;
+  toLocal: boolean;
+}): SigningSecret {
+  const { name, env, cwd, local } = options;
+  const file = join(dataDir(env, cwd), 'keys.json');
+  const refuse = (why: string) =>
+    new CommandFailure(
+      `"${name}" is verified with the sender's public keys, and ${why}: only the matching private key can sign. Declare it without publicKeys for local use and restart \`npm start\`, which then makes a development key pair (kept in ${shown(cwd, file)}) that send signs with`,
+    );
+  if (options.toLocal && local && !local.keys?.[name]) {
+    throw refuse('the running hookonce checks the keys its declaration gives');
+  }
+  let kept: Record<string, { privateKey?: unknown }> = {};
+  if (existsSync(file)) {
+    try {
+      kept = JSON.parse(readFileSync(file, 'utf8')) as typeof kept;
+    } catch {
+      throw new UsageError(`${file} is not valid JSON: delete it and start hookonce again`);
+    }
+  }
+  const pem = kept[name]?.privateKey;
+  if (typeof pem !== 'string' || !pem)
+    throw refuse(`${shown(cwd, file)} holds no development key for it`);
+  return { value: pem, from: `the development key in ${shown(cwd, file)}` };
 }
 
 /** The local.json of the local runtime, or undefined when there is none (or it is not JSON). */
@@ -213,26 +252,25 @@ export async function runSend(
   }
   const file = options.file
     ? resolve(io.cwd, options.file)
-    : join(CLI_ROOT, 'samples', SAMPLES[provider.scheme]);
+    : join(CLI_ROOT, 'samples', sampleFile(provider));
   if (!existsSync(file)) throw new UsageError(`no file ${options.file ?? file}`);
-  if (!usesSecrets(provider)) {
-    throw new UsageError(
-      `"${options.provider}" (${provider.scheme}) is verified with the sender's public keys: only the sender's private key can sign for it, and hookonce send does not take one yet`,
-    );
-  }
   // Sent to the local runtime (by default, or by its URL): sign as it checks.
   const local = readLocalFile(io.env, io.cwd);
   const toLocal =
     typeof local?.api === 'string' &&
     (options.url === undefined || options.url.startsWith(`${local.api}/`));
-  const secret = signingSecret({
-    name: options.provider,
-    provider,
-    env: io.env,
-    cwd: io.cwd,
-    secret: options.secret,
-    server: toLocal ? local?.secrets?.[options.provider] : undefined,
-  });
+  const secret = usesSecrets(provider)
+    ? signingSecret({
+        name: options.provider,
+        provider,
+        env: io.env,
+        cwd: io.cwd,
+        secret: options.secret,
+        server: toLocal ? local?.secrets?.[options.provider] : undefined,
+      })
+    : options.secret
+      ? { value: options.secret, from: '--secret' }
+      : signingKey({ name: options.provider, env: io.env, cwd: io.cwd, local, toLocal });
   const url = options.url ?? localUrl(options.provider, io.env, io.cwd);
   try {
     new URL(url);
@@ -255,10 +293,14 @@ export async function runSend(
   io.out(`> POST ${delivery.url}`);
   for (const [name, value] of Object.entries(delivery.headers)) io.out(`> ${name}: ${value}`);
   io.out(
-    `> (${delivery.body.length} bytes from ${shown(io.cwd, file)}; delivery ${delivery.deliveryId}${delivery.eventType ? `, type ${delivery.eventType}` : ''}; signed with the secret from ${secret.from})`,
+    `> (${delivery.body.length} bytes from ${shown(io.cwd, file)}; delivery ${delivery.deliveryId}${delivery.eventType ? `, type ${delivery.eventType}` : ''}; signed with ${usesSecrets(provider) ? `the secret from ${secret.from}` : secret.from})`,
   );
   if (secret.note) io.out(`> (${secret.note})`);
-  if (!signsDeliveryId(provider)) {
+  if (provider.scheme === 'jwt' && provider.deliveryKey === 'token' && !signsDeliveryId(provider)) {
+    io.out(
+      `> (${options.provider} keys a delivery by the SHA-256 of its token: a send in another second signs a new token, and so is a new delivery)`,
+    );
+  } else if (!signsDeliveryId(provider)) {
     io.out(
       `> (${options.provider} does not sign its delivery id: the SHA-256 of what it signs keys the delivery, so this body sent again is a duplicate whatever --id says; send another body with --file for a new one)`,
     );
@@ -283,7 +325,9 @@ export async function runSend(
   io.out(text);
   if (response.status === 401) {
     io.err(
-      `hookonce refused the signature: check that the secret from ${secret.from} is one the server has active`,
+      usesSecrets(provider)
+        ? `hookonce refused the signature: check that the secret from ${secret.from} is one the server has active`
+        : `hookonce refused the signature: check that the running hookonce verifies ${options.provider} with the public key of ${secret.from}`,
     );
   }
   return response.ok ? 0 : 1;
@@ -309,7 +353,11 @@ and hookonce's answer. Exits non-zero unless the answer is 2xx.
                        development secret in .hookonce/secrets.json, as the server takes it;
                        for the local runtime, where .hookonce/local.json says it took it
                        from: when that is a variable this shell lacks, send says so
-                       and exits 1 rather than sign with another secret)
+                       and exits 1 rather than sign with another secret). For a provider
+                       verified with public keys (discord, sendgrid, plaid, asymmetric,
+                       jwt): the private key, as PKCS #8 PEM text; by default the
+                       development key pair \`npm start\` makes in .hookonce/keys.json
+                       when the declaration gives no publicKeys
       --content-type C the body's content type (default: from the file's extension)
   -h, --help           this help
 
@@ -317,6 +365,8 @@ Examples:
   npx hookonce send stripe
   npx hookonce send stripe --id evt_test_1      # run it twice: 202, then 200 duplicate
   npx hookonce send github --type ping
+  npx hookonce send paddle --id evt_test_1      # a preset (\`hookonce providers\` lists them)
+  npx hookonce send discord                     # signed with npm start's development key
   npx hookonce send shopify --file order.json --url https://abc.execute-api.us-east-1.amazonaws.com/webhooks/shopify`,
   async run(args, io) {
     const options = parseSendArgs(args);

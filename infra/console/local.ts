@@ -13,7 +13,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { ResolvedDeclaration } from '../../functions/shared/declaration.ts';
 import { parseSecretList } from '../../functions/shared/secrets.ts';
 import { CLI_ROOT } from '../cli/command.ts';
-import { prepareDelivery, SAMPLES } from '../cli/deliveries.ts';
+import { prepareDelivery, sampleFile } from '../cli/deliveries.ts';
 import { contentTypeOf, shown } from '../cli/send.ts';
 import type { Target } from '../cli/target.ts';
 import type { ProviderSecret } from '../local/dev-secrets.ts';
@@ -39,6 +39,13 @@ export interface LocalConsoleParts {
   readonly secrets: Readonly<Record<string, ProviderSecret>>;
   /** Where generated secrets are kept; absent without a data folder. */
   readonly secretsFile?: string;
+  /**
+   * The development key pairs of keyless keyed providers (dev-keys.ts): their
+   * private halves sign test webhooks in this process and are never shown.
+   */
+  readonly developmentKeys?: Readonly<Record<string, { readonly privateKey: string }>>;
+  /** Where those pairs are kept; absent without a data folder. */
+  readonly keysFile?: string;
   /** Loopback port of the console; 0 picks a free one. */
   readonly port: number;
   /** Signs test webhooks; the ingest function checks their timestamps against the wall clock. @default Date.now */
@@ -76,7 +83,9 @@ export function localProviders(parts: LocalConsoleParts): ProviderInfo[] {
     name,
     scheme: p.scheme,
     endpointUrl: `${parts.apiUrl}/webhooks/${encodeURIComponent(name)}`,
-    secretSource: secretSource(parts.secrets[name], parts.secretsFile),
+    secretSource: parts.developmentKeys?.[name]
+      ? `development key pair, kept in ${parts.keysFile ? shown(process.cwd(), parts.keysFile) : 'memory only (no data folder)'}`
+      : secretSource(parts.secrets[name], parts.secretsFile),
   }));
 }
 
@@ -88,15 +97,17 @@ export function localSendTest(parts: LocalConsoleParts): (provider: string) => P
     const provider = Object.hasOwn(parts.declaration.providers, name)
       ? parts.declaration.providers[name]
       : undefined;
-    const secret = parts.secrets[name];
+    const devKey = parts.developmentKeys?.[name];
+    const secret = devKey ? { value: devKey.privateKey } : parts.secrets[name];
     if (!provider || !secret) throw new Error(`no provider "${name}"`);
-    const list = parseSecretList(secret.value);
+    // A private key is one PEM text, not a comma-separated list.
+    const list = devKey ? [devKey.privateKey] : parseSecretList(secret.value);
     // A Standard Webhooks public key verifies but cannot sign.
     const usable =
       provider.scheme === 'standard-webhooks' ? list.filter((s) => !s.startsWith('whpk_')) : list;
     const key = usable[0];
     if (!key) throw new Error(`the active keys of "${name}" are public keys, which cannot sign`);
-    const file = join(CLI_ROOT, 'samples', SAMPLES[provider.scheme]);
+    const file = join(CLI_ROOT, 'samples', sampleFile(provider));
     const delivery = prepareDelivery({
       name,
       provider,

@@ -88,7 +88,12 @@ for (const [name, p] of Object.entries(runtime.declaration.providers)) {
   lines.push(
     `  ${name.padEnd(10)} POST ${runtime.url}/webhooks/${name}  ${dim(`(${p.preset ?? p.scheme})`)}`,
   );
-  if (!secret && (p.scheme === 'asymmetric' || p.scheme === 'jwt')) {
+  const devKey = runtime.developmentKeys[name];
+  if (devKey) {
+    lines.push(
+      `  ${''.padEnd(10)} development key pair  ${dim(`(${devKey.source === 'generated' ? 'generated now' : 'generated earlier'}, kept in ${rel(`${dataDir}/keys.json`)}; \`npx hookonce send ${name}\` signs with it; declare publicKeys to verify the sender's)`)}`,
+    );
+  } else if (!secret && (p.scheme === 'asymmetric' || p.scheme === 'jwt')) {
     lines.push(`  ${''.padEnd(10)} public keys from the declaration (no secret)`);
   } else if (secret?.source === 'env') {
     lines.push(`  ${''.padEnd(10)} secret from ${secret.envKey}`);

@@ -34,6 +34,7 @@ import { INGEST_FUNCTION, SWEEPER_FUNCTION } from '../functions.ts';
 import { declaration as defaultDeclaration } from '../hookonce.config.ts';
 import { localNames } from '../names.ts';
 import { lockDataDir } from './data-lock.ts';
+import { type DevKey, withDevelopmentKeys } from './dev-keys.ts';
 import { type ProviderSecret, resolveSecrets } from './dev-secrets.ts';
 import {
   type DynamoEmulator,
@@ -118,6 +119,12 @@ export interface LocalEndpoints {
   readonly s3: string;
 }
 
+/** A development key pair as the runtime shows it: never its private half. */
+export interface DevelopmentKey {
+  readonly source: 'generated' | 'kept';
+  readonly publicKey: string;
+}
+
 export interface LocalRuntime {
   readonly url: string;
   readonly region: string;
@@ -126,6 +133,8 @@ export interface LocalRuntime {
   readonly declaration: ResolvedDeclaration;
   readonly resources: LocalResources;
   readonly secrets: Readonly<Record<string, ProviderSecret>>;
+  /** The development key pairs of keyless keyed providers (keys.json): where each came from, and its public half. */
+  readonly developmentKeys: Readonly<Record<string, DevelopmentKey>>;
   /** Path of local.json, when there is a data folder. */
   readonly endpointsFile?: string;
   /** Every webhook request since the start, from the ingest function's output: the console's timeline. */
@@ -146,11 +155,25 @@ export interface LocalRuntime {
  * the ingest function and pollers in front of the consumers.
  */
 export async function startLocal(options: LocalOptions = {}): Promise<LocalRuntime> {
-  const declaration = resolveDeclaration(options.declaration ?? defaultDeclaration);
   const root = options.projectRoot ?? PROJECT_ROOT;
   const output = options.output ?? ((line: string) => process.stdout.write(`${line}\n`));
   const color = options.color ?? false;
   const dataDir = options.dataDir ? resolve(options.dataDir) : undefined;
+  // A provider verified with public keys and declared without any gets a
+  // development key pair, kept in the data folder: its public key is declared
+  // for this run, `hookonce send` signs with its private key.
+  const developed = withDevelopmentKeys(
+    options.declaration ?? defaultDeclaration,
+    dataDir && join(dataDir, 'keys.json'),
+    { generate: true },
+  );
+  const declaration = resolveDeclaration(developed.declaration);
+  const developmentKeys: Record<string, DevelopmentKey> = Object.fromEntries(
+    Object.entries(developed.keys).map(([name, k]: [string, DevKey]) => [
+      name,
+      { source: k.source, publicKey: k.publicKey },
+    ]),
+  );
   const kind = options.dynamodb ?? 'dynalite';
 
   const cleanup: Array<() => Promise<void>> = [];
@@ -407,6 +430,8 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
           consumers: consumerStats,
           secrets,
           secretsFile: dataDir && join(dataDir, 'secrets.json'),
+          developmentKeys: developed.keys,
+          keysFile: dataDir && join(dataDir, 'keys.json'),
           port,
         }),
       ).catch((error: Error) => {
@@ -452,6 +477,13 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
                   : { source: s.source, file: 'secrets.json' },
               ]),
             ),
+            // The providers verified with a development key pair (never a key itself).
+            keys: Object.fromEntries(
+              Object.entries(developmentKeys).map(([p, k]) => [
+                p,
+                { source: k.source, file: 'keys.json' },
+              ]),
+            ),
             queues: resources.subscribers,
             ...(consoleServer ? { console: consoleServer.url } : {}),
           },
@@ -469,6 +501,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
       declaration,
       resources,
       secrets,
+      developmentKeys,
       endpointsFile,
       activity,
       consumerStats,

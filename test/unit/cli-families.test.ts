@@ -96,7 +96,7 @@ describe('Function: prepareDelivery, scheme families', () => {
     expect(delivery.eventType).toBe('order.shipped');
   });
 
-  it('refuses to sign for a provider verified with public keys, saying why', () => {
+  it('refuses to sign for a provider verified with public keys with anything but a private key, saying why', () => {
     // Prepare
     const provider = resolveDeclaration({
       providers: { p: { preset: 'discord', publicKeys: ['0123456789abcdef'.repeat(4)] } },
@@ -118,6 +118,6 @@ describe('Function: prepareDelivery, scheme families', () => {
 
     // Assess
     expect(signing).toThrow(UsageError);
-    expect(signing).toThrow(/only the sender's private key can sign for it/);
+    expect(signing).toThrow(/sign with the matching private key \(PKCS #8 PEM\), not a secret/);
   });
 });
