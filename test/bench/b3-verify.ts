@@ -8,6 +8,7 @@ import {
   type ProviderDeclaration,
   resolveDeclaration,
 } from '../../functions/shared/declaration.ts';
+import { benchPresets, PRESET_NOTES } from './b3-presets.ts';
 import { jsonBody } from './lib/local.ts';
 import { type Row, row } from './lib/report.ts';
 import type { Section, Settings } from './lib/settings.ts';
@@ -423,6 +424,10 @@ export async function benchVerify(settings: Settings): Promise<Section> {
     `verify: tinybench, ${timeMs} ms per task, ${rounds} round(s), task order reversed every other round, medians; ops/s = 1000 ÷ mean latency. hookonce: the provider's inspect() from functions/providers/registry.ts as the ingest core calls it (the body parsed once the signature matches, as standardwebhooks' verify and stripe's constructEvent also parse it; octokit's verify and twilio's validateRequest do not parse, and twilio's is handed the form already split into parameters). Floor: one HMAC over exactly the bytes the scheme signs, nothing else, keyed the fastest way Node offers (a KeyObject for the binary Standard Webhooks key, the string for text secrets: Node's HMAC with a Buffer key is several times slower on small inputs). Bodies are JSON (a form body for Twilio) padded to size; hookonce gets the raw Buffer, the peers the string body a Lambda receives.`,
     "rows without a target are there for context: the floor only ever bounds a verifier from above; the target is against the provider's own library, where there is one (Shopify, Slack and the generic hmac scheme have none among the peers).",
   ];
+  const presets = await benchPresets(settings);
+  rows.push(...presets.rows);
+  notes.push(...PRESET_NOTES);
+  skipped.push(...presets.skipped);
   if (skipped.length > 0) notes.push(`not benchmarked here: ${skipped.join('; ')}.`);
   return { rows, notes };
 }

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname } from 'node:path';
 
-export type Unit = 'ms' | 'ops/s' | 'req/s' | 'bytes' | 'writes/msg' | 'MB';
+export type Unit = 'ns' | 'ms' | 'ops/s' | 'req/s' | 'bytes' | 'writes/msg' | 'MB';
 
 export interface Measured {
   /** What was measured: `hookonce`, `floor: …`, `peer: …`, `1 sender`. */

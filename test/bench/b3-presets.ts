@@ -1,0 +1,624 @@
+import {
+  createHash,
+  createHmac,
+  generateKeyPairSync,
+  randomBytes,
+  randomUUID,
+  sign as signWith,
+  timingSafeEqual,
+  webcrypto,
+} from 'node:crypto';
+import { Bench, type Task } from 'tinybench';
+import { parseJson } from '../../functions/fanout/envelope.ts';
+import { buildProviders } from '../../functions/providers/registry.ts';
+import type { Provider, WebhookRequest } from '../../functions/providers/types.ts';
+import { systemClock } from '../../functions/shared/clock.ts';
+import {
+  type ProviderDeclaration,
+  resolveDeclaration,
+} from '../../functions/shared/declaration.ts';
+import { type Row, row } from './lib/report.ts';
+import type { Settings } from './lib/settings.ts';
+import { alternate, medianOf } from './lib/stats.ts';
+
+/**
+ * B3, per preset: each preset whose sender publishes a verifier in its SDK,
+ * built from `{ preset }` as a user declares it, against that SDK's verify on the
+ * same signed request. Median ns per verify; the target is hookonce ≤ 1.0× the SDK.
+ */
+
+const SIZES = [
+  { label: '1 KiB', bytes: 1024 },
+  { label: '64 KiB', bytes: 64 * 1024 },
+] as const;
+
+type Headers = Record<string, string>;
+type Verify = (request: WebhookRequest, text: string) => unknown;
+
+interface Signed {
+  readonly request: WebhookRequest;
+  /** What hookonce is handed as secrets (none for the public-key presets). */
+  readonly secrets: readonly string[];
+}
+
+interface PresetCase {
+  /** The row label: the preset's name. */
+  readonly name: string;
+  readonly preset: string;
+  /** The SDK call, short, for the row. */
+  readonly sdk: string;
+  /** Declaration options beyond the preset (keys). */
+  readonly options?: Record<string, unknown>;
+  readonly secrets: readonly string[];
+  /** A body of `bytes` bytes the preset accepts. */
+  body(bytes: number, id: string): string;
+  /** The request signed now, as the sender signs it. */
+  sign(body: Buffer, nowMs: number): Promise<WebhookRequest>;
+  /** The SDK's verifier, made once (keys imported once where the SDK allows it). */
+  load(): Promise<Verify>;
+}
+
+const HOST = 'hooks.example.com';
+const PATH = '/webhooks/bench';
+const URL_CALLED = `https://${HOST}${PATH}`;
+
+const request = (headers: Headers, rawBody: Buffer, extra: Partial<WebhookRequest> = {}) =>
+  ({
+    headers: {
+      'content-type': 'application/json',
+      host: HOST,
+      'x-forwarded-proto': 'https',
+      ...headers,
+    },
+    method: 'POST',
+    rawBody,
+    rawQueryString: '',
+    rawPath: PATH,
+    domainName: HOST,
+    ...extra,
+  }) satisfies WebhookRequest;
+
+const hmac = (
+  algorithm: string,
+  key: string | Buffer,
+  text: string | Buffer,
+  encoding: 'hex' | 'base64',
+) => createHmac(algorithm, key).update(text).digest(encoding);
+const seconds = (ms: number) => Math.floor(ms / 1000);
+
+/** A JSON object of `bytes` bytes: `head`, then a padding field. */
+function padded(bytes: number, head: Record<string, unknown>): string {
+  const room = bytes - JSON.stringify({ ...head, padding: '' }).length;
+  if (room < 0) throw new Error(`a body of ${bytes} bytes is too small`);
+  return JSON.stringify({ ...head, padding: 'x'.repeat(room) });
+}
+
+/** A JSON array of one event of `bytes` bytes in all. */
+const paddedArray = (bytes: number, head: Record<string, unknown>) =>
+  `[${padded(bytes - 2, head)}]`;
+
+const svixCase = (name: string): PresetCase => {
+  const secret = `whsec_${randomBytes(24).toString('base64')}`;
+  return {
+    name,
+    preset: name,
+    sdk: 'svix verify',
+    secrets: [secret],
+    body: (bytes, id) => padded(bytes, { type: 'user.created', data: { id } }),
+    async sign(body, nowMs) {
+      const { Webhook } = await import('svix');
+      const id = `msg_${randomUUID()}`;
+      return request(
+        {
+          'svix-id': id,
+          'svix-timestamp': String(seconds(nowMs)),
+          'svix-signature': new Webhook(secret).sign(id, new Date(nowMs), body.toString('utf8')),
+        },
+        body,
+      );
+    },
+    async load() {
+      const { Webhook } = await import('svix');
+      const wh = new Webhook(secret);
+      return (r, text) => wh.verify(text, r.headers as Headers);
+    },
+  };
+};
+
+const octokitCase = (
+  name: string,
+  header: string,
+  type: Record<string, unknown>,
+  headers: Headers,
+): PresetCase => {
+  const secret = randomBytes(20).toString('hex');
+  return {
+    name,
+    preset: name,
+    sdk: 'octokit verify',
+    secrets: [secret],
+    body: (bytes, id) => padded(bytes, { ...type, id }),
+    async sign(body) {
+      const { sign } = await import('@octokit/webhooks-methods');
+      return request({ ...headers, [header]: await sign(secret, body.toString('utf8')) }, body);
+    },
+    async load() {
+      const { verify } = await import('@octokit/webhooks-methods');
+      return (r, text) => verify(secret, text, r.headers[header] ?? '');
+    },
+  };
+};
+
+/** The eight fields of an Adyen item its HMAC covers, and an unsigned padding field. */
+const adyenItem = (id: string, padding: string) => ({
+  additionalData: { authCode: '58747', padding },
+  amount: { currency: 'EUR', value: 1130 },
+  eventCode: 'AUTHORISATION',
+  eventDate: '2100-01-01T01:00:00+01:00',
+  merchantAccountCode: 'BenchMerchant',
+  merchantReference: id,
+  pspReference: '7914073381342284',
+  success: 'true',
+});
+
+const discordPair = generateKeyPairSync('ed25519');
+const discordPublicHex = (discordPair.publicKey.export({ format: 'der', type: 'spki' }) as Buffer)
+  .subarray(-32)
+  .toString('hex');
+const sendgridPair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+const sendgridSpki = (
+  sendgridPair.publicKey.export({ format: 'der', type: 'spki' }) as Buffer
+).toString('base64');
+const PLAID_KID = '6c5516e1-92dc-479e-a8ff-5a51992e0b3b';
+const ADYEN_KEY = randomBytes(32).toString('hex').toUpperCase();
+
+const CASES: readonly PresetCase[] = [
+  (() => {
+    const secret = `pdl_ntfset_${randomBytes(16).toString('hex')}`;
+    return {
+      name: 'paddle',
+      preset: 'paddle',
+      sdk: 'paddle isSignatureValid',
+      secrets: [secret],
+      body: (bytes, id) =>
+        padded(bytes, { event_id: `evt_${id}`, event_type: 'transaction.completed' }),
+      async sign(body, nowMs) {
+        const ts = seconds(nowMs);
+        return request(
+          { 'paddle-signature': `ts=${ts};h1=${hmac('sha256', secret, `${ts}:${body}`, 'hex')}` },
+          body,
+        );
+      },
+      async load() {
+        const { Paddle } = await import('@paddle/paddle-node-sdk');
+        const webhooks = new Paddle('pdl_sdbx_apikey_bench_never_calls_the_api').webhooks;
+        return (r, text) =>
+          webhooks.isSignatureValid(text, secret, r.headers['paddle-signature'] ?? '');
+      },
+    } satisfies PresetCase;
+  })(),
+  (() => {
+    const key = randomBytes(16).toString('hex');
+    return {
+      name: 'square',
+      preset: 'square',
+      sdk: 'square verifySignature',
+      secrets: [key],
+      body: (bytes, id) => padded(bytes, { event_id: id, type: 'payment.updated' }),
+      async sign(body) {
+        return request(
+          {
+            'x-square-hmacsha256-signature': hmac('sha256', key, `${URL_CALLED}${body}`, 'base64'),
+          },
+          body,
+        );
+      },
+      async load() {
+        const { WebhooksHelper } = await import('square');
+        return (r, text) =>
+          WebhooksHelper.verifySignature({
+            requestBody: text,
+            signatureHeader: r.headers['x-square-hmacsha256-signature'] ?? '',
+            signatureKey: key,
+            notificationUrl: URL_CALLED,
+          });
+      },
+    } satisfies PresetCase;
+  })(),
+  {
+    name: 'adyen',
+    preset: 'adyen',
+    sdk: 'adyen validateHMAC',
+    secrets: [ADYEN_KEY],
+    body(bytes, id) {
+      const room =
+        bytes -
+        JSON.stringify({
+          live: 'false',
+          notificationItems: [{ NotificationRequestItem: adyenItem(id, '') }],
+        }).length;
+      // The signature is added when signing: leave room for its 44 characters and field name.
+      const pad = 'x'.repeat(Math.max(0, room - '"hmacSignature":"",'.length - 44));
+      return JSON.stringify({
+        live: 'false',
+        notificationItems: [{ NotificationRequestItem: adyenItem(id, pad) }],
+      });
+    },
+    async sign(body) {
+      const { hmacValidator } = await import('@adyen/api-library');
+      const validator = new hmacValidator();
+      const parsed = JSON.parse(body.toString('utf8')) as {
+        notificationItems: Array<{
+          NotificationRequestItem: Record<string, unknown> & {
+            additionalData: Record<string, unknown>;
+          };
+        }>;
+      };
+      for (const { NotificationRequestItem: item } of parsed.notificationItems) {
+        item.additionalData = {
+          hmacSignature: validator.calculateHmac(item as never, ADYEN_KEY),
+          ...item.additionalData,
+        };
+      }
+      return request({}, Buffer.from(JSON.stringify(parsed)));
+    },
+    async load() {
+      const { hmacValidator } = await import('@adyen/api-library');
+      const validator = new hmacValidator();
+      // As Adyen's docs use it: parse the notification, validate every item.
+      return (_r, text) =>
+        (
+          JSON.parse(text) as { notificationItems: Array<{ NotificationRequestItem: never }> }
+        ).notificationItems.every((i) =>
+          validator.validateHMAC(i.NotificationRequestItem, ADYEN_KEY),
+        );
+    },
+  },
+  (() => {
+    const secret = randomBytes(16).toString('hex');
+    return {
+      name: 'workos',
+      preset: 'workos',
+      sdk: 'workos constructEvent',
+      secrets: [secret],
+      body: (bytes, id) =>
+        padded(bytes, { id: `event_${id}`, event: 'dsync.user.created', data: {} }),
+      async sign(body, nowMs) {
+        return request(
+          {
+            'workos-signature': `t=${nowMs}, v1=${hmac('sha256', secret, `${nowMs}.${body}`, 'hex')}`,
+          },
+          body,
+        );
+      },
+      async load() {
+        const { WorkOS } = await import('@workos-inc/node');
+        const webhooks = new WorkOS('sk_test_bench_never_calls_the_api').webhooks;
+        return (r, text) =>
+          webhooks.constructEvent({
+            payload: text,
+            sigHeader: r.headers['workos-signature'] ?? '',
+            secret,
+          });
+      },
+    } satisfies PresetCase;
+  })(),
+  (() => {
+    const secret = randomBytes(16).toString('hex');
+    return {
+      name: 'razorpay',
+      preset: 'razorpay',
+      sdk: 'razorpay validateWebhookSignature',
+      secrets: [secret],
+      body: (bytes, id) => padded(bytes, { entity: 'event', event: 'payment.captured', id }),
+      async sign(body) {
+        return request(
+          {
+            'x-razorpay-signature': hmac('sha256', secret, body, 'hex'),
+            'x-razorpay-event-id': randomUUID(),
+          },
+          body,
+        );
+      },
+      async load() {
+        const { default: Razorpay } = await import('razorpay');
+        return (r, text) =>
+          Razorpay.validateWebhookSignature(text, r.headers['x-razorpay-signature'] ?? '', secret);
+      },
+    } satisfies PresetCase;
+  })(),
+  (() => {
+    const secret = randomBytes(16).toString('hex');
+    return {
+      name: 'hubspot',
+      preset: 'hubspot',
+      sdk: 'hubspot Signature.isValid',
+      secrets: [secret],
+      body: (bytes, id) =>
+        paddedArray(bytes, { eventId: id, subscriptionType: 'contact.creation', attemptNumber: 0 }),
+      async sign(body, nowMs) {
+        return request(
+          {
+            'x-hubspot-signature-v3': hmac(
+              'sha256',
+              secret,
+              `POST${URL_CALLED}${body}${nowMs}`,
+              'base64',
+            ),
+            'x-hubspot-request-timestamp': String(nowMs),
+          },
+          body,
+        );
+      },
+      async load() {
+        const { Signature } = await import('@hubspot/api-client');
+        return (r, text) =>
+          Signature.isValid({
+            signatureVersion: 'v3',
+            signature: r.headers['x-hubspot-signature-v3'] ?? '',
+            clientSecret: secret,
+            requestBody: text,
+            url: URL_CALLED,
+            method: 'POST',
+            timestamp: Number(r.headers['x-hubspot-request-timestamp']),
+          });
+      },
+    } satisfies PresetCase;
+  })(),
+  svixCase('clerk'),
+  svixCase('resend'),
+  octokitCase(
+    'bitbucket',
+    'x-hub-signature',
+    {},
+    { 'x-request-uuid': randomUUID(), 'x-event-key': 'repo:push' },
+  ),
+  octokitCase('meta', 'x-hub-signature-256', { object: 'whatsapp_business_account' }, {}),
+  {
+    name: 'discord',
+    preset: 'discord',
+    sdk: 'discord-interactions verifyKey',
+    options: { publicKeys: [discordPublicHex] },
+    secrets: [],
+    body: (bytes, id) =>
+      padded(bytes, {
+        version: 1,
+        application_id: id,
+        type: 1,
+        event: { type: 'APPLICATION_AUTHORIZED' },
+      }),
+    async sign(body, nowMs) {
+      const ts = String(seconds(nowMs));
+      const signature = signWith(
+        null,
+        Buffer.concat([Buffer.from(ts), body]),
+        discordPair.privateKey,
+      );
+      return request(
+        { 'x-signature-ed25519': signature.toString('hex'), 'x-signature-timestamp': ts },
+        body,
+      );
+    },
+    async load() {
+      const { verifyKey } = await import('discord-interactions');
+      // The key imported once (verifyKey takes a CryptoKey): the SDK at its fastest.
+      const key = await webcrypto.subtle.importKey(
+        'raw',
+        Buffer.from(discordPublicHex, 'hex'),
+        { name: 'Ed25519' },
+        false,
+        ['verify'],
+      );
+      return (r, text) =>
+        verifyKey(
+          text,
+          r.headers['x-signature-ed25519'] ?? '',
+          r.headers['x-signature-timestamp'] ?? '',
+          key,
+        );
+    },
+  },
+  {
+    name: 'sendgrid',
+    preset: 'sendgrid',
+    sdk: '@sendgrid/eventwebhook verifySignature',
+    options: { publicKeys: [sendgridSpki] },
+    secrets: [],
+    body: (bytes, id) =>
+      paddedArray(bytes, { email: 'a@example.com', event: 'delivered', sg_event_id: id }),
+    async sign(body, nowMs) {
+      const ts = String(seconds(nowMs));
+      const signature = signWith(
+        'sha256',
+        Buffer.concat([Buffer.from(ts), body]),
+        sendgridPair.privateKey,
+      );
+      return request(
+        {
+          'x-twilio-email-event-webhook-signature': signature.toString('base64'),
+          'x-twilio-email-event-webhook-timestamp': ts,
+        },
+        body,
+      );
+    },
+    async load() {
+      const { EventWebhook } = await import('@sendgrid/eventwebhook');
+      const sendgrid = new EventWebhook();
+      const key = sendgrid.convertPublicKeyToECDSA(sendgridSpki);
+      return (r, text) =>
+        sendgrid.verifySignature(
+          key,
+          text,
+          r.headers['x-twilio-email-event-webhook-signature'] ?? '',
+          r.headers['x-twilio-email-event-webhook-timestamp'] ?? '',
+        );
+    },
+  },
+];
+
+/** Plaid needs jose's key pair, made asynchronously: added once, on first use. */
+async function plaidCase(): Promise<PresetCase> {
+  const { exportJWK, generateKeyPair, jwtVerify, importJWK, SignJWT } = await import('jose');
+  const pair = await generateKeyPair('ES256', { extractable: true });
+  const jwk = { ...(await exportJWK(pair.publicKey)), kid: PLAID_KID, alg: 'ES256', use: 'sig' };
+  return {
+    name: 'plaid',
+    preset: 'plaid',
+    sdk: 'jose jwtVerify + body hash',
+    options: { jwks: { keys: [jwk] } },
+    secrets: [],
+    body: (bytes, id) =>
+      padded(bytes, {
+        webhook_type: 'TRANSACTIONS',
+        webhook_code: 'SYNC_UPDATES_AVAILABLE',
+        item_id: id,
+      }),
+    async sign(body, nowMs) {
+      const token = await new SignJWT({
+        request_body_sha256: createHash('sha256').update(body).digest('hex'),
+      })
+        .setProtectedHeader({ alg: 'ES256', kid: PLAID_KID, typ: 'JWT' })
+        .setIssuedAt(seconds(nowMs))
+        .sign(pair.privateKey);
+      return request({ 'plaid-verification': token }, body);
+    },
+    async load() {
+      // Plaid's documented check: the JWK imported once, jwtVerify (ES256, at most 5 minutes old), the body's hash compared.
+      const key = await importJWK(jwk, 'ES256');
+      return async (r, text) => {
+        const { payload } = await jwtVerify(r.headers['plaid-verification'] ?? '', key, {
+          algorithms: ['ES256'],
+          maxTokenAge: '5 min',
+        });
+        const claimed = Buffer.from(String(payload.request_body_sha256), 'hex');
+        const actual = createHash('sha256').update(text).digest();
+        return claimed.length === actual.length && timingSafeEqual(claimed, actual);
+      };
+    },
+  };
+}
+
+function buildPreset(c: PresetCase): Provider {
+  const declared = { preset: c.preset, ...c.options } as unknown as ProviderDeclaration;
+  const resolved = resolveDeclaration({ providers: { bench: declared }, subscribers: {} });
+  const provider = buildProviders(resolved.providers).get('bench');
+  if (!provider) throw new Error(`the registry built nothing for preset ${c.preset}`);
+  provider.checkSecrets(c.secrets);
+  return provider;
+}
+
+/** hookonce's verifier as the ingest core calls it: the body parsed once, after the signature matched. */
+function inspectAsIngest(provider: Provider, signed: Signed, now: number) {
+  const r = signed.request;
+  let parsed: unknown;
+  let done = false;
+  return provider.inspect(r, {
+    secrets: signed.secrets,
+    now,
+    json: () => {
+      if (!done) {
+        parsed = parseJson(r.rawBody);
+        done = true;
+      }
+      return parsed;
+    },
+  });
+}
+
+interface Prepared {
+  readonly c: PresetCase;
+  readonly size: (typeof SIZES)[number];
+  readonly verifier: Provider;
+  readonly sdk: Verify;
+}
+
+export const PRESET_NOTES = [
+  "per preset: each preset whose sender publishes a verifier, declared `{ preset }` (with its public keys or JWKS where it has them) and built by resolveDeclaration and buildProviders, against that SDK on the same request signed at the start of the round with the clock port; median ns per verify (tinybench p50), ratio hookonce ÷ SDK, target ≤ 1.00×. The SDK calls: paddle `Webhooks.isSignatureValid` (async), square `WebhooksHelper.verifySignature` with the notification URL, adyen `HmacValidator.validateHMAC` on every item of the parsed notification, workos `webhooks.constructEvent` (async, verifies and returns the event, no network), razorpay `validateWebhookSignature`, hubspot `Signature.isValid` v3, clerk and resend `svix` `Webhook.verify` (parses the body), bitbucket and meta `@octokit/webhooks-methods` `verify` (async), discord `discord-interactions` `verifyKey` (async WebCrypto, with the public key imported once as a CryptoKey, its fastest use), sendgrid `@sendgrid/eventwebhook` `verifySignature` (starkbank-ecdsa, pure JS; key converted once), plaid `jose` `jwtVerify` (ES256, at most 5 min old, the JWK imported once) then the body's SHA-256 compared with `request_body_sha256`, as Plaid documents. hookonce parses the body once the signature matches (as the ingest core does); the async SDKs are awaited per call.",
+];
+
+/** The per-preset rows of B3. */
+export async function benchPresets(
+  settings: Settings,
+): Promise<{ rows: Row[]; skipped: string[] }> {
+  const { rounds, timeMs } = settings.b3;
+  const skipped: string[] = [];
+  const prepared: Prepared[] = [];
+  for (const c of [...CASES, await plaidCase()]) {
+    let verifier: Provider;
+    let sdk: Verify;
+    try {
+      verifier = buildPreset(c);
+      sdk = await c.load();
+    } catch (error) {
+      skipped.push(`${c.name}: ${(error as Error).message.split('\n')[0]}`);
+      continue;
+    }
+    for (const size of SIZES) {
+      let ok = true;
+      // Both must accept B3's request, or their ns/verify would mean nothing.
+      const body = Buffer.from(c.body(size.bytes, 'check'));
+      const now = systemClock.now();
+      const signed = { request: await c.sign(body, now), secrets: c.secrets };
+      const verdict = inspectAsIngest(verifier, signed, now);
+      if (verdict.kind !== 'accept') {
+        skipped.push(
+          `${c.name} ${size.label}: hookonce answered ${verdict.kind}${verdict.kind === 'reject' ? ` ${verdict.code}` : ''}`,
+        );
+        ok = false;
+      }
+      const accepted = await sdk(signed.request, signed.request.rawBody.toString('utf8'));
+      if (accepted === false) throw new Error(`${c.sdk} did not accept B3's ${c.name} signature`);
+      if (ok) prepared.push({ c, size, verifier, sdk });
+    }
+  }
+
+  const runs = await alternate(rounds, ['all'], async (_, round) => {
+    const bench = new Bench({
+      time: timeMs,
+      iterations: 64,
+      warmupTime: Math.min(100, timeMs),
+      throws: true,
+      subtractTimerOverhead: true,
+    });
+    const ordered = round % 2 === 0 ? prepared : [...prepared].reverse();
+    for (const p of ordered) {
+      const body = Buffer.from(p.c.body(p.size.bytes, randomUUID()));
+      const now = systemClock.now();
+      const signed = { request: await p.c.sign(body, now), secrets: p.c.secrets };
+      const text = signed.request.rawBody.toString('utf8');
+      const key = `${p.c.name} ${p.size.label}`;
+      const { verifier, sdk } = p;
+      const subjects: Array<[string, () => unknown]> = [
+        [`${key} hookonce`, () => inspectAsIngest(verifier, signed, now)],
+        [`${key} sdk`, () => sdk(signed.request, text)],
+      ];
+      for (const [name, fn] of round % 2 === 0 ? subjects : subjects.reverse()) bench.add(name, fn);
+    }
+    await bench.run();
+    return new Map(bench.tasks.map((t) => [t.name, medianNs(t)]));
+  });
+
+  const ns = (name: string) => medianOf(runs, 'all', (m) => m.get(name) ?? Number.NaN);
+  const rows = prepared.map((p) => {
+    const key = `${p.c.name} ${p.size.label}`;
+    return row({
+      id: 'B3',
+      measure: `preset ${key}`,
+      subject: { label: 'hookonce', value: ns(`${key} hookonce`), unit: 'ns' },
+      reference: { label: `sdk: ${p.c.sdk}`, value: ns(`${key} sdk`), unit: 'ns' },
+      target: { op: '<=', value: 1 },
+    });
+  });
+  return { rows, skipped };
+}
+
+/** The task's median latency in ns (tinybench reports ms). */
+function medianNs(task: Task): number {
+  const result = task.result;
+  if (!('latency' in result)) {
+    throw new Error(`task ${task.name} did not complete`, {
+      cause: 'error' in result ? result.error : undefined,
+    });
+  }
+  return result.latency.p50 * 1e6;
+}
