@@ -22,7 +22,7 @@ const FORGER = standardSecret('the-forgers-own-secret-32-bytes!');
 
 /**
  * example takes every event; flaky takes only standard.poison.* events and fails
- * them while the item SWITCH#flaky says broken, so after two receives (a second
+ * them while the item SWITCH#flaky says broken, so after two receives (three seconds
  * apart) they land in its DLQ.
  */
 const declaration: HookonceDeclaration = {
@@ -31,10 +31,12 @@ const declaration: HookonceDeclaration = {
   subscribers: {
     example: { consumer: { entry: 'functions/consumers/example/handler.ts' } },
     flaky: {
-      consumer: { entry: 'test/e2e/fixtures/counter.ts', timeoutSeconds: 1 },
+      // Three seconds, not one: on a loaded machine a one-second consumer times out before
+      // its error is recorded on the claim, which is what the DLQ peek shows.
+      consumer: { entry: 'test/e2e/fixtures/counter.ts', timeoutSeconds: 3 },
       filter: { types: ['standard.poison.'] },
       maxReceiveCount: 2,
-      visibilityTimeoutSeconds: 1,
+      visibilityTimeoutSeconds: 3,
     },
   },
 };
