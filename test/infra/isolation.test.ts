@@ -369,9 +369,7 @@ describe('Isolation: nothing else in the account can forge or swallow an event',
           SourceAccount: { Ref: 'AWS::AccountId' },
           SourceArn: { 'Fn::Join': expect.anything() },
         });
-        expect(JSON.stringify(permission.Properties.SourceArn)).toContain(
-          idOf(stack.hookonce.api),
-        );
+        expect(JSON.stringify(permission.Properties.SourceArn)).toContain(idOf(stack.hookonce.api));
       }
     });
 
