@@ -325,8 +325,11 @@ describe('Local runtime: npm start on embedded emulators', () => {
     // Where the secret came from, for `hookonce send`; never the secret.
     expect(file.secrets).toEqual({
       standard: { source: 'env', variable: 'HOOKONCE_SECRET_STANDARD' },
+      meta: { source: 'env', variable: 'HOOKONCE_SECRET_META' },
     });
     expect(JSON.stringify(file)).not.toContain(SECRET);
+    expect(JSON.stringify(file)).not.toContain(META_APP_SECRET);
+    expect(JSON.stringify(file)).not.toContain(META_VERIFY_TOKEN);
   });
 
   it('refuses a second runtime on its data folder, before opening anything, and runs on', async () => {
