@@ -3,6 +3,7 @@ import type { PayloadStore } from '../deliveries/payloads.ts';
 import type { DeliveryRecord, DeliveryStore, Lease, NewDelivery } from '../deliveries/store.ts';
 import { type EncodedEvent, encodeEvent, eventId, parseJson } from '../fanout/envelope.ts';
 import { type EventPublisher, SNS_MAX_MESSAGE_BYTES } from '../fanout/publisher.ts';
+import { checkSubscription, splitSecrets } from '../providers/subscription.ts';
 import type { Provider, Verdict, WebhookRequest } from '../providers/types.ts';
 import type { Clock } from '../shared/clock.ts';
 import { DependencyError } from '../shared/errors.ts';
@@ -162,7 +163,24 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
   }
   const log = deps.log.child({ provider: provider.name });
   const dims = { provider: provider.name };
-  metrics.count(METRIC.received, dims);
+  const subscribing = request.method === 'GET' && provider.subscriptionCheck === true;
+  if (request.method !== 'POST' && !subscribing) {
+    metrics.count(METRIC.rejected, { ...dims, reason: 'method_not_allowed' });
+    const allow = provider.subscriptionCheck ? 'GET, POST' : 'POST';
+    return answer(
+      log,
+      'warn',
+      'rejected',
+      problem(
+        405,
+        'method_not_allowed',
+        `this provider takes ${allow.replace(', ', ' and ')} only`,
+        { allow },
+      ),
+      { outcome: 'rejected', reason: 'method_not_allowed' },
+    );
+  }
+  if (!subscribing) metrics.count(METRIC.received, dims);
   if (request.rawBody.length > provider.maxBodyBytes) {
     metrics.count(METRIC.rejected, { ...dims, reason: 'payload_too_large' });
     return answer(
@@ -184,6 +202,24 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
       outcome: 'unavailable',
       dependency: 'secrets',
     });
+  }
+
+  if (subscribing) {
+    // Meta's GET subscription check: answered at once, neither stored nor published.
+    const result = checkSubscription(request.rawQueryString, splitSecrets(secrets).verifyTokens);
+    if (!result.ok) {
+      metrics.count(METRIC.rejected, { ...dims, reason: result.code });
+      return answer(log, 'warn', 'rejected', problem(result.status, result.code, result.message), {
+        outcome: 'rejected',
+        reason: result.code,
+      });
+    }
+    const reply = {
+      statusCode: 200,
+      headers: { 'content-type': 'text/plain' },
+      body: result.challenge,
+    };
+    return answer(log, 'info', 'subscription check answered', reply, { outcome: 'answered' });
   }
 
   const now = deps.clock.now();

@@ -281,10 +281,13 @@ export const MORE_PRESETS = {
    * `instagram`, `whatsapp_business_account`); the fields that changed are in
    * `entry[]`. No timestamp: keys are kept 30 days, above Meta's retries (up to 7
    * days for WhatsApp). The GET verification request (`hub.mode=subscribe`,
-   * `hub.verify_token`, `hub.challenge`) is not served: the API routes POST only.
+   * `hub.verify_token`, `hub.challenge`) is answered on `GET /webhooks/<name>`
+   * (subscriptionCheck): put the verify token you chose in the secret list as
+   * `verify:<token>`, beside the App Secret.
    */
   meta: {
     scheme: 'hmac',
+    subscriptionCheck: true,
     header: 'x-hub-signature-256',
     prefix: 'sha256=',
     algorithm: 'sha256',

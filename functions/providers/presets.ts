@@ -16,7 +16,7 @@ import { MORE_PRESETS } from './presets-more.ts';
  * still overrides it).
  */
 export type PresetOptions = {
-  [S in SchemeName]: { scheme: S; retentionDays?: number } & Partial<
+  [S in SchemeName]: { scheme: S; retentionDays?: number; subscriptionCheck?: boolean } & Partial<
     Omit<Extract<ProviderScheme, { scheme: S }>, 'scheme' | 'publicKeys' | 'jwks'>
   >;
 }[SchemeName];

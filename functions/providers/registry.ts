@@ -9,6 +9,7 @@ import { shopify } from './shopify.ts';
 import { slack } from './slack.ts';
 import { standardWebhooks } from './standard-webhooks.ts';
 import { stripe } from './stripe.ts';
+import { splitSecrets } from './subscription.ts';
 import { tokenProvider } from './token.ts';
 import { twilio } from './twilio.ts';
 import type { Provider } from './types.ts';
@@ -50,8 +51,37 @@ export function buildProviders(
         `provider "${name}": unknown scheme "${(p as { scheme: string }).scheme}"; this build knows ${Object.keys(FACTORIES).join(', ')}`,
       );
     }
-    const provider = factory({ ...(p as ResolvedProviderOf<SchemeName>), name });
+    const { subscriptionCheck, ...options } = p as ResolvedProviderOf<SchemeName>;
+    const built = factory({ ...options, name });
+    const provider = subscriptionCheck ? withSubscriptionCheck(built) : built;
     providers.set(name, { ...provider, retentionSeconds: p.retentionDays * 24 * 3600 });
   }
   return providers;
+}
+
+/**
+ * A provider that answers the GET subscription check: its secret list also holds
+ * `verify:<token>` entries, which its scheme never sees (neither as a key to check
+ * nor as one to sign with); ingest reads them for the GET.
+ */
+function withSubscriptionCheck(provider: Provider): Provider {
+  return {
+    ...provider,
+    subscriptionCheck: true,
+    checkSecrets(secrets) {
+      const { signing } = splitSecrets(secrets);
+      if (signing.length === 0 && secrets.length > 0) {
+        throw new ConfigError(
+          'the secret list holds only verify tokens ("verify:…"): add the signing secret',
+        );
+      }
+      provider.checkSecrets(signing);
+    },
+    inspect(request, context) {
+      return provider.inspect(request, {
+        ...context,
+        secrets: splitSecrets(context.secrets).signing,
+      });
+    },
+  };
 }

@@ -1,6 +1,6 @@
 /** What a provider sees of an incoming request: the raw bytes, before anything parses them. */
 export interface WebhookRequest {
-  /** The HTTP method as received, e.g. `POST` (the route takes POST only today; a signed `{method}` reads it from here). */
+  /** The HTTP method as received, e.g. `POST` (POST; GET for a provider's subscription check; a signed `{method}` reads it from here). */
   readonly method: string;
   /** Header names lower-cased, as API Gateway HTTP APIs deliver them. */
   readonly headers: Readonly<Record<string, string | undefined>>;
@@ -110,6 +110,11 @@ export interface Provider {
    * no secret source, and its keys were checked when it was built.
    */
   readonly secretless?: true;
+  /**
+   * Answers Meta's GET subscription check (functions/providers/subscription.ts)
+   * with a `verify:<token>` entry of its secrets; without it a GET is a 405.
+   */
+  readonly subscriptionCheck?: true;
   /** Checks that the secrets it is given are well formed; throws a ConfigError otherwise. */
   checkSecrets(secrets: readonly string[]): void;
   inspect(request: WebhookRequest, context: VerifyContext): Verdict;

@@ -396,6 +396,15 @@ export type ProviderDeclaration = (ProviderScheme | PresetProvider) & {
   retentionDays?: number;
   /** The same as secretArn, by the secret's name in this account and region. */
   secretName?: string;
+  /**
+   * Answers Meta's GET subscription check on `GET /webhooks/<provider>`
+   * (`hub.mode=subscribe&hub.verify_token=…&hub.challenge=…`): the challenge is
+   * echoed as text/plain when the verify token matches. The verify token is a
+   * `verify:<token>` entry in the provider's secret list (the same source as its
+   * signing secret), never a signing secret itself. Not for a scheme whose keys are
+   * in the declaration (asymmetric, jwt). @default false (the meta preset: true)
+   */
+  subscriptionCheck?: boolean;
 };
 
 /**
@@ -758,6 +767,8 @@ interface ResolvedCommon {
   retentionDays: number;
   /** The preset the provider was declared with, for display. */
   preset?: PresetName;
+  /** Answers the GET subscription check (see ProviderDeclaration.subscriptionCheck). */
+  subscriptionCheck?: true;
 }
 
 /** A provider with every default filled in: JSON-serializable, it travels to the ingest function in HOOKONCE_PROVIDERS. */
@@ -859,6 +870,7 @@ const COMMON_OPTIONS: readonly string[] = [
   'secretArn',
   'secretName',
   'retentionDays',
+  'subscriptionCheck',
 ];
 
 const EVENT_TYPE_OPTIONS = [
@@ -955,7 +967,20 @@ function resolveProvider(
       presetRetentionDays ?? 0,
     );
   checkInt(problems, `${what}: retentionDays`, retentionDays, 1, 365);
-  return { ...resolved, ...(preset ? { preset } : {}), retentionDays } as ResolvedProvider;
+  const check = p.subscriptionCheck;
+  if (check !== undefined && typeof check !== 'boolean') {
+    problems.push(`${what}: subscriptionCheck must be true or false`);
+  } else if (check && (resolved.scheme === 'asymmetric' || resolved.scheme === 'jwt')) {
+    problems.push(
+      `${what}: subscriptionCheck reads its verify token from the secret list, and a ${resolved.scheme} provider has none`,
+    );
+  }
+  return {
+    ...resolved,
+    ...(preset ? { preset } : {}),
+    retentionDays,
+    ...(check === true ? { subscriptionCheck: true } : {}),
+  } as ResolvedProvider;
 }
 
 /**

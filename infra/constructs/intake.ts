@@ -248,7 +248,10 @@ export class Intake extends Construct {
     return fn;
   }
 
-  /** The HTTP API: POST /webhooks/{provider} to the ingest function, on a throttled, logged stage. */
+  /**
+   * The HTTP API: POST /webhooks/{provider} (and GET, for a provider's subscription
+   * check) to the ingest function, on a throttled, logged stage.
+   */
   private httpApi(
     declaration: ResolvedDeclaration,
     defaults: FunctionDefaults,
@@ -273,20 +276,23 @@ export class Intake extends Construct {
         format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
       },
     });
-    const [route] = api.addRoutes({
+    const routes = api.addRoutes({
       path: '/webhooks/{provider}',
-      methods: [HttpMethod.POST],
+      // GET answers Meta's subscription check (subscriptionCheck); the function says 405 to the rest.
+      methods: [HttpMethod.POST, HttpMethod.GET],
       integration: new HttpLambdaIntegration('Ingest', this.ingestFunction, {
         payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
       }),
     });
-    // API Gateway may invoke the ingest function for this API's route (SourceArn, set
-    // by the integration) and from this account only.
-    const invoke = route?.node.tryFindChild('Ingest-Permission');
-    if (!(invoke instanceof CfnPermission)) {
-      throw new Error('the ingest route has no Ingest-Permission to restrict to this account');
+    // API Gateway may invoke the ingest function for this API's routes (SourceArn, set
+    // by the integration once, for any method of the path) and from this account only.
+    for (const route of routes) {
+      const invoke = route.node.tryFindChild('Ingest-Permission');
+      if (!(invoke instanceof CfnPermission)) {
+        throw new Error('the ingest route has no Ingest-Permission to restrict to this account');
+      }
+      invoke.sourceAccount = Stack.of(this).account;
     }
-    invoke.sourceAccount = Stack.of(this).account;
     return { api, accessLogs };
   }
 }

@@ -11,6 +11,8 @@ export const API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
 export const LAMBDA_MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 
 export const ROUTE_KEY = 'POST /webhooks/{provider}';
+/** The GET route, for a provider's subscription check (Meta's hub.challenge). */
+export const GET_ROUTE_KEY = 'GET /webhooks/{provider}';
 const ROUTE = /^\/webhooks\/([^/]+)\/?$/;
 
 /**
@@ -38,7 +40,8 @@ export interface HttpGateway {
 export type Invoke = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /**
- * The local stand-in for the HTTP API: one route, `POST /webhooks/{provider}`,
+ * The local stand-in for the HTTP API: `POST /webhooks/{provider}` (and GET, for
+ * a provider's subscription check),
  * turned into a payload-2.0 event for the ingest function, and its answer
  * turned back into HTTP. Anything else gets API Gateway's 404.
  */
@@ -108,7 +111,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, invoke: Invoke)
     return send(res, 400, MALFORMED_PATH);
   }
   const match = ROUTE.exec(url.pathname);
-  if (req.method !== 'POST' || !match?.[1]) {
+  if ((req.method !== 'POST' && req.method !== 'GET') || !match?.[1]) {
     req.resume();
     return send(res, 404, { message: 'Not Found' });
   }
@@ -183,9 +186,11 @@ export function toEvent(
   const text = isTextContentType(headers['content-type']);
   const now = new Date();
   const host = headers.host ?? 'localhost';
+  const method = req.method === 'GET' ? 'GET' : 'POST';
+  const routeKey = method === 'GET' ? GET_ROUTE_KEY : ROUTE_KEY;
   return {
     version: '2.0',
-    routeKey: ROUTE_KEY,
+    routeKey,
     rawPath: url.pathname,
     rawQueryString: url.search.slice(1),
     ...(cookies?.length ? { cookies } : {}),
@@ -197,14 +202,14 @@ export function toEvent(
       domainName: host,
       domainPrefix: host.split('.')[0] ?? host,
       http: {
-        method: 'POST',
+        method,
         path: url.pathname,
         protocol: `HTTP/${req.httpVersion}`,
         sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
         userAgent: headers['user-agent'] ?? '',
       },
       requestId: randomUUID(),
-      routeKey: ROUTE_KEY,
+      routeKey,
       stage: '$default',
       time: now.toUTCString(),
       timeEpoch: now.getTime(),

@@ -17,9 +17,13 @@ import { eventually, until } from '../support/eventually.ts';
 
 const SECRET = `whsec_${Buffer.from('e2e-secret-of-exactly-32-bytes!!').toString('base64')}`;
 
+/** Meta's App Secret and the verify token chosen for its GET subscription check. */
+const META_APP_SECRET = 'e2e-meta-app-secret-0123456789abcdef';
+const META_VERIFY_TOKEN = 'e2e-verify-token';
+
 const declaration: HookonceDeclaration = {
   name: 'e2e',
-  providers: { standard: { scheme: 'standard-webhooks' } },
+  providers: { standard: { scheme: 'standard-webhooks' }, meta: { preset: 'meta' } },
   subscribers: {
     example: { consumer: { entry: 'functions/consumers/example/handler.ts' } },
     tap: { consumer: { entry: 'test/e2e/fixtures/tap.ts' } },
@@ -98,7 +102,10 @@ describe('Local runtime: npm start on embedded emulators', () => {
       declaration,
       port: 0,
       dataDir,
-      env: { HOOKONCE_SECRET_STANDARD: SECRET },
+      env: {
+        HOOKONCE_SECRET_STANDARD: SECRET,
+        HOOKONCE_SECRET_META: `${META_APP_SECRET},verify:${META_VERIFY_TOKEN}`,
+      },
       output: () => undefined,
       pollWaitSeconds: 1,
     });
@@ -202,6 +209,29 @@ describe('Local runtime: npm start on embedded emulators', () => {
     expect(await elsewhere.json()).toEqual({ message: 'Not Found' });
   });
 
+  it("answers Meta's GET subscription check with the challenge, and a GET elsewhere with 405", async () => {
+    const query = (token: string) =>
+      new URLSearchParams({
+        'hub.mode': 'subscribe',
+        'hub.verify_token': token,
+        'hub.challenge': '1158201444',
+      }).toString();
+
+    const ok = await fetch(`${runtime.url}/webhooks/meta?${query(META_VERIFY_TOKEN)}`);
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('content-type')).toBe('text/plain');
+    expect(await ok.text()).toBe('1158201444');
+
+    const wrong = await fetch(`${runtime.url}/webhooks/meta?${query('guess')}`);
+    expect(wrong.status).toBe(403);
+    expect(((await wrong.json()) as { error: string }).error).toBe('verify_token_mismatch');
+
+    const other = await fetch(`${runtime.url}/webhooks/standard?${query(META_VERIFY_TOKEN)}`);
+    expect(other.status).toBe(405);
+    expect(other.headers.get('allow')).toBe('POST');
+    await other.arrayBuffer();
+  });
+
   it('turns 200 concurrent copies of one delivery into one publish and one effect', async () => {
     const body = JSON.stringify({ type: 'customer.created', data: { id: 'cus_1' } });
     const init = signed('msg_e2e_race', body);
@@ -295,8 +325,11 @@ describe('Local runtime: npm start on embedded emulators', () => {
     // Where the secret came from, for `hookonce send`; never the secret.
     expect(file.secrets).toEqual({
       standard: { source: 'env', variable: 'HOOKONCE_SECRET_STANDARD' },
+      meta: { source: 'env', variable: 'HOOKONCE_SECRET_META' },
     });
     expect(JSON.stringify(file)).not.toContain(SECRET);
+    expect(JSON.stringify(file)).not.toContain(META_APP_SECRET);
+    expect(JSON.stringify(file)).not.toContain(META_VERIFY_TOKEN);
   });
 
   it('refuses a second runtime on its data folder, before opening anything, and runs on', async () => {

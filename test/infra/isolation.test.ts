@@ -358,19 +358,19 @@ describe('Isolation: nothing else in the account can forge or swallow an event',
   });
 
   describe('the API and the key', () => {
-    it('lets API Gateway invoke the ingest function for this API’s route, from this account only', () => {
+    it('lets API Gateway invoke the ingest function for this API’s routes (POST and GET), from this account only', () => {
       const permissions = resourcesOf(template, 'AWS::Lambda::Permission').filter(
         (p) => p.Properties.Principal === 'apigateway.amazonaws.com',
       );
-      expect(permissions).toHaveLength(1);
-      expect(permissions[0].Properties).toMatchObject({
-        FunctionName: getAtt(stack.hookonce.ingestFunction),
-        SourceAccount: { Ref: 'AWS::AccountId' },
-        SourceArn: { 'Fn::Join': expect.anything() },
-      });
-      expect(JSON.stringify(permissions[0].Properties.SourceArn)).toContain(
-        idOf(stack.hookonce.api),
-      );
+      expect(permissions).toHaveLength(2);
+      for (const permission of permissions) {
+        expect(permission.Properties).toMatchObject({
+          FunctionName: getAtt(stack.hookonce.ingestFunction),
+          SourceAccount: { Ref: 'AWS::AccountId' },
+          SourceArn: { 'Fn::Join': expect.anything() },
+        });
+        expect(JSON.stringify(permission.Properties.SourceArn)).toContain(idOf(stack.hookonce.api));
+      }
     });
 
     it('encrypts every log group with the stack’s key, which CloudWatch Logs may use for this account only', () => {

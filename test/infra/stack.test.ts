@@ -89,8 +89,9 @@ describe('Stack: HookonceStack', () => {
   });
 
   describe('HTTP API', () => {
-    it('has exactly the route POST /webhooks/{provider}, to the ingest function, payload 2.0', () => {
-      template.resourceCountIs('AWS::ApiGatewayV2::Route', 1);
+    it('has exactly the routes POST and GET /webhooks/{provider}, to the ingest function, payload 2.0', () => {
+      template.resourceCountIs('AWS::ApiGatewayV2::Route', 2);
+      template.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
       const integrations = template.findResources('AWS::ApiGatewayV2::Integration', {
         Properties: {
           IntegrationType: 'AWS_PROXY',
@@ -102,6 +103,11 @@ describe('Stack: HookonceStack', () => {
       expect(integrationId).toBeDefined();
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
         RouteKey: 'POST /webhooks/{provider}',
+        Target: { 'Fn::Join': ['', ['integrations/', { Ref: integrationId }]] },
+      });
+      // GET answers a provider's subscription check (Meta's hub.challenge), on the same function.
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: 'GET /webhooks/{provider}',
         Target: { 'Fn::Join': ['', ['integrations/', { Ref: integrationId }]] },
       });
     });

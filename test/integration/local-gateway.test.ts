@@ -114,4 +114,28 @@ describe('Local HTTP gateway: POST /webhooks/{provider} over real HTTP', () => {
     expect(JSON.parse(reply.body)).toEqual({ message: 'Not Found' });
     expect(invoked).toEqual([]);
   });
+  it('routes GET /webhooks/{provider} to the function with its method, route key and query; other methods and paths get 404', async () => {
+    // Act
+    const got = await fetch(
+      `http://127.0.0.1:${gateway.port}/webhooks/meta?hub.mode=subscribe&hub.challenge=42`,
+    );
+    await got.arrayBuffer();
+    const put = await fetch(`http://127.0.0.1:${gateway.port}/webhooks/meta`, { method: 'PUT' });
+    const elsewhere = await fetch(`http://127.0.0.1:${gateway.port}/elsewhere`);
+
+    // Assess
+    expect(put.status).toBe(404);
+    expect(await put.json()).toEqual({ message: 'Not Found' });
+    expect(elsewhere.status).toBe(404);
+    await elsewhere.arrayBuffer();
+    expect(invoked).toHaveLength(1);
+    expect(invoked[0]).toMatchObject({
+      routeKey: 'GET /webhooks/{provider}',
+      rawPath: '/webhooks/meta',
+      rawQueryString: 'hub.mode=subscribe&hub.challenge=42',
+      pathParameters: { provider: 'meta' },
+      requestContext: { http: { method: 'GET' } },
+    });
+    expect(invoked[0]?.body).toBeUndefined();
+  });
 });
