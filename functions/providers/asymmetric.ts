@@ -6,11 +6,10 @@ import { nameDelivery } from './naming.ts';
 import {
   planSignedRequest,
   readSignedRequest,
+  type SignerValues,
   signedRequestKey,
-  signerHeader,
-  writeSignatureHeader,
+  signRequest,
 } from './signed-request.ts';
-import { parseTemplate, renderTemplate, signerJson, signerRequest } from './template.ts';
 import { type Provider, reject401, type Verdict } from './types.ts';
 
 /**
@@ -146,39 +145,15 @@ export function asymmetricProvider(options: AsymmetricOptions): Provider {
  */
 export function signAsymmetric(
   options: Omit<AsymmetricOptions, 'name' | 'maxBodyBytes' | 'publicKeys'>,
-  values: {
-    privateKey: KeyObject;
-    body: Uint8Array | string;
-    timestamp?: number | string;
-    id?: string;
-    url?: string;
-    method?: string;
-    headers?: Record<string, string>;
-  },
+  values: SignerValues & { readonly privateKey: KeyObject },
 ): Record<string, string> {
-  const header = signerHeader(options);
-  const timestamp = values.timestamp === undefined ? undefined : String(values.timestamp);
-  const request = signerRequest(values);
-  const content = renderTemplate(parseTemplate(options.signedContent).parts, request, {
-    ...(timestamp !== undefined ? { timestamp } : {}),
-    ...(values.id !== undefined ? { id: values.id } : {}),
-    ...(options.publicUrl !== undefined ? { publicUrl: options.publicUrl } : {}),
-    json: signerJson(values.body),
-  });
-  const signature =
-    options.algorithm === 'ed25519'
+  return signRequest(options, values, (content) =>
+    (options.algorithm === 'ed25519'
       ? sign(null, content, values.privateKey)
       : sign('sha256', content, {
           key: values.privateKey,
           dsaEncoding: options.signatureFormat === 'raw' ? 'ieee-p1363' : 'der',
-        });
-  const headers: Record<string, string> = {
-    [header]: writeSignatureHeader(options, [signature.toString(options.encoding)], timestamp),
-  };
-  if (options.timestampHeader && timestamp !== undefined)
-    headers[options.timestampHeader] = timestamp;
-  if (options.deliveryId && 'header' in options.deliveryId && values.id !== undefined) {
-    headers[options.deliveryId.header] = values.id;
-  }
-  return headers;
+        })
+    ).toString(options.encoding),
+  );
 }

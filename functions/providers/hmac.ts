@@ -15,11 +15,10 @@ import { nameDelivery } from './naming.ts';
 import {
   planSignedRequest,
   readSignedRequest,
+  type SignerValues,
   signedRequestKey,
-  signerHeader,
-  writeSignatureHeader,
+  signRequest,
 } from './signed-request.ts';
-import { parseTemplate, renderTemplate, signerJson, signerRequest } from './template.ts';
 import { type Provider, reject401, type Verdict } from './types.ts';
 
 /**
@@ -183,36 +182,11 @@ export function hmacProvider(options: HmacOptions): Provider {
  */
 export function signHmac(
   options: Omit<HmacOptions, 'name' | 'maxBodyBytes'>,
-  values: {
-    secret: string;
-    body: Uint8Array | string;
-    timestamp?: number | string;
-    id?: string;
-    url?: string;
-    method?: string;
-    headers?: Record<string, string>;
-  },
+  values: SignerValues & { readonly secret: string },
 ): Record<string, string> {
-  const header = signerHeader(options);
-  const timestamp = values.timestamp === undefined ? undefined : String(values.timestamp);
-  const request = signerRequest(values);
-  const signed = renderTemplate(parseTemplate(options.signedContent).parts, request, {
-    ...(timestamp !== undefined ? { timestamp } : {}),
-    ...(values.id !== undefined ? { id: values.id } : {}),
-    ...(options.publicUrl !== undefined ? { publicUrl: options.publicUrl } : {}),
-    json: signerJson(values.body),
-  });
   const key = decodeSecret(values.secret, options.secretEncoding ?? 'raw');
   if (!key) throw new ConfigError(SECRET_HINTS[options.secretEncoding ?? 'raw']);
-  const signature = hmac(options.algorithm, key, signed).toString(options.encoding);
-  const headers: Record<string, string> = {
-    [header]: writeSignatureHeader(options, [signature], timestamp),
-  };
-  if (options.timestampHeader && timestamp !== undefined) {
-    headers[options.timestampHeader] = timestamp;
-  }
-  if (options.deliveryId && 'header' in options.deliveryId && values.id !== undefined) {
-    headers[options.deliveryId.header] = values.id;
-  }
-  return headers;
+  return signRequest(options, values, (content) =>
+    hmac(options.algorithm, key, content).toString(options.encoding),
+  );
 }

@@ -8,6 +8,8 @@ import {
   itemPath,
   parseTemplate,
   renderTemplate,
+  signerJson,
+  signerRequest,
   type TemplatePart,
   type TemplateValues,
 } from './template.ts';
@@ -305,6 +307,52 @@ export function signerHeader(options: ResolvedSignedRequest): string {
     );
   }
   return options.header;
+}
+
+/** What a signer of such a declaration is given: the request to sign, as a sender makes it. */
+export interface SignerValues {
+  readonly body: Uint8Array | string;
+  readonly timestamp?: number | string;
+  readonly id?: string;
+  /** What a template's {url}, {path} read (default: https://hooks.example.com/webhooks/provider). */
+  readonly url?: string;
+  readonly method?: string;
+  readonly headers?: Record<string, string>;
+}
+
+/**
+ * Signs as a sender of the declaration does (for tests and the CLI): renders the
+ * signed content, hands it to `signContent` (the family's HMAC or private-key
+ * signature, encoded), and answers the headers the sender sends: the signature
+ * header, and the timestamp and delivery id headers the declaration names.
+ */
+export function signRequest(
+  options: ResolvedSignedRequest,
+  values: SignerValues,
+  signContent: (content: Buffer) => string,
+): Record<string, string> {
+  const header = signerHeader(options);
+  const timestamp = values.timestamp === undefined ? undefined : String(values.timestamp);
+  const content = renderTemplate(
+    parseTemplate(options.signedContent).parts,
+    signerRequest(values),
+    {
+      ...(timestamp !== undefined ? { timestamp } : {}),
+      ...(values.id !== undefined ? { id: values.id } : {}),
+      ...(options.publicUrl !== undefined ? { publicUrl: options.publicUrl } : {}),
+      json: signerJson(values.body),
+    },
+  );
+  const headers: Record<string, string> = {
+    [header]: writeSignatureHeader(options, [signContent(content)], timestamp),
+  };
+  if (options.timestampHeader && timestamp !== undefined) {
+    headers[options.timestampHeader] = timestamp;
+  }
+  if (options.deliveryId && 'header' in options.deliveryId && values.id !== undefined) {
+    headers[options.deliveryId.header] = values.id;
+  }
+  return headers;
 }
 
 /** The structured or plain value of a signature header holding `signatures` (for signers). */

@@ -1,5 +1,6 @@
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import type { Env } from '../../functions/shared/env.ts';
 
 /** infra/cli/, where the samples are. */
@@ -42,5 +43,28 @@ export class CommandFailure extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'CommandFailure';
+  }
+}
+
+/**
+ * A command's arguments, parsed strictly (positionals allowed): an unknown option or
+ * a missing value is a UsageError, which the CLI prints with the usage line.
+ */
+export function parseCommandArgs<const O extends ParseArgsOptionsConfig>(
+  args: readonly string[],
+  options: O,
+  /** Accept `--no-<flag>` for a boolean option. */
+  allowNegative = false,
+) {
+  try {
+    return parseArgs({
+      args: [...args],
+      allowPositionals: true,
+      allowNegative,
+      strict: true,
+      options,
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
   }
 }

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
@@ -18,7 +17,7 @@ import {
 import type { ConsoleOptions, ConsoleServer, ProviderInfo, TestSent } from '../console/options.ts';
 import { startConsole } from '../console/server.ts';
 import { declaration as defaultDeclaration } from '../hookonce.config.ts';
-import { CLI_ROOT, type CliIo, type Command, UsageError } from './command.ts';
+import { CLI_ROOT, type CliIo, type Command, parseCommandArgs, UsageError } from './command.ts';
 import { loadDeclaration } from './config.ts';
 import {
   activityNamesFromOutputs,
@@ -48,12 +47,7 @@ export interface ConsoleArgs {
 }
 
 export function parseConsoleArgs(args: readonly string[]): ConsoleArgs | 'help' {
-  let parsed: ReturnType<typeof parseRaw>;
-  try {
-    parsed = parseRaw(args);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const parsed = parseRaw(args);
   const v = parsed.values;
   if (v.help) return 'help';
   if (parsed.positionals.length > 0) {
@@ -72,17 +66,12 @@ export function parseConsoleArgs(args: readonly string[]): ConsoleArgs | 'help' 
 }
 
 function parseRaw(args: readonly string[]) {
-  return parseArgs({
-    args: [...args],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      stack: { type: 'string' },
-      region: { type: 'string' },
-      port: { type: 'string' },
-      'allow-writes': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  return parseCommandArgs(args, {
+    stack: { type: 'string' },
+    region: { type: 'string' },
+    port: { type: 'string' },
+    'allow-writes': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
   });
 }
 

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
@@ -14,7 +13,7 @@ import {
   resolveDeclaration,
 } from '../../functions/shared/declaration.ts';
 import { declaration as defaultDeclaration } from '../hookonce.config.ts';
-import { type CliIo, type Command, UsageError } from './command.ts';
+import { type CliIo, type Command, parseCommandArgs, UsageError } from './command.ts';
 import { loadDeclaration } from './config.ts';
 import { fmt, type Progress, type ProgressStream, progressBar } from './progress.ts';
 import { subscriberQueues, type Target, withTarget } from './target.ts';
@@ -290,12 +289,7 @@ export interface DlqOptions {
 }
 
 export function parseDlqArgs(args: readonly string[]): DlqOptions | 'help' {
-  let parsed: ReturnType<typeof parseRaw>;
-  try {
-    parsed = parseRaw(args);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const parsed = parseRaw(args);
   const v = parsed.values;
   if (v.help) return 'help';
   const [action, ...extra] = parsed.positionals;
@@ -322,17 +316,12 @@ export function parseDlqArgs(args: readonly string[]): DlqOptions | 'help' {
 }
 
 function parseRaw(args: readonly string[]) {
-  return parseArgs({
-    args: [...args],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      subscriber: { type: 'string', short: 's' },
-      max: { type: 'string' },
-      stack: { type: 'string' },
-      region: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  return parseCommandArgs(args, {
+    subscriber: { type: 'string', short: 's' },
+    max: { type: 'string' },
+    stack: { type: 'string' },
+    region: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
   });
 }
 

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import {
   type DeliveryRecord,
   type DeliveryStatus,
@@ -10,7 +9,7 @@ import {
   resolveDeclaration,
 } from '../../functions/shared/declaration.ts';
 import { declaration as defaultDeclaration } from '../hookonce.config.ts';
-import { type CliIo, type Command, UsageError } from './command.ts';
+import { type CliIo, type Command, parseCommandArgs, UsageError } from './command.ts';
 import { loadDeclaration } from './config.ts';
 import { listDeliveries, listLines, STATUSES } from './listing.ts';
 import { deliveryLines, findDeliveries } from './lookup.ts';
@@ -126,12 +125,7 @@ export interface DeliveriesOptions {
 const DEFAULT_SEGMENTS = 4;
 
 export function parseDeliveriesArgs(args: readonly string[]): DeliveriesOptions | 'help' {
-  let parsed: ReturnType<typeof parseRaw>;
-  try {
-    parsed = parseRaw(args);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const parsed = parseRaw(args);
   const v = parsed.values;
   if (v.help) return 'help';
   const [action, ...extra] = parsed.positionals;
@@ -181,20 +175,15 @@ export function parseDeliveriesArgs(args: readonly string[]): DeliveriesOptions 
 }
 
 function parseRaw(args: readonly string[]) {
-  return parseArgs({
-    args: [...args],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      max: { type: 'string' },
-      limit: { type: 'string' },
-      provider: { type: 'string' },
-      status: { type: 'string' },
-      segments: { type: 'string' },
-      stack: { type: 'string' },
-      region: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  return parseCommandArgs(args, {
+    max: { type: 'string' },
+    limit: { type: 'string' },
+    provider: { type: 'string' },
+    status: { type: 'string' },
+    segments: { type: 'string' },
+    stack: { type: 'string' },
+    region: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
   });
 }
 

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import {
   DescribeTableCommand,
   type DynamoDBClient,
@@ -21,7 +20,7 @@ import {
   resolveDeclaration,
 } from '../../functions/shared/declaration.ts';
 import { declaration as defaultDeclaration } from '../hookonce.config.ts';
-import { type CliIo, type Command, UsageError } from './command.ts';
+import { type CliIo, type Command, parseCommandArgs, UsageError } from './command.ts';
 import { loadDeclaration } from './config.ts';
 import { fmt, type Progress, type ProgressStream, progressBar } from './progress.ts';
 import { liveFilterPolicy, subscriberQueues, type Target, withTarget } from './target.ts';
@@ -268,12 +267,7 @@ const PROVIDER = /^[a-z][a-z0-9-]{0,31}$/;
 const TYPE = /^[A-Za-z0-9_./:-]+\*?$/;
 
 export function parseReplayArgs(args: readonly string[], now: number): ReplayOptions | 'help' {
-  let parsed: ReturnType<typeof parseRaw>;
-  try {
-    parsed = parseRaw(args);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const parsed = parseRaw(args);
   const v = parsed.values;
   if (v.help) return 'help';
   if (parsed.positionals.length > 0) {
@@ -310,22 +304,17 @@ export function parseReplayArgs(args: readonly string[], now: number): ReplayOpt
 }
 
 function parseRaw(args: readonly string[]) {
-  return parseArgs({
-    args: [...args],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      subscriber: { type: 'string', short: 's' },
-      from: { type: 'string' },
-      to: { type: 'string' },
-      provider: { type: 'string', short: 'p' },
-      type: { type: 'string', short: 't' },
-      'dry-run': { type: 'boolean', short: 'n' },
-      stack: { type: 'string' },
-      region: { type: 'string' },
-      segments: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  return parseCommandArgs(args, {
+    subscriber: { type: 'string', short: 's' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    provider: { type: 'string', short: 'p' },
+    type: { type: 'string', short: 't' },
+    'dry-run': { type: 'boolean', short: 'n' },
+    stack: { type: 'string' },
+    region: { type: 'string' },
+    segments: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
   });
 }
 

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { parseArgs, styleText } from 'node:util';
+import { styleText } from 'node:util';
 import {
   type ResolvedDeclaration,
   resolveDeclaration,
@@ -16,7 +16,7 @@ import {
 } from '../console/activity.ts';
 import { type CloudWatchReadError, cloudWatchPort, LogsActivity } from '../console/cloudwatch.ts';
 import { declaration as defaultDeclaration } from '../hookonce.config.ts';
-import { type CliIo, type Command, UsageError } from './command.ts';
+import { type CliIo, type Command, parseCommandArgs, UsageError } from './command.ts';
 import { loadDeclaration } from './config.ts';
 import { activityNamesFromOutputs, localConsole } from './console-target.ts';
 import { readSse, SseConnectError } from './sse.ts';
@@ -44,12 +44,7 @@ export interface TailOptions {
 }
 
 export function parseTailArgs(args: readonly string[]): TailOptions | 'help' {
-  let parsed: ReturnType<typeof parseRaw>;
-  try {
-    parsed = parseRaw(args);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const parsed = parseRaw(args);
   const v = parsed.values;
   if (v.help) return 'help';
   if (parsed.positionals.length > 0) {
@@ -85,11 +80,9 @@ export function parseTailArgs(args: readonly string[]): TailOptions | 'help' {
 }
 
 function parseRaw(args: readonly string[]) {
-  return parseArgs({
-    args: [...args],
-    allowPositionals: true,
-    strict: true,
-    options: {
+  return parseCommandArgs(
+    args,
+    {
       stack: { type: 'string' },
       region: { type: 'string' },
       provider: { type: 'string' },
@@ -100,8 +93,8 @@ function parseRaw(args: readonly string[]) {
       follow: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
-    allowNegative: true,
-  });
+    true,
+  );
 }
 
 type Style = Parameters<typeof styleText>[0];
