@@ -31,6 +31,11 @@ keepSourcesInside(outDir);
 cpSync(join(ROOT, 'infra', 'cli', 'samples'), join(outDir, 'infra', 'cli', 'samples'), {
   recursive: true,
 });
+// The per-webhook counts of the last full bench run, which `hookonce cost` reads.
+cpSync(
+  join(ROOT, 'infra', 'cli', 'cost-measured.json'),
+  join(outDir, 'infra', 'cli', 'cost-measured.json'),
+);
 // The console's script and stylesheet, which it serves itself (no CDN).
 cpSync(join(ROOT, 'infra', 'console', 'assets'), join(outDir, 'infra', 'console', 'assets'), {
   recursive: true,

@@ -1,6 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_INLINE_PAYLOAD_BYTES } from '../../functions/ingest/ingest.ts';
 import {
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_BATCHING_WINDOW_SECONDS,
   DEFAULT_PENDING_SHARDS,
   DEFAULT_RETENTION_DAYS,
 } from '../../functions/shared/declaration.ts';
@@ -27,7 +32,14 @@ export interface CostInput {
   readonly consumerMemoryMb: number;
   /** Billed duration per message of a consumer: the guard's two writes and a small effect. */
   readonly consumerMs: number;
-  readonly tracing: boolean;
+  /** Records per consumer invocation at most (a subscriber's batchSize). */
+  readonly batchSize: number;
+  /** How long the event source waits to fill a batch (a subscriber's batchingWindowSeconds). */
+  readonly batchingWindowSeconds: number;
+  /** Share of requests X-Ray traces beyond its reservoir of one a second; 0 with tracing off. */
+  readonly tracingSampleRate: number;
+  /** The functions' log level. */
+  readonly logLevel: 'info' | 'debug';
 }
 
 /** The default configuration (infra/hookonce.config.ts with one subscriber) and its assumptions. */
@@ -41,33 +53,114 @@ export const DEFAULT_COST_INPUT: CostInput = {
   ingestMs: 50,
   consumerMemoryMb: 256,
   consumerMs: 30,
-  tracing: true,
+  batchSize: DEFAULT_BATCH_SIZE,
+  batchingWindowSeconds: DEFAULT_BATCHING_WINDOW_SECONDS,
+  tracingSampleRate: 0,
+  logLevel: 'info',
 };
 
 /**
- * What one delivery weighs besides its body: the item's other attributes
- * (keys, status, hashes, kept headers, lease, TTL), the envelope's fields, and
- * the log lines each function and the API write. Estimates from the code.
+ * What one webhook costs, counted by bench row B7 (test/bench/b7-cost.ts): the
+ * local runtime on DynamoDB Local behind counting proxies, `payloadBytes`
+ * bodies, one subscriber whose effect does nothing. Written to
+ * cost-measured.json by a full `npm run bench`.
+ */
+export interface MeasuredCost {
+  readonly date: string;
+  readonly command: string;
+  readonly dynamodb: string;
+  readonly deliveries: number;
+  readonly duplicates: number;
+  readonly payloadBytes: number;
+  readonly subscribers: number;
+  readonly perDelivery: {
+    /** Claim, mark and the pending index's two writes. */
+    readonly deliveriesWru: number;
+    readonly pendingIndexWru: number;
+    readonly claimWru: number;
+    readonly snsPublishes: number;
+    readonly s3Requests: number;
+    readonly ingestInvocations: number;
+    readonly ingestLogLines: number;
+    readonly ingestLogBytes: number;
+  };
+  readonly perDuplicate: {
+    /** Conditional claims refused per copy; each billed like the claim (its answer reports no capacity). */
+    readonly failedClaims: number;
+    readonly failedClaimWru: number;
+    /** Any other write a copy makes. */
+    readonly deliveriesWru: number;
+    readonly ingestInvocations: number;
+    readonly ingestLogLines: number;
+    readonly ingestLogBytes: number;
+  };
+  readonly perRequest: {
+    /** API Gateway's access log line, rendered from the construct's format. */
+    readonly accessLogBytes: number;
+  };
+  readonly perMessage: {
+    readonly consumerWru: number;
+    readonly consumerLogLines: number;
+    readonly consumerLogBytes: number;
+  };
+  /** Per consumer batch: SQS receives that returned messages, deletes, invocations. */
+  readonly perBatch: {
+    readonly messages: number;
+    readonly receives: number;
+    readonly deletes: number;
+    readonly invocations: number;
+  };
+  /** Log bytes with the functions at debug level. */
+  readonly debug: { readonly ingestLogBytes: number; readonly consumerLogBytes: number };
+}
+
+/**
+ * The figures of the last full bench run, kept next to this module (the
+ * package ships them); `undefined` if there are none, and the estimate then
+ * says every line is assumed.
+ */
+export function loadMeasuredCost(
+  file = join(dirname(fileURLToPath(import.meta.url)), 'cost-measured.json'),
+): MeasuredCost | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as MeasuredCost;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What stands in for a measurement where there is none: a body of another size
+ * than B7's, the billed durations (the bench runs on a laptop, not in Lambda),
+ * and what the local runtime cannot show.
  */
 export const ASSUMPTIONS = {
   /** Deliveries item attributes besides the payload. */
-  itemOverheadBytes: 600,
+  itemOverheadBytes: 350,
+  /** Share of its size a JSON body keeps once compressed in the item. */
+  compressedShare: 0.4,
   /** CloudEvents envelope and SNS attributes besides the payload. */
   envelopeOverheadBytes: 700,
-  /** Access log line, Lambda START/END/REPORT, two Powertools lines, two EMF lines. */
-  ingestLogBytes: 2_300,
-  /** Lambda START/END/REPORT, one log line, one EMF line, per message. */
-  consumerLogBytes: 1_100,
-  /** SQS requests per message: SNS's send, Lambda's receive and its delete (batches of one). */
-  sqsRequestsPerMessage: 3,
+  /** The guard's claim and done, per event. */
+  consumerWru: 2,
+  /** Ingest lines per request (the outcome line with its metrics). */
+  ingestLogBytes: 600,
+  /** The access log line. */
+  accessLogBytes: 250,
+  /** The guard's line per event. */
+  consumerLogBytes: 300,
+  /** Lambda's START, END and REPORT lines, which JSON format at system level WARN leaves out. */
+  platformLogBytes: 0,
   /** Lambda polls an idle queue with long polls (20 s) from about five pollers. */
   idlePollsPerQueueMonth: 5 * ((30 * 86_400) / 20),
-  /** X-Ray's default sampling: the first request each second, then 5 %. */
+  /** X-Ray's reservoir: the first request each second is traced, then the sample rate. */
   xrayReservoirPerSecond: 1,
-  xrayRate: 0.05,
   sweeperMs: 100,
   secondsPerMonth: 30 * 86_400,
 } as const;
+
+/** Where a line's quantity comes from. */
+export type Basis = 'measured' | 'modelled' | 'assumed' | 'given';
 
 export interface CostLine {
   readonly service: string;
@@ -75,6 +168,12 @@ export interface CostLine {
   readonly quantity: number;
   readonly unit: string;
   readonly usd: number;
+  /**
+   * measured: counted by B7; modelled: measured per batch and scaled by a model
+   * of batching; assumed: a stated figure (ASSUMPTIONS, or the input's durations);
+   * given: follows from the input alone.
+   */
+  readonly basis: Basis;
 }
 
 export interface CostEstimate {
@@ -88,6 +187,16 @@ export interface CostEstimate {
   readonly totalUsd: number;
   /** The variable cost of one million deliveries. */
   readonly perMillionUsd: number;
+  /**
+   * The bench run the measured lines come from; `applies` is false when it sent
+   * bodies of another size, and its counts then give way to assumptions.
+   */
+  readonly measured?: {
+    readonly date: string;
+    readonly command: string;
+    readonly payloadBytes: number;
+    readonly applies: boolean;
+  };
 }
 
 const KB = 1024;
@@ -96,56 +205,105 @@ const GB = 1024 ** 3;
 /** Chunks a size is billed in: API Gateway 512 KB, SNS and SQS 64 KB, DynamoDB 1 KB. */
 const chunks = (bytes: number, size: number): number => Math.max(1, Math.ceil(bytes / size));
 
-/** Traces X-Ray records of `requests` spread over a month, with its default sampling rule. */
-function sampledTraces(requests: number): number {
+/** Traces X-Ray records of `requests` spread over a month: its reservoir, then the sample rate. */
+function sampledTraces(requests: number, rate: number): number {
   const reservoir = ASSUMPTIONS.xrayReservoirPerSecond * ASSUMPTIONS.secondsPerMonth;
-  return Math.min(requests, reservoir) + ASSUMPTIONS.xrayRate * Math.max(0, requests - reservoir);
+  return Math.min(requests, reservoir) + rate * Math.max(0, requests - reservoir);
+}
+
+/**
+ * Messages per consumer batch: what arrives on a queue while the event source
+ * waits (batchingWindowSeconds), at least one, at most batchSize. Traffic spread
+ * evenly over the month; bursts fill batches better.
+ */
+export function batchFill(input: CostInput): number {
+  const perSecond = input.webhooks / ASSUMPTIONS.secondsPerMonth;
+  return Math.min(input.batchSize, 1 + perSecond * input.batchingWindowSeconds);
 }
 
 /**
  * The monthly bill of a hookonce deployment for `input`, line by line, at the
- * prices of PRICE_TABLE. Per delivery: one API request, one ingest invocation,
- * the claim PutItem and the PUBLISHED UpdateItem (each as many write units as
- * the item has KB) plus two writes of the sparse pending index (added on claim,
- * removed on mark), one SNS publish; per copy sent again: one request, one
- * invocation and a failed conditional PutItem, which DynamoDB bills like a
- * write. Per subscriber and delivery: SQS's requests, one consumer invocation,
- * the guard's claim and done writes. Bodies over 96 KiB go to S3 instead of
- * the item and the envelope.
+ * prices of PRICE_TABLE, from B7's counts where they apply (`measured`, for a
+ * body of the size B7 sent) and stated assumptions elsewhere. Per delivery: one
+ * API request, one ingest invocation, the deliveries table's writes (claim,
+ * mark, pending index), one SNS publish; per copy sent again: one request, one
+ * invocation and a refused conditional claim, billed like a write. Per
+ * subscriber and delivery: SNS's send into the queue, the receives and deletes
+ * of its batch, a share of a consumer invocation, the guard's writes. Bodies
+ * over 96 KiB go to S3 instead of the item and the envelope.
  */
-export function estimateCost(input: CostInput): CostEstimate {
+export function estimateCost(input: CostInput, measured?: MeasuredCost): CostEstimate {
   const n = input.webhooks;
   const k = input.subscribers;
-  const copies = n * (1 + input.duplicateRate);
+  const duplicates = n * input.duplicateRate;
+  const copies = n + duplicates;
   const inline = input.payloadBytes <= DEFAULT_INLINE_PAYLOAD_BYTES;
-  const itemBytes = (inline ? input.payloadBytes : 200) + ASSUMPTIONS.itemOverheadBytes;
+  // Write units depend on the body's size: B7's count serves for bodies of its size
+  // only. Requests, the guard's writes and log lines do not.
+  const m = measured && measured.payloadBytes === input.payloadBytes ? measured : undefined;
+  const any = measured;
+  const itemBytes =
+    (inline ? input.payloadBytes * ASSUMPTIONS.compressedShare : 200) +
+    ASSUMPTIONS.itemOverheadBytes;
   const itemWru = chunks(itemBytes, KB);
   const envelopeBytes = (inline ? input.payloadBytes : 200) + ASSUMPTIONS.envelopeOverheadBytes;
   const messages = n * k;
+  const fill = batchFill(input);
+  const batches = messages / fill;
+  const debug = input.logLevel === 'debug';
   const line = (
     service: string,
     what: string,
     quantity: number,
     priceName: PriceName,
     unit: string,
-  ): CostLine => ({ service, what, quantity, unit, usd: quantity * price(priceName) });
+    basis: Basis,
+  ): CostLine => ({ service, what, quantity, unit, usd: quantity * price(priceName), basis });
   /** A Lambda's two lines: its invocations, and its arm64 compute for a memory size and duration. */
   const lambda = (
     service: string,
     what: string,
     invocations: number,
-    memoryMb: number,
-    ms: number,
+    basis: Basis,
+    compute: { memoryMb: number; ms: number; times: number },
   ): CostLine[] => [
-    line(service, what, invocations, 'lambdaRequest', 'requests'),
+    line(service, what, invocations, 'lambdaRequest', 'requests', basis),
     line(
       service,
-      `arm64, ${memoryMb} MB × ${ms} ms`,
-      invocations * (memoryMb / 1024) * (ms / 1000),
+      `arm64, ${compute.memoryMb} MB × ${compute.ms} ms`,
+      compute.times * (compute.memoryMb / 1024) * (compute.ms / 1000),
       'lambdaArmGbSecond',
       'GB-s',
+      'assumed',
     ),
   ];
+  const measuredOr = (value: number | undefined, fallback: number) =>
+    value === undefined
+      ? { value: fallback, basis: 'assumed' as Basis }
+      : { value, basis: 'measured' as Basis };
+
+  const deliveriesWru = measuredOr(m?.perDelivery.deliveriesWru, 2 * itemWru + 2);
+  const failedWru = measuredOr(
+    m && m.perDuplicate.failedClaims * m.perDuplicate.failedClaimWru + m.perDuplicate.deliveriesWru,
+    itemWru,
+  );
+  const consumerWru = measuredOr(any?.perMessage.consumerWru, ASSUMPTIONS.consumerWru);
+  const perBatch = any?.perBatch ?? { receives: 1, deletes: 1, invocations: 1, messages: 1 };
+  const ingestLog = measuredOr(
+    any &&
+      n * (debug ? any.debug.ingestLogBytes : any.perDelivery.ingestLogBytes) +
+        duplicates * (debug ? any.debug.ingestLogBytes : any.perDuplicate.ingestLogBytes),
+    copies * ASSUMPTIONS.ingestLogBytes,
+  );
+  const accessLog = measuredOr(
+    any && copies * any.perRequest.accessLogBytes,
+    copies * ASSUMPTIONS.accessLogBytes,
+  );
+  const consumerLog = measuredOr(
+    any && messages * (debug ? any.debug.consumerLogBytes : any.perMessage.consumerLogBytes),
+    messages * ASSUMPTIONS.consumerLogBytes,
+  );
+  const platformLog = (copies + batches) * ASSUMPTIONS.platformLogBytes;
 
   const variable: CostLine[] = [
     line(
@@ -154,80 +312,124 @@ export function estimateCost(input: CostInput): CostEstimate {
       copies * chunks(input.payloadBytes, 512 * KB),
       'apiGatewayHttpRequest',
       'requests',
+      'given',
     ),
-    ...lambda('Lambda: ingest', 'invocations', copies, input.ingestMemoryMb, input.ingestMs),
+    ...lambda('Lambda: ingest', 'invocations', copies, 'given', {
+      memoryMb: input.ingestMemoryMb,
+      ms: input.ingestMs,
+      times: copies,
+    }),
     line(
       'DynamoDB: deliveries',
-      `claim + mark (${itemWru} WRU each) + 2 pending-index writes`,
-      n * (2 * itemWru + 2),
+      m
+        ? 'claim, mark and pending index, per delivery'
+        : `claim + mark (${itemWru} WRU each) + 2 pending-index writes`,
+      n * deliveriesWru.value,
       'dynamoWriteRequestUnit',
       'WRU',
+      deliveriesWru.basis,
     ),
     line(
       'DynamoDB: deliveries',
-      'failed conditional claims of copies',
-      n * input.duplicateRate * itemWru,
+      'refused conditional claims of copies',
+      duplicates * failedWru.value,
       'dynamoWriteRequestUnit',
       'WRU',
+      failedWru.basis,
     ),
     line(
       'SNS',
       'one publish per delivery',
-      n * chunks(envelopeBytes, 64 * KB),
+      n * (any?.perDelivery.snsPublishes ?? 1) * chunks(envelopeBytes, 64 * KB),
       'snsPublish',
       'publishes',
+      any ? 'measured' : 'given',
     ),
     line(
       'SQS',
-      `send, receive, delete × ${k} subscriber(s)`,
-      messages * ASSUMPTIONS.sqsRequestsPerMessage * chunks(envelopeBytes, 64 * KB),
+      `SNS's send; receive + delete per batch of ${formatFill(fill)}`,
+      (messages + batches * (perBatch.receives + perBatch.deletes)) *
+        chunks(envelopeBytes, 64 * KB),
       'sqsRequest',
       'requests',
+      'modelled',
     ),
     ...lambda(
       'Lambda: consumers',
-      'invocations (one message each)',
-      messages,
-      input.consumerMemoryMb,
-      input.consumerMs,
+      `invocations (batches of ${formatFill(fill)})`,
+      batches * perBatch.invocations,
+      'modelled',
+      { memoryMb: input.consumerMemoryMb, ms: input.consumerMs, times: messages },
     ),
     line(
       'DynamoDB: consumer state',
       "the guard's claim + done",
-      messages * 2,
+      messages * consumerWru.value,
       'dynamoWriteRequestUnit',
       'WRU',
+      consumerWru.basis,
     ),
     line(
       'CloudWatch Logs',
-      'function logs, EMF metrics, access logs',
-      (copies * ASSUMPTIONS.ingestLogBytes + messages * ASSUMPTIONS.consumerLogBytes) / GB,
+      `ingest lines (${input.logLevel})`,
+      ingestLog.value / GB,
       'logsIngestedGb',
       'GB',
+      ingestLog.basis,
+    ),
+    line(
+      'CloudWatch Logs',
+      'API access log',
+      accessLog.value / GB,
+      'logsIngestedGb',
+      'GB',
+      accessLog.basis,
+    ),
+    line(
+      'CloudWatch Logs',
+      `consumer lines (${input.logLevel})`,
+      consumerLog.value / GB,
+      'logsIngestedGb',
+      'GB',
+      consumerLog.basis,
     ),
   ];
-  if (input.tracing) {
+  if (platformLog > 0) {
+    variable.push(
+      line(
+        'CloudWatch Logs',
+        "Lambda's platform lines",
+        platformLog / GB,
+        'logsIngestedGb',
+        'GB',
+        'assumed',
+      ),
+    );
+  }
+  if (input.tracingSampleRate > 0) {
     variable.push(
       line(
         'X-Ray',
-        'traces (1/s, then 5 %)',
-        sampledTraces(copies + messages),
+        `traces (1/s, then ${formatRate(input.tracingSampleRate)})`,
+        sampledTraces(copies + batches, input.tracingSampleRate),
         'xrayTrace',
         'traces',
+        'given',
       ),
     );
   }
   if (!inline) {
     const retentionMonths = (DEFAULT_RETENTION_DAYS + 1) / 30;
     variable.push(
-      line('S3', 'large bodies stored', n, 's3Put', 'PUTs'),
-      line('S3', 'large bodies read by consumers', messages, 's3Get', 'GETs'),
+      line('S3', 'large bodies stored', n, 's3Put', 'PUTs', 'given'),
+      line('S3', 'large bodies read by consumers', messages, 's3Get', 'GETs', 'given'),
       line(
         'S3',
         'storage until expiry',
         (n * input.payloadBytes * retentionMonths) / GB,
         's3StorageGbMonth',
         'GB-months',
+        'given',
       ),
     );
   }
@@ -235,8 +437,8 @@ export function estimateCost(input: CostInput): CostEstimate {
   const p = input.providers;
   const sweeps = ASSUMPTIONS.secondsPerMonth / SWEEP_INTERVAL_SECONDS;
   const fixed: CostLine[] = [
-    line('KMS', 'the key of the topics and log groups', 1, 'kmsKeyMonth', 'keys'),
-    line('Secrets Manager', 'one secret per provider', p, 'secretMonth', 'secrets'),
+    line('KMS', 'the key of the topics and log groups', 1, 'kmsKeyMonth', 'keys', 'given'),
+    line('Secrets Manager', 'one secret per provider', p, 'secretMonth', 'secrets', 'given'),
     line(
       'CloudWatch',
       'alarm metrics',
@@ -246,8 +448,9 @@ export function estimateCost(input: CostInput): CostEstimate {
       6 + p + 4 * k,
       'alarmMetricMonth',
       'metrics',
+      'given',
     ),
-    line('CloudWatch', 'the dashboard', 1, 'dashboardMonth', 'dashboards'),
+    line('CloudWatch', 'the dashboard', 1, 'dashboardMonth', 'dashboards', 'given'),
     line(
       'CloudWatch',
       'EMF metrics with data',
@@ -256,6 +459,7 @@ export function estimateCost(input: CostInput): CostEstimate {
       4 * p + 2 * k,
       'customMetricMonth',
       'metrics',
+      'given',
     ),
     line(
       'SQS',
@@ -263,20 +467,20 @@ export function estimateCost(input: CostInput): CostEstimate {
       k * ASSUMPTIONS.idlePollsPerQueueMonth,
       'sqsRequest',
       'requests',
+      'assumed',
     ),
-    ...lambda(
-      'Lambda: sweeper',
-      'one run a minute',
-      sweeps,
-      SWEEPER_FUNCTION.memorySize,
-      ASSUMPTIONS.sweeperMs,
-    ),
+    ...lambda('Lambda: sweeper', 'one run a minute', sweeps, 'given', {
+      memoryMb: SWEEPER_FUNCTION.memorySize,
+      ms: ASSUMPTIONS.sweeperMs,
+      times: sweeps,
+    }),
     line(
       'DynamoDB: deliveries',
       'the sweeper’s queries of every pending shard',
       sweeps * DEFAULT_PENDING_SHARDS,
       'dynamoReadRequestUnit',
       'RRU',
+      'given',
     ),
   ];
 
@@ -291,6 +495,64 @@ export function estimateCost(input: CostInput): CostEstimate {
     fixedUsd,
     totalUsd: variableUsd + fixedUsd,
     perMillionUsd: n > 0 ? variableUsd / (n / 1e6) : 0,
+    ...(measured
+      ? {
+          measured: {
+            date: measured.date,
+            command: measured.command,
+            payloadBytes: measured.payloadBytes,
+            applies: m !== undefined,
+          },
+        }
+      : {}),
+  };
+}
+
+const formatFill = (fill: number): string =>
+  Number.isInteger(fill) ? String(fill) : fill.toFixed(1);
+const formatRate = (rate: number): string =>
+  `${(rate * 100).toLocaleString('en-US', { maximumFractionDigits: 2 })} %`;
+
+/**
+ * What the knobs do to the bill of `input`: batchSize and batchingWindowSeconds
+ * to SQS requests and consumer invocations, tracing and the log level to the
+ * total. Each is the whole estimate again with one knob changed.
+ */
+export function knobEffects(input: CostInput, measured?: MeasuredCost) {
+  const base = estimateCost(input, measured);
+  const perMillion = (e: CostEstimate) => e.perMillionUsd;
+  const quantity = (e: CostEstimate, service: string) =>
+    e.variable
+      .filter((l) => l.service === service && l.unit === 'requests')
+      .reduce((t, l) => t + l.quantity, 0);
+  const batching = [
+    [1, 0],
+    [10, 0],
+    [10, 1],
+    [10, 5],
+    [10, 20],
+  ].map(([batchSize = 1, batchingWindowSeconds = 0]) => {
+    const variant = { ...input, batchSize, batchingWindowSeconds };
+    const e = estimateCost(variant, measured);
+    return {
+      batchSize,
+      batchingWindowSeconds,
+      fill: batchFill(variant),
+      sqsRequests: quantity(e, 'SQS'),
+      consumerInvocations: quantity(e, 'Lambda: consumers'),
+      perMillionUsd: perMillion(e),
+    };
+  });
+  const delta = (change: Partial<CostInput>) =>
+    perMillion(estimateCost({ ...input, ...change }, measured)) - perMillion(base);
+  return {
+    base: perMillion(base),
+    batching,
+    tracing: [0.05, 1].map((rate) => ({
+      rate,
+      addsUsd: delta({ tracingSampleRate: rate }) - delta({ tracingSampleRate: 0 }),
+    })),
+    debugLogsAddUsd: delta({ logLevel: 'debug' }) - delta({ logLevel: 'info' }),
   };
 }
 
@@ -301,6 +563,13 @@ const count = (value: number): string =>
 const usd = (value: number): string =>
   `$${value.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 
+const BASIS_MARK: Record<Basis, string> = {
+  measured: 'measured',
+  modelled: 'modelled',
+  assumed: 'assumed',
+  given: '',
+};
+
 /** The estimate as the command prints it. */
 export function formatEstimate(estimate: CostEstimate): string {
   const { input } = estimate;
@@ -308,14 +577,24 @@ export function formatEstimate(estimate: CostEstimate): string {
     lines.map((l) => {
       const share = perMillion && input.webhooks > 0 ? usd(l.usd / (input.webhooks / 1e6)) : '';
       const unit = l.quantity === 1 ? l.unit.replace(/s$/, '') : l.unit;
-      return `  ${l.service.padEnd(25)}${l.what.padEnd(47)}${`${count(l.quantity)} ${unit}`.padStart(24)}${usd(l.usd).padStart(11)}${share.padStart(11)}`.trimEnd();
+      return `  ${l.service.padEnd(25)}${l.what.padEnd(47)}${`${count(l.quantity)} ${unit}`.padStart(24)}${usd(l.usd).padStart(11)}${share.padStart(11)}  ${BASIS_MARK[l.basis]}`.trimEnd();
     });
-  const width = 2 + 25 + 47 + 24 + 11 + 11;
-  const header = `  ${'service'.padEnd(25)}${'what'.padEnd(47)}${'quantity a month'.padStart(24)}${'a month'.padStart(11)}${'per 1M'.padStart(11)}`;
+  const width = 2 + 25 + 47 + 24 + 11 + 11 + 10;
+  const header = `  ${'service'.padEnd(25)}${'what'.padEnd(47)}${'quantity a month'.padStart(24)}${'a month'.padStart(11)}${'per 1M'.padStart(11)}  basis`;
+  const tracing =
+    input.tracingSampleRate > 0
+      ? `X-Ray sampling ${formatRate(input.tracingSampleRate)}`
+      : 'X-Ray off';
   return [
     `hookonce on AWS: ${count(input.webhooks)} webhooks a month, ${input.subscribers} subscriber(s), ${input.providers} provider(s)`,
-    `  bodies of ${count(input.payloadBytes / KB)} KB, ${Math.round(input.duplicateRate * 100)}% sent twice; ingest ${input.ingestMemoryMb} MB × ${input.ingestMs} ms, consumers ${input.consumerMemoryMb} MB × ${input.consumerMs} ms (arm64); X-Ray ${input.tracing ? 'on' : 'off'}`,
+    `  bodies of ${count(input.payloadBytes / KB)} KB, ${Math.round(input.duplicateRate * 100)}% sent twice; ingest ${input.ingestMemoryMb} MB × ${input.ingestMs} ms, consumers ${input.consumerMemoryMb} MB × ${input.consumerMs} ms (arm64)`,
+    `  batchSize ${input.batchSize}, batchingWindowSeconds ${input.batchingWindowSeconds}; ${tracing}; log level ${input.logLevel}`,
     `  prices: ${PRICE_TABLE.region}, list prices as of ${PRICE_TABLE.asOf}, no free tier (infra/cli/prices.ts)`,
+    estimate.measured?.applies
+      ? `  measured: per-webhook counts of ${estimate.measured.command}, ${estimate.measured.date.slice(0, 10)} (bench row B7)`
+      : estimate.measured
+        ? `  measured: per-webhook counts of ${estimate.measured.command}, ${estimate.measured.date.slice(0, 10)}; it sent ${count(estimate.measured.payloadBytes / KB)} KB bodies, so the deliveries table's write units are assumed`
+        : '  measured: no bench figures here (`npm run bench` writes them): the counts are assumed',
     '',
     header,
     '  with the traffic',
@@ -329,6 +608,30 @@ export function formatEstimate(estimate: CostEstimate): string {
     `  ${'fixed'.padEnd(96)}${usd(estimate.fixedUsd).padStart(11)}`,
     '',
     `  total ${usd(estimate.totalUsd)} a month; ${usd(estimate.perMillionUsd)} per million webhooks plus ${usd(estimate.fixedUsd)} a month`,
+    '',
+    '  basis: measured = counted by bench row B7 (DynamoDB Local, counting proxies); modelled =',
+    '  measured per batch, batches filled by the batching model (--help); assumed = a stated',
+    '  figure (durations, sizes B7 did not send); blank = follows from the inputs.',
+  ].join('\n');
+}
+
+/** What batchSize, batchingWindowSeconds, tracing and the log level do to the bill. */
+export function formatKnobs(knobs: ReturnType<typeof knobEffects>, input: CostInput): string {
+  const head = `  ${'batchSize'.padStart(9)}${'window'.padStart(8)}${'per batch'.padStart(11)}${'SQS requests'.padStart(16)}${'consumer invocations'.padStart(22)}${'per 1M'.padStart(10)}`;
+  const rows = knobs.batching.map(
+    (b) =>
+      `  ${String(b.batchSize).padStart(9)}${`${b.batchingWindowSeconds} s`.padStart(8)}${formatFill(b.fill).padStart(11)}${count(b.sqsRequests).padStart(16)}${count(b.consumerInvocations).padStart(22)}${usd(b.perMillionUsd).padStart(10)}`,
+  );
+  const sign = (value: number) => `${value >= 0 ? '+' : '-'}${usd(Math.abs(value))}`;
+  return [
+    `what the knobs change, at ${count(input.webhooks)} webhooks a month spread evenly (per subscriber):`,
+    head,
+    ...rows,
+    ...knobs.tracing.map(
+      (t) =>
+        `  tracing at ${formatRate(t.rate).padEnd(6)} (1/s, then the rate)     ${sign(t.addsUsd)} per million`,
+    ),
+    `  log level debug instead of info           ${sign(knobs.debugLogsAddUsd)} per million`,
   ].join('\n');
 }
 
@@ -343,6 +646,13 @@ export function parseAmount(raw: string, what: string): number {
     );
   }
   return value * scale;
+}
+
+function logLevel(raw: string | undefined): CostInput['logLevel'] {
+  if (raw === undefined) return DEFAULT_COST_INPUT.logLevel;
+  const level = raw.toLowerCase();
+  if (level === 'info' || level === 'debug') return level;
+  throw new UsageError(`--log-level must be info or debug, got "${raw}"`);
 }
 
 export function parseCostArgs(args: readonly string[]): CostInput | 'help' {
@@ -393,7 +703,16 @@ export function parseCostArgs(args: readonly string[]): CostInput | 'help' {
     ingestMs: number(v['ingest-ms'], '--ingest-ms', d.ingestMs, 1, 10_000),
     consumerMemoryMb: d.consumerMemoryMb,
     consumerMs: number(v['consumer-ms'], '--consumer-ms', d.consumerMs, 1, 900_000),
-    tracing: !v['no-tracing'],
+    batchSize: whole(v['batch-size'], '--batch-size', d.batchSize, 1, 10),
+    batchingWindowSeconds: number(
+      v['batching-window'],
+      '--batching-window',
+      d.batchingWindowSeconds,
+      0,
+      300,
+    ),
+    tracingSampleRate: number(v.tracing, '--tracing', d.tracingSampleRate, 0, 1),
+    logLevel: logLevel(v['log-level']),
   };
 }
 
@@ -411,7 +730,10 @@ function parseCostArgsRaw(args: readonly string[]) {
       memory: { type: 'string' },
       'ingest-ms': { type: 'string' },
       'consumer-ms': { type: 'string' },
-      'no-tracing': { type: 'boolean' },
+      'batch-size': { type: 'string' },
+      'batching-window': { type: 'string' },
+      tracing: { type: 'string' },
+      'log-level': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -419,25 +741,31 @@ function parseCostArgsRaw(args: readonly string[]) {
 }
 
 const HELP = `Estimates the monthly AWS bill of a hookonce deployment, line by line, from one
-price table (infra/cli/prices.ts: us-east-1 list prices, their date and sources).
+price table (infra/cli/prices.ts: us-east-1 list prices, their date and sources) and
+the per-webhook counts of the last full bench run (row B7: requests, write units and
+log bytes counted on the local runtime with DynamoDB Local).
 
 options:
-  -n, --webhooks N       deliveries a month (1000000, 1e6, 250k, 1.5M)    default 1M
-  -s, --subscribers K    subscribers receiving every event                 default 1
-  -p, --providers P      providers declared                                default 1
-      --payload-kb KB    a typical body; over 96 KiB it goes through S3    default 2
-      --duplicates R     copies providers send again, per delivery         default 0.05
-      --memory MB        the ingest function's memory                      default 256
-      --ingest-ms MS     billed time of one ingest invocation              default 50
-      --consumer-ms MS   billed time of a consumer, per message            default 30
-      --no-tracing       without X-Ray (the construct's tracing: false)
-      --json             the estimate as JSON
+  -n, --webhooks N         deliveries a month (1000000, 1e6, 250k, 1.5M)    default 1M
+  -s, --subscribers K      subscribers receiving every event                 default 1
+  -p, --providers P        providers declared                                default 1
+      --payload-kb KB      a typical body; over 96 KiB it goes through S3    default 2
+      --duplicates R       copies providers send again, per delivery         default 0.05
+      --memory MB          the ingest function's memory                      default 256
+      --ingest-ms MS       billed time of one ingest invocation              default 50
+      --consumer-ms MS     billed time of a consumer, per message            default 30
+      --batch-size N       a subscriber's batchSize (1 to 10)                default 10
+      --batching-window S  a subscriber's batchingWindowSeconds              default 0
+      --tracing RATE       X-Ray on, sampling RATE (0.05 = 5 %) past 1/s     default off
+      --log-level LEVEL    info or debug                                     default info
+      --json               the estimate and the knobs as JSON
 
-The quantities follow the code: per delivery one API request, one ingest
-invocation, the claim and the mark (1 write unit per KB of item each) plus two
-writes of the pending index, one SNS publish; a copy sent again costs a request,
-an invocation and a failed conditional write. Per subscriber: three SQS
-requests, one consumer invocation and the guard's two writes per event.`;
+Measured lines (B7, 2 KB bodies): the deliveries table's and the guard's write units,
+the refused claims of copies, SNS publishes, the bytes each function and the access
+log write. Modelled: SQS receives, deletes and consumer invocations, measured per
+batch; a batch holds what arrives during the batching window (traffic spread evenly
+over the month), at least one message, at most batchSize. Assumed: billed durations,
+and counts for body sizes B7 did not send.`;
 
 export const costCommand: Command = {
   name: 'cost',
@@ -450,8 +778,14 @@ export const costCommand: Command = {
       io.out(`usage: ${this.usage}\n\n${HELP}`);
       return 0;
     }
-    const estimate = estimateCost(input);
-    io.out(args.includes('--json') ? JSON.stringify(estimate, null, 2) : formatEstimate(estimate));
+    const measured = loadMeasuredCost();
+    const estimate = estimateCost(input, measured);
+    const knobs = knobEffects(input, measured);
+    io.out(
+      args.includes('--json')
+        ? JSON.stringify({ ...estimate, knobs }, null, 2)
+        : `${formatEstimate(estimate)}\n\n${formatKnobs(knobs, input)}`,
+    );
     return 0;
   },
 };

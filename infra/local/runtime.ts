@@ -109,6 +109,20 @@ export interface LocalOptions {
    * @default no console (`npm start` passes HOOKONCE_CONSOLE_PORT, else 3001)
    */
   consolePort?: number;
+  /**
+   * Measuring hooks for benchmarks (test/bench/b7-cost.ts), none of them needed to run:
+   * `interpose` puts a server of the caller's in front of an emulator (every client,
+   * the functions' and the runtime's own, then calls the endpoint it returns);
+   * `line` receives each line a function prints, as printed; `invocation` is told of
+   * each invocation of a function; `metrics` keeps the EMF metric lines the terminal
+   * otherwise goes without.
+   */
+  measure?: {
+    interpose?(service: 'dynamodb' | 'aws', endpoint: string): Promise<string>;
+    line?(fn: string, line: string): void;
+    invocation?(fn: string): void;
+    metrics?: boolean;
+  };
 }
 
 export interface LocalEndpoints {
@@ -217,11 +231,15 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
     );
     cleanup.push(() => fauxqs.stop());
 
+    const measure = options.measure ?? {};
+    const dynamoEndpoint =
+      (await measure.interpose?.('dynamodb', dynamo.endpoint)) ?? dynamo.endpoint;
+    const awsEndpoint = (await measure.interpose?.('aws', fauxqs.endpoint)) ?? fauxqs.endpoint;
     const clientConfig = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
-    const ddb = new DynamoDBClient({ ...clientConfig, endpoint: dynamo.endpoint });
-    const sns = new SNSClient({ ...clientConfig, endpoint: fauxqs.endpoint });
-    const sqs = new SQSClient({ ...clientConfig, endpoint: fauxqs.endpoint });
-    const s3 = new S3Client({ ...clientConfig, endpoint: fauxqs.endpoint, forcePathStyle: true });
+    const ddb = new DynamoDBClient({ ...clientConfig, endpoint: dynamoEndpoint });
+    const sns = new SNSClient({ ...clientConfig, endpoint: awsEndpoint });
+    const sqs = new SQSClient({ ...clientConfig, endpoint: awsEndpoint });
+    const s3 = new S3Client({ ...clientConfig, endpoint: awsEndpoint, forcePathStyle: true });
     cleanup.push(async () => {
       for (const client of [ddb, sns, sqs, s3]) client.destroy();
     });
@@ -248,16 +266,24 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
       AWS_DEFAULT_REGION: LOCAL_REGION,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-      AWS_ENDPOINT_URL_SNS: fauxqs.endpoint,
-      AWS_ENDPOINT_URL_SQS: fauxqs.endpoint,
-      AWS_ENDPOINT_URL_S3: fauxqs.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+      AWS_ENDPOINT_URL_SNS: awsEndpoint,
+      AWS_ENDPOINT_URL_SQS: awsEndpoint,
+      AWS_ENDPOINT_URL_S3: awsEndpoint,
       [S3_PATH_STYLE_ENV]: 'true',
       HOOKONCE_LOG_LEVEL: process.env.HOOKONCE_LOG_LEVEL ?? 'info',
       // EMF metric lines are for CloudWatch; the terminal shows the log lines.
-      POWERTOOLS_METRICS_DISABLED: 'true',
+      POWERTOOLS_METRICS_DISABLED: measure.metrics ? 'false' : 'true',
     };
-    const print = (fn: string, line: string) => output(formatFunctionLine(fn, line, color));
+    const print = (fn: string, line: string) => {
+      measure.line?.(fn, line);
+      output(formatFunctionLine(fn, line, color));
+    };
+    /** Each invocation of a function, told to the measuring hook first. */
+    const invoked = <T>(sandbox: Sandbox, name: string, event: unknown): Promise<T> => {
+      measure.invocation?.(name);
+      return sandbox.invoke<T>(event);
+    };
     const activity = new MemoryActivity();
     const consumerStats = new MemoryConsumerStats();
     const retentionSeconds = declaration.retentionDays * 24 * 3600;
@@ -340,7 +366,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
       output: print,
     });
     cleanup.push(() => sweeper.stop());
-    const sweep = () => sweeper.invoke<SweepReport>(scheduledEvent(LOCAL_REGION));
+    const sweep = () => invoked<SweepReport>(sweeper, 'sweeper', scheduledEvent(LOCAL_REGION));
 
     await Promise.all([
       ingest.ready(),
@@ -355,7 +381,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
       startHttpGateway({
         port: apiPort,
         host: options.host ?? '127.0.0.1',
-        invoke: (event) => ingest.invoke<APIGatewayProxyStructuredResultV2>(event),
+        invoke: (event) => invoked<APIGatewayProxyStructuredResultV2>(ingest, 'ingest', event),
         onRequest: (r) =>
           output(
             `${clockTime()} ${'http'.padEnd(10)} ${r.method} ${r.path} → ${r.status} (${r.ms} ms)`,
@@ -376,7 +402,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalRunti
         batchingWindowSeconds: subscriber.batchingWindowSeconds,
         maxConcurrency: subscriber.maxConcurrency,
         waitTimeSeconds: options.pollWaitSeconds ?? 1,
-        invoke: (event) => sandbox.invoke<SQSBatchResponse>(event),
+        invoke: (event) => invoked<SQSBatchResponse>(sandbox, name, event),
         onBatch: (b) => {
           consumerStats.addBatch(name, b);
           if (b.error || b.failed > 0) {

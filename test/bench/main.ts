@@ -13,6 +13,7 @@ import { benchVerify } from './b3-verify.ts';
 import { benchHttp } from './b4-http.ts';
 import { benchGuard } from './b5-guard.ts';
 import { benchScale } from './b6-scale.ts';
+import { benchCost } from './b7-cost.ts';
 import {
   formatMachine,
   formatTable,
@@ -34,6 +35,11 @@ const BENCHES: ReadonlyArray<{
   { id: 'B4', title: 'the local stack over HTTP vs a bare node:http floor', run: benchHttp },
   { id: 'B5', title: 'consumer guard vs Powertools idempotency', run: benchGuard },
   { id: 'B6', title: 'throughput by concurrent senders; memory by deliveries', run: benchScale },
+  {
+    id: 'B7',
+    title: 'what one webhook costs: requests, capacity units, log bytes',
+    run: benchCost,
+  },
 ];
 
 async function main(): Promise<number> {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../infra/local/runtime.ts';
 
-describe('npm run bench (quick, the benches that run the functions in-process)', () => {
+describe('npm run bench (quick)', () => {
   const out = mkdtempSync(join(tmpdir(), 'hookonce-bench-'));
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
@@ -41,4 +41,39 @@ describe('npm run bench (quick, the benches that run the functions in-process)',
     };
     expect(results.rows.length).toBeGreaterThan(0);
   });
+
+  it('B7 counts a webhook on DynamoDB Local, and a quick run leaves the figures `hookonce cost` reads alone', async () => {
+    // Prepare
+    const measuredFile = join(PROJECT_ROOT, 'infra/cli/cost-measured.json');
+    const before = readFileSync(measuredFile, 'utf8');
+
+    // Act
+    const child = spawn(
+      process.execPath,
+      [join(PROJECT_ROOT, 'test/bench/main.ts'), '--quick', '--only', 'B7', '--out', out],
+      { cwd: PROJECT_ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let printed = '';
+    child.stderr.on('data', (d: Buffer) => {
+      printed += d.toString();
+    });
+    const [code] = await once(child, 'exit');
+
+    // Assess
+    expect(printed).toContain('B7 done in');
+    expect(code).toBe(0);
+    const results = JSON.parse(readFileSync(join(out, 'results.quick.json'), 'utf8')) as {
+      rows: Array<{ id: string; measure: string; subject: { value: number } }>;
+    };
+    const b7 = results.rows.filter((r) => r.id === 'B7');
+    expect(b7.map((r) => r.measure)).toEqual([
+      expect.stringContaining('deliveries table write units'),
+      expect.stringContaining('consumer table write units'),
+      expect.stringContaining('log bytes per new delivery'),
+      expect.stringContaining('log bytes per consumed event'),
+    ]);
+    // The guard writes a claim and marks it done, each under 1 KB.
+    expect(b7[1]?.subject.value).toBe(2);
+    expect(readFileSync(measuredFile, 'utf8')).toBe(before);
+  }, 300_000);
 });
