@@ -428,8 +428,9 @@ export class DeliveryStore {
 
 /**
  * How far over a write unit the fast compression may leave an item for the
- * strong one to be tried: STRONG_QUALITY makes a body about 9 % smaller, at
- * most about 13 % on the measured bodies (test/bench/compression.ts).
+ * strong one to be tried, as a share of the compressed body: STRONG_QUALITY
+ * makes a body about 7 % smaller, at most 12 % on the measured bodies
+ * (test/bench/compression.ts); beyond that it cannot save the unit.
  */
 const STRONG_REACH = 0.15;
 
