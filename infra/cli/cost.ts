@@ -46,12 +46,18 @@ export const DEFAULT_COST_INPUT: CostInput = {
 
 /**
  * What one delivery weighs besides its body: the item's other attributes
- * (keys, status, hashes, kept headers, lease, TTL), the envelope's fields, and
- * the log lines each function and the API write. Estimates from the code.
+ * (key, status, lease, TTL, event type, the kept headers), the envelope's
+ * fields, and the log lines each function and the API write. Estimates from
+ * the code and the compression benchmark.
  */
 export const ASSUMPTIONS = {
-  /** Deliveries item attributes besides the payload. */
-  itemOverheadBytes: 600,
+  /** Deliveries item attributes besides the body, the kept headers compressed with it. */
+  itemOverheadBytes: 280,
+  /**
+   * What a JSON body weighs in the item, compressed with brotli, for its raw size:
+   * 33 % over the provider payloads of the compression benchmark (docs/benchmarks.md).
+   */
+  itemBodyRatio: 0.33,
   /** CloudEvents envelope and SNS attributes besides the payload. */
   envelopeOverheadBytes: 700,
   /** Access log line, Lambda START/END/REPORT, two Powertools lines, two EMF lines. */
@@ -106,7 +112,7 @@ function sampledTraces(requests: number): number {
  * The monthly bill of a hookonce deployment for `input`, line by line, at the
  * prices of PRICE_TABLE. Per delivery: one API request, one ingest invocation,
  * the claim PutItem and the PUBLISHED UpdateItem (each as many write units as
- * the item has KB) plus two writes of the sparse pending index (added on claim,
+ * the item has KB, its body compressed) plus two writes of the sparse pending index (added on claim,
  * removed on mark), one SNS publish; per copy sent again: one request, one
  * invocation and a failed conditional PutItem, which DynamoDB bills like a
  * write. Per subscriber and delivery: SQS's requests, one consumer invocation,
@@ -118,7 +124,9 @@ export function estimateCost(input: CostInput): CostEstimate {
   const k = input.subscribers;
   const copies = n * (1 + input.duplicateRate);
   const inline = input.payloadBytes <= DEFAULT_INLINE_PAYLOAD_BYTES;
-  const itemBytes = (inline ? input.payloadBytes : 200) + ASSUMPTIONS.itemOverheadBytes;
+  const itemBytes =
+    (inline ? Math.ceil(input.payloadBytes * ASSUMPTIONS.itemBodyRatio) : 200) +
+    ASSUMPTIONS.itemOverheadBytes;
   const itemWru = chunks(itemBytes, KB);
   const envelopeBytes = (inline ? input.payloadBytes : 200) + ASSUMPTIONS.envelopeOverheadBytes;
   const messages = n * k;
@@ -434,7 +442,8 @@ options:
       --json             the estimate as JSON
 
 The quantities follow the code: per delivery one API request, one ingest
-invocation, the claim and the mark (1 write unit per KB of item each) plus two
+invocation, the claim and the mark (1 write unit per KB of item, its body
+compressed to about a third, each) plus two
 writes of the pending index, one SNS publish; a copy sent again costs a request,
 an invocation and a failed conditional write. Per subscriber: three SQS
 requests, one consumer invocation and the guard's two writes per event.`;

@@ -54,13 +54,13 @@ describe('Module: prices', () => {
 
 describe('Function: estimateCost', () => {
   it('counts per delivery a request, an invocation, 2 × the item’s write units plus 2 index writes, and a publish', () => {
-    // Prepare: 2 KB bodies make a 3 KB item (with its ~600 bytes of attributes).
+    // Prepare: 2 KB bodies make an item under 1 KB (compressed to a third, with ~280 bytes of attributes).
     const estimate = estimateCost(input({ webhooks: 1_000_000, duplicateRate: 0 }));
 
     // Assess
     expect(quantity(estimate, 'API Gateway', 'requests')).toBe(1_000_000);
     expect(quantity(estimate, 'Lambda: ingest', 'invocations')).toBe(1_000_000);
-    expect(quantity(estimate, 'DynamoDB: deliveries', 'claim + mark')).toBe(8_000_000);
+    expect(quantity(estimate, 'DynamoDB: deliveries', 'claim + mark')).toBe(4_000_000);
     expect(quantity(estimate, 'DynamoDB: deliveries', 'failed conditional')).toBe(0);
     expect(quantity(estimate, 'SNS', 'publish')).toBe(1_000_000);
     expect(quantity(estimate, 'Lambda: ingest', 'arm64')).toBeCloseTo(1e6 * 0.25 * 0.05);
@@ -75,7 +75,7 @@ describe('Function: estimateCost', () => {
     expect(quantity(twice, 'API Gateway', 'requests')).toBe(
       2 * quantity(once, 'API Gateway', 'requests'),
     );
-    expect(quantity(twice, 'DynamoDB: deliveries', 'failed conditional')).toBe(3 * 1_000_000);
+    expect(quantity(twice, 'DynamoDB: deliveries', 'failed conditional')).toBe(1_000_000);
     expect(quantity(twice, 'SNS', 'publish')).toBe(quantity(once, 'SNS', 'publish'));
   });
 
