@@ -163,7 +163,7 @@ describe('Function: deliveryItem', () => {
   });
 
   it('compresses harder only when the fast compression leaves the item just over a write unit', () => {
-    // Prepare: the same Stripe event, with an id that makes the item a little longer or not
+    // Prepare: the 2.2 KB Stripe event, and its first 1,200 bytes
     const payload = fixture('stripe-payment_intent.succeeded.json');
     const frame = frameBody({ headers: STRIPE_HEADERS, payload });
     const fast = encodeBody(frame);
