@@ -179,8 +179,6 @@ interface Measure {
   readonly stripeItem: number;
   readonly compressMicrosPerKiB: number;
   readonly decompressMicrosPerKiB: number;
-  /** Every round's figures, in round order. */
-  readonly rounds: { readonly compress: number[]; readonly decompress: number[] };
 }
 
 function main(): number {
@@ -227,7 +225,6 @@ function main(): number {
       stripeItem: stripe.item,
       compressMicrosPerKiB: median(t.c),
       decompressMicrosPerKiB: median(t.d),
-      rounds: { compress: t.c, decompress: t.d },
     };
   });
 
