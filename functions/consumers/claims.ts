@@ -49,7 +49,7 @@ export interface ClaimRecord {
   readonly leaseUntil?: number;
   /** How many times the event was claimed: 1 for an effect that ran once; more after failures or lost leases. */
   readonly attempts: number;
-  /** The last failure, `<name>: <message>`, cut to LAST_ERROR_MAX_CHARS. */
+  /** The last failure, `<name>: <message>`, cut to LAST_ERROR_MAX_BYTES. */
   readonly lastError?: string;
   /** Epoch milliseconds. */
   readonly lastErrorAt?: number;
@@ -58,7 +58,7 @@ export interface ClaimRecord {
 }
 
 // The guard's failures and the sweeper's are described alike (functions/shared/errors.ts).
-export { describeFailure, LAST_ERROR_MAX_CHARS } from '../shared/errors.ts';
+export { describeFailure, LAST_ERROR_MAX_BYTES } from '../shared/errors.ts';
 
 /*
  * The life of one (consumer, event id) claim, every arrow one conditional write:

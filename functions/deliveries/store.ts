@@ -13,14 +13,17 @@ import {
   dynamo,
   type Item,
   isConditionFailure,
-  M,
+  itemSize,
   N,
   num,
   S,
   str,
   strMap,
+  WRITE_UNIT_BYTES,
+  writeUnits,
 } from '../shared/dynamo.ts';
 import { describeFailure } from '../shared/errors.ts';
+import { decodeBody, encodeBody, frameBody, STRONG_QUALITY } from './body.ts';
 
 export type DeliveryStatus = 'RECEIVED' | 'PUBLISHED' | 'FAILED';
 
@@ -89,6 +92,14 @@ export const PENDING_INDEX = 'pending';
 
 export const deliveryPk = (key: DeliveryKey): string =>
   `DELIVERY#${key.provider}#${key.deliveryId}`;
+
+/**
+ * What the key of every delivery of `provider` starts with, or of every delivery
+ * at all: what a Scan filters on with `begins_with(pk, …)`, since the provider is
+ * no attribute of its own.
+ */
+export const deliveryPkPrefix = (provider?: string): string =>
+  provider === undefined ? 'DELIVERY#' : `DELIVERY#${provider}#`;
 
 /** The inverse of deliveryPk: provider names hold no `#`, delivery ids may. */
 export function parseDeliveryPk(pk: string): DeliveryKey | undefined {
@@ -174,13 +185,14 @@ export class DeliveryStore {
       attempts: 1,
       expiresAt: toEpochSeconds(now) + retentionSeconds,
     };
+    const item = deliveryItem(record, this.#shards);
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         await dynamo('claim', () =>
           this.#client.send(
             new PutItemCommand({
               TableName: this.#table,
-              Item: this.#toItem(record),
+              Item: item,
               ConditionExpression: `${deliveryIsAbsent} OR ${deliveryHasExpired}`,
               ExpressionAttributeValues: { ':nowSeconds': N(toEpochSeconds(now)) },
               ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -412,51 +424,104 @@ export class DeliveryStore {
     );
     return out.Item ? fromItem(out.Item) : undefined;
   }
-
-  #toItem(record: DeliveryRecord): Item {
-    const item: Item = {
-      pk: S(deliveryPk(record)),
-      provider: S(record.provider),
-      deliveryId: S(record.deliveryId),
-      eventType: S(record.eventType),
-      status: S(record.status),
-      payloadSha256: S(record.payloadSha256),
-      headers: M(record.headers),
-      receivedAt: N(record.receivedAt),
-      attempts: N(record.attempts),
-      expiresAt: N(record.expiresAt),
-    };
-    if (record.payload !== undefined) item.payload = B(record.payload);
-    if (record.payloadRef !== undefined) item.payloadRef = S(record.payloadRef);
-    if (record.contentType !== undefined) item.contentType = S(record.contentType);
-    if (record.providerDeliveryId !== undefined) {
-      item.providerDeliveryId = S(record.providerDeliveryId);
-    }
-    if (record.unsignedEventType) item.unsignedEventType = { BOOL: true };
-    if (record.leaseOwner !== undefined) item.leaseOwner = S(record.leaseOwner);
-    if (record.status === 'RECEIVED' && record.leaseUntil !== undefined) {
-      item.leaseUntil = N(record.leaseUntil);
-      item.pendingShard = S(pendingShard(record, this.#shards));
-    }
-    return item;
-  }
 }
 
+/**
+ * How far over a write unit the fast compression may leave an item for the
+ * strong one to be tried, as a share of the compressed body: STRONG_QUALITY
+ * makes a body about 7 % smaller, at most 12 % on the measured bodies
+ * (test/bench/compression.ts); beyond that it cannot save the unit.
+ */
+const STRONG_REACH = 0.15;
+
+/**
+ * The largest frame the strong compression is tried on: those that may make
+ * an item of one or two write units. It costs a few milliseconds per KB, spent
+ * only where it saves a unit on both the claim and the mark.
+ */
+const STRONG_MAX_FRAME_BYTES = 4 * 1024;
+
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * The item a delivery is stored as (docs/architecture.md, The deliveries table).
+ * Only what the state machine, the indexes, TTL and the readers' filters use is
+ * an attribute of its own; the provider and the delivery id are in the key;
+ * the kept headers and the raw body travel together in `body`, compressed
+ * (functions/deliveries/body.ts). The body's SHA-256 is kept only for a body in
+ * S3: an inline one is hashed again when read. The content type is kept apart
+ * only when it is not the kept `content-type` header.
+ */
+export function deliveryItem(record: DeliveryRecord, shards: number): Item {
+  const item: Item = {
+    pk: S(deliveryPk(record)),
+    status: S(record.status),
+    eventType: S(record.eventType),
+    receivedAt: N(record.receivedAt),
+    attempts: N(record.attempts),
+    expiresAt: N(record.expiresAt),
+  };
+  if (record.providerDeliveryId !== undefined) {
+    item.providerDeliveryId = S(record.providerDeliveryId);
+  }
+  if (record.unsignedEventType) item.unsignedEventType = { BOOL: true };
+  if (record.contentType !== undefined && record.contentType !== record.headers['content-type']) {
+    item.contentType = S(record.contentType);
+  }
+  if (record.payloadRef !== undefined) {
+    item.payloadRef = S(record.payloadRef);
+    item.payloadSha256 = S(record.payloadSha256);
+  }
+  if (record.leaseOwner !== undefined) item.leaseOwner = S(record.leaseOwner);
+  if (record.status === 'RECEIVED' && record.leaseUntil !== undefined) {
+    item.leaseUntil = N(record.leaseUntil);
+    item.pendingShard = S(pendingShard(record, shards));
+  }
+  const inline = record.payloadRef === undefined ? (record.payload ?? NO_BYTES) : NO_BYTES;
+  const frame = frameBody({ headers: record.headers, payload: inline });
+  const fast = encodeBody(frame);
+  item.body = B(fast);
+  const size = itemSize(item);
+  const units = writeUnits(size);
+  const over = size - (units - 1) * WRITE_UNIT_BYTES;
+  if (units > 1 && frame.length <= STRONG_MAX_FRAME_BYTES && over <= fast.length * STRONG_REACH) {
+    const strong = encodeBody(frame, STRONG_QUALITY);
+    if (writeUnits(size - fast.length + strong.length) < units) item.body = B(strong);
+  }
+  return item;
+}
+
+/**
+ * A delivery record from its item, or from the part of it a projection read.
+ * Items of either format are read: the one deliveryItem writes, and the one
+ * before it (provider and delivery id as attributes, the raw body in `payload`,
+ * the headers as a map, the body's SHA-256 always), which deployed tables hold
+ * for the retention window.
+ */
 export function fromItem(item: Item): DeliveryRecord {
+  const key = parseDeliveryPk(str(item, 'pk') ?? '');
+  const body = bytes(item, 'body');
+  const received = body ? decodeBody(body) : undefined;
+  const headers = received?.headers ?? strMap(item, 'headers');
+  const payloadRef = str(item, 'payloadRef');
+  const payload = payloadRef === undefined && received ? received.payload : bytes(item, 'payload');
+  const payloadSha256 =
+    str(item, 'payloadSha256') ??
+    (payload ? createHash('sha256').update(payload).digest('hex') : '');
   const record: DeliveryRecord = {
-    provider: str(item, 'provider') ?? '',
-    deliveryId: str(item, 'deliveryId') ?? '',
+    provider: str(item, 'provider') ?? key?.provider ?? '',
+    deliveryId: str(item, 'deliveryId') ?? key?.deliveryId ?? '',
     eventType: str(item, 'eventType') ?? '',
     ...(item.providerDeliveryId?.S !== undefined
       ? { providerDeliveryId: item.providerDeliveryId.S }
       : {}),
     ...(item.unsignedEventType?.BOOL ? { unsignedEventType: true as const } : {}),
     status: (str(item, 'status') ?? 'RECEIVED') as DeliveryStatus,
-    payload: bytes(item, 'payload'),
-    payloadRef: str(item, 'payloadRef'),
-    payloadSha256: str(item, 'payloadSha256') ?? '',
-    contentType: str(item, 'contentType'),
-    headers: strMap(item, 'headers'),
+    payload,
+    payloadRef,
+    payloadSha256,
+    contentType: str(item, 'contentType') ?? headers['content-type'],
+    headers,
     receivedAt: num(item, 'receivedAt') ?? 0,
     leaseOwner: str(item, 'leaseOwner'),
     leaseUntil: num(item, 'leaseUntil'),

@@ -31,6 +31,54 @@ export function strMap(item: Item, name: string): Record<string, string> {
   return out;
 }
 
+/**
+ * The size DynamoDB bills an item by (a write unit per KB, rounded up): each
+ * attribute's name and value, a string or a name in UTF-8 bytes, a binary its
+ * length, a number a byte per two digits (in pairs aligned on the decimal point,
+ * leading and trailing zero pairs dropped) and one more, a map or a list 3
+ * bytes and a byte per element besides its elements.
+ */
+export function itemSize(item: Item): number {
+  let size = 0;
+  for (const [name, value] of Object.entries(item)) size += utf8Bytes(name) + valueSize(value);
+  return size;
+}
+
+const utf8Bytes = (text: string): number => Buffer.byteLength(text, 'utf8');
+
+function valueSize(value: AttributeValue): number {
+  if (value.S !== undefined) return utf8Bytes(value.S);
+  if (value.N !== undefined) return numberSize(value.N);
+  if (value.B !== undefined) return value.B.length;
+  if (value.BOOL !== undefined || value.NULL !== undefined) return 1;
+  if (value.SS !== undefined) return value.SS.reduce((sum, s) => sum + utf8Bytes(s), 0);
+  if (value.NS !== undefined) return value.NS.reduce((sum, n) => sum + numberSize(n), 0);
+  if (value.BS !== undefined) return value.BS.reduce((sum, b) => sum + b.length, 0);
+  if (value.L !== undefined) return 3 + value.L.reduce((sum, v) => sum + 1 + valueSize(v), 0);
+  if (value.M !== undefined) return 3 + Object.values(value.M).length + itemSize(value.M);
+  return 0;
+}
+
+function numberSize(text: string): number {
+  const match = /^([+-]?)(\d*)(?:\.(\d*))?$/.exec(text.trim());
+  // An exponent: at most 38 digits, so about 21 bytes.
+  if (!match) return 21;
+  const whole = match[2] ?? '';
+  const fraction = match[3] ?? '';
+  const digits =
+    (whole.length % 2 ? '0' : '') + whole + fraction + (fraction.length % 2 ? '0' : '');
+  const pairs = (digits.match(/../g) ?? []).join(',').replace(/^(00,)+|(,00)+$/g, '');
+  if (pairs === '' || /^(00,?)*$/.test(pairs)) return 1;
+  return pairs.split(',').length + 1 + (match[1] === '-' ? 1 : 0);
+}
+
+/** DynamoDB bills a write a unit per this many bytes of the item, rounded up. */
+export const WRITE_UNIT_BYTES = 1024;
+
+/** The write units a write of an item of `bytes` costs (at least one). */
+export const writeUnits = (bytes: number): number =>
+  Math.max(1, Math.ceil(bytes / WRITE_UNIT_BYTES));
+
 export function isConditionFailure(error: unknown): error is ConditionalCheckFailedException {
   return (
     error instanceof ConditionalCheckFailedException ||

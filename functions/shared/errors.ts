@@ -30,13 +30,19 @@ export class DependencyError extends HookonceError {
   }
 }
 
-/** How much of an error a stored record keeps: enough to read, never a whole payload. */
-export const LAST_ERROR_MAX_CHARS = 500;
+/**
+ * How much of an error a stored record keeps, in UTF-8 bytes: enough to read,
+ * never a whole payload, and little enough that a consumer's claim that keeps
+ * one stays under a write unit (1 KB) with the ids of a typical event.
+ */
+export const LAST_ERROR_MAX_BYTES = 500;
+
+const ELLIPSIS = '…';
 
 /**
  * `<name>: <message>` of anything thrown, and of its cause when it has one
  * (what the SDK said under a DependencyError), on one line, cut to
- * LAST_ERROR_MAX_CHARS.
+ * LAST_ERROR_MAX_BYTES (between characters, ending in `…`).
  */
 export function describeFailure(error: unknown): string {
   const describe = (e: unknown): string =>
@@ -44,5 +50,13 @@ export function describeFailure(error: unknown): string {
   const cause = error instanceof Error && error.cause !== undefined ? error.cause : undefined;
   const text = cause === undefined ? describe(error) : `${describe(error)} (${describe(cause)})`;
   const line = text.replace(/\s+/g, ' ').trim();
-  return line.length > LAST_ERROR_MAX_CHARS ? `${line.slice(0, LAST_ERROR_MAX_CHARS - 1)}…` : line;
+  if (Buffer.byteLength(line) <= LAST_ERROR_MAX_BYTES) return line;
+  let kept = '';
+  let bytes = Buffer.byteLength(ELLIPSIS);
+  for (const character of line) {
+    bytes += Buffer.byteLength(character);
+    if (bytes > LAST_ERROR_MAX_BYTES) break;
+    kept += character;
+  }
+  return `${kept}${ELLIPSIS}`;
 }

@@ -135,10 +135,13 @@ export function loadMeasuredCost(
  * and what the local runtime cannot show.
  */
 export const ASSUMPTIONS = {
-  /** Deliveries item attributes besides the payload. */
-  itemOverheadBytes: 350,
-  /** Share of its size a JSON body keeps once compressed in the item. */
-  compressedShare: 0.4,
+  /** Deliveries item attributes besides the body (the kept headers are compressed with it). */
+  itemOverheadBytes: 280,
+  /**
+   * Share of its size a JSON body keeps once compressed with brotli in the item:
+   * 33 % over the provider payloads of the compression benchmark (docs/benchmarks.md).
+   */
+  compressedShare: 0.33,
   /** CloudEvents envelope and SNS attributes besides the payload. */
   envelopeOverheadBytes: 700,
   /** The guard's claim and done, per event. */

@@ -1,6 +1,7 @@
 import {
   type DeliveryRecord,
   type DeliveryStatus,
+  deliveryPkPrefix,
   fromItem,
 } from '../../functions/deliveries/store.ts';
 import { toEpochSeconds } from '../../functions/shared/clock.ts';
@@ -32,11 +33,9 @@ export interface DeliveryList {
   readonly newest: readonly DeliveryRecord[];
 }
 
-/** What a listing reads of each item: never the payload or the headers. */
+/** What a listing reads of each item (the provider and the id are in `pk`): never the body. */
 const LISTED = [
   'pk',
-  'provider',
-  'deliveryId',
   'providerDeliveryId',
   'eventType',
   '#status',
@@ -45,17 +44,13 @@ const LISTED = [
   'expiresAt',
 ];
 
-/** The Scan's filter: delivery items within their retention, and the list's filters. */
+/** The Scan's filter: delivery items (of the provider, if one is given) within their retention, and the status. */
 export function listScanInput(filter: ListFilter, now: number) {
   const conditions = ['begins_with(pk, :delivery)', 'expiresAt > :nowSeconds'];
   const values: Record<string, { S: string } | { N: string }> = {
-    ':delivery': { S: 'DELIVERY#' },
+    ':delivery': { S: deliveryPkPrefix(filter.provider) },
     ':nowSeconds': { N: String(toEpochSeconds(now)) },
   };
-  if (filter.provider !== undefined) {
-    conditions.push('provider = :provider');
-    values[':provider'] = { S: filter.provider };
-  }
   if (filter.status !== undefined) {
     conditions.push('#status = :status');
     values[':status'] = { S: filter.status };

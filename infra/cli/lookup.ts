@@ -1,5 +1,10 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { type DeliveryRecord, deliveryPk, fromItem } from '../../functions/deliveries/store.ts';
+import {
+  type DeliveryRecord,
+  deliveryPk,
+  deliveryPkPrefix,
+  fromItem,
+} from '../../functions/deliveries/store.ts';
 import { eventId } from '../../functions/fanout/envelope.ts';
 import { fmt } from './progress.ts';
 import { scanDeliveries, type Target } from './target.ts';
@@ -38,8 +43,11 @@ export async function findDeliveries(
   const scanned = await scanDeliveries(
     target,
     {
-      FilterExpression: 'provider = :provider AND providerDeliveryId = :id',
-      ExpressionAttributeValues: { ':provider': { S: provider }, ':id': { S: id } },
+      FilterExpression: 'begins_with(pk, :provider) AND providerDeliveryId = :id',
+      ExpressionAttributeValues: {
+        ':provider': { S: deliveryPkPrefix(provider) },
+        ':id': { S: id },
+      },
     },
     options.segments,
     (items) => {

@@ -29,11 +29,9 @@ export interface ParkedList {
   readonly parked: readonly DeliveryRecord[];
 }
 
-/** What a listing needs of each item: never the payload. */
+/** What a listing needs of each item (the provider and the id are in `pk`): never the body. */
 const LISTED = [
   'pk',
-  'provider',
-  'deliveryId',
   'eventType',
   '#status',
   'receivedAt',

@@ -9,7 +9,11 @@ import {
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { type DeliveryRecord, fromItem } from '../../functions/deliveries/store.ts';
+import {
+  type DeliveryRecord,
+  deliveryPkPrefix,
+  fromItem,
+} from '../../functions/deliveries/store.ts';
 import { encodeEvent } from '../../functions/fanout/envelope.ts';
 import { toEpochSeconds } from '../../functions/shared/clock.ts';
 import {
@@ -87,7 +91,7 @@ export async function replay(
     `scanned · ${fmt(report.matched)} ${options.dryRun ? 'to send' : `sent ${fmt(report.sent)}`}`;
 
   const values: Record<string, { S: string } | { N: string }> = {
-    ':delivery': { S: 'DELIVERY#' },
+    ':delivery': { S: deliveryPkPrefix(options.provider || undefined) },
     ':from': { N: String(options.from) },
     ':to': { N: String(options.to) },
     ':nowSeconds': { N: String(toEpochSeconds(now)) },
@@ -100,10 +104,6 @@ export async function replay(
     'receivedAt < :to',
     'expiresAt > :nowSeconds',
   ];
-  if (options.provider) {
-    conditions.push('provider = :provider');
-    values[':provider'] = { S: options.provider };
-  }
 
   const segment = async (n: number): Promise<void> => {
     const sender = new BatchSender(target.sqs, queues.queueUrl, report, options.dryRun);

@@ -5,11 +5,12 @@ import {
   claimPk,
   DEFAULT_LEASE_MARGIN_MS,
   describeFailure,
-  LAST_ERROR_MAX_CHARS,
+  LAST_ERROR_MAX_BYTES,
   leaseOutliving,
   markDone,
 } from '../../functions/consumers/claims.ts';
 import { toEpochSeconds } from '../../functions/shared/clock.ts';
+import { itemSize } from '../../functions/shared/dynamo.ts';
 import { DependencyError } from '../../functions/shared/errors.ts';
 import { backends, testDeclaration, useDynamo } from '../support/backends.ts';
 
@@ -366,8 +367,32 @@ describe.each(backends)('Class: ClaimStore (on %s)', (kind) => {
       });
       const first = describeFailure(failure);
       expect(first.startsWith('TypeError: cannot read "amount" xxx')).toBe(true);
-      expect(first).toHaveLength(LAST_ERROR_MAX_CHARS);
+      expect(first.endsWith('x…')).toBe(true);
+      expect(Buffer.byteLength(first)).toBe(LAST_ERROR_MAX_BYTES);
       expect(await claims.get(CONSUMER, newEventId())).toBeUndefined();
+    });
+
+    it('keeps a claim with the longest failure under a write unit (1 KB), however many bytes its characters take', async () => {
+      // Prepare: an event id of GitHub's length (a SHA-256), a failure of 3-byte characters
+      const eventId = `github:${'e'.repeat(64)}`;
+      await claims.claim(CONSUMER, eventId, { owner: 'a', until: T0 + 30_000 }, T0);
+      const failure = new Error(`montant refusé: ${'€'.repeat(3_000)}`);
+
+      // Act
+      await claims.release(CONSUMER, eventId, 'a', { error: failure, at: T0 + 5 });
+      await claims.claim(CONSUMER, eventId, { owner: 'b', until: T0 + 40_000 }, T0 + 10);
+      await claims.complete(CONSUMER, eventId, 'b', T0 + 20);
+      const item = await stored(eventId);
+
+      // Assess
+      const lastError = item?.lastError?.S ?? '';
+      expect(lastError.startsWith('Error: montant refusé: €€€')).toBe(true);
+      expect(lastError.endsWith('€…')).toBe(true);
+      // Cut between characters: 500 bytes at most, and no character lost to the cut but the last.
+      expect(Buffer.byteLength(lastError)).toBeLessThanOrEqual(LAST_ERROR_MAX_BYTES);
+      expect(Buffer.byteLength(lastError)).toBeGreaterThan(LAST_ERROR_MAX_BYTES - 3);
+      expect(item?.status?.S).toBe('DONE');
+      expect(itemSize(item ?? {})).toBeLessThan(1024);
     });
 
     it('never drops a DONE claim', async () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { QueryCommand } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   DeliveryStore,
@@ -388,6 +388,100 @@ describe.each(backends)('Class: DeliveryStore (on %s)', (kind) => {
       expect(byStranger).toBe(false);
       expect(byOwner).toBe(true);
       expect(taken).toMatchObject({ leaseOwner: 'invocation-b', attempts: 2 });
+    });
+  });
+
+  describe('Items of the format before (deployed tables hold them for the retention window)', () => {
+    /** A delivery as the claim before this format stored it, then parked by the sweeper. */
+    const parkedOldItem = (delivery: NewDelivery) => ({
+      pk: { S: deliveryPk(delivery) },
+      provider: { S: delivery.provider },
+      deliveryId: { S: delivery.deliveryId },
+      eventType: { S: delivery.eventType },
+      status: { S: 'FAILED' },
+      payloadSha256: { S: delivery.payloadSha256 },
+      headers: {
+        M: Object.fromEntries(Object.entries(delivery.headers).map(([k, v]) => [k, { S: v }])),
+      },
+      receivedAt: { N: String(T0) },
+      attempts: { N: '1' },
+      expiresAt: { N: String(toEpochSeconds(T0) + RETENTION_SECONDS) },
+      payload: { B: delivery.payload ?? new Uint8Array(0) },
+      contentType: { S: delivery.contentType ?? '' },
+      leaseOwner: { S: 'sweeper-a' },
+      publishFailures: { N: '10' },
+      lastError: { S: 'Error: down' },
+      lastErrorAt: { N: String(T0 + 1_000) },
+      failedAt: { N: String(T0 + 1_000) },
+    });
+
+    it('reads one the same, and revives, publishes and reads it again', async () => {
+      // Prepare
+      const delivery = newDelivery('{"type":"invoice.paid","data":{"id":"in_old"}}');
+      await db.client.send(
+        new PutItemCommand({ TableName: db.deliveriesTable, Item: parkedOldItem(delivery) }),
+      );
+
+      // Act
+      const before = await store.get(delivery);
+      const revived = await store.takeOver(
+        delivery,
+        { owner: 'retry-1', until: T0 + 12_000 },
+        T0 + 2_000,
+      );
+      const marked = await store.markPublished(delivery, 'retry-1', T0 + 3_000);
+      const after = await store.get(delivery);
+
+      // Assess
+      const same = {
+        provider: 'standard',
+        deliveryId: delivery.deliveryId,
+        eventType: 'invoice.paid',
+        payloadSha256: delivery.payloadSha256,
+        contentType: 'application/json',
+        headers: delivery.headers,
+        receivedAt: T0,
+      };
+      expect(before).toMatchObject({
+        ...same,
+        status: 'FAILED',
+        attempts: 1,
+        publishFailures: 10,
+        failedAt: T0 + 1_000,
+      });
+      expect(Buffer.from(before?.payload ?? []).toString()).toBe(
+        '{"type":"invoice.paid","data":{"id":"in_old"}}',
+      );
+      expect(revived).toMatchObject({ ...same, status: 'RECEIVED', attempts: 2 });
+      expect(marked).toBe(true);
+      expect(after).toMatchObject({ ...same, status: 'PUBLISHED', publishedAt: T0 + 3_000 });
+      expect(Buffer.from(after?.payload ?? []).equals(Buffer.from(delivery.payload ?? []))).toBe(
+        true,
+      );
+    });
+
+    it('answers a copy of one as a duplicate, the stored body compared with the copy’s', async () => {
+      // Prepare
+      const delivery = newDelivery();
+      await db.client.send(
+        new PutItemCommand({
+          TableName: db.deliveriesTable,
+          Item: { ...parkedOldItem(delivery), status: { S: 'PUBLISHED' } },
+        }),
+      );
+
+      // Act
+      const copy = await store.claim(delivery, { owner: 'invocation-b', until: T0 + 20_000 }, T0);
+
+      // Assess
+      expect(copy.claimed).toBe(false);
+      if (copy.claimed) return;
+      expect(copy.existing).toMatchObject({
+        provider: 'standard',
+        deliveryId: delivery.deliveryId,
+        status: 'PUBLISHED',
+        payloadSha256: delivery.payloadSha256,
+      });
     });
   });
 });

@@ -124,7 +124,7 @@ describe('Function: estimateCost', () => {
     // Assess
     const writes = line(ten, 'DynamoDB: deliveries', 'claim + mark');
     expect(writes.basis).toBe('assumed');
-    expect(writes.quantity).toBe(1_000_000 * (2 * 5 + 2));
+    expect(writes.quantity).toBe(1_000_000 * (2 * 4 + 2));
     expect(line(ten, 'DynamoDB: consumer state', 'claim + done').basis).toBe('measured');
     expect(ten.measured).toMatchObject({ applies: false, payloadBytes: 2048 });
   });
