@@ -396,6 +396,104 @@ describe('Module: presets-more', () => {
       expect(onlyOld).toMatchObject({ kind: 'reject', status: 401, code: 'signature_mismatch' });
     });
 
+    it("accepts the worked example of PagerDuty's own Go library (go-pagerduty, webhookv3), keyed by its event.id", () => {
+      // Prepare: secret, body and signatures are those of TestVerifySignature in
+      // https://github.com/PagerDuty/go-pagerduty/blob/master/webhookv3/webhookv3_test.go,
+      // the Go example PagerDuty's signature docs point to; the body is that compact JSON, key order kept.
+      const secret = 'lDQHScfUeXUKaQRNF+8XIiDKZ7XX3itBAYzwU0TARw8lJqRnkKl2iB1anSb0Z+IK';
+      const published = JSON.stringify({
+        event: {
+          id: '01BWDWL3NYY7LUFPZCC28QUCMK',
+          event_type: 'incident.priority_updated',
+          resource_type: 'incident',
+          occurred_at: '2021-04-26T17:36:27.458Z',
+          agent: {
+            html_url: 'https://acme.pagerduty.com/users/PLH1HKV',
+            id: 'PLH1HKV',
+            self: 'https://api.pagerduty.com/users/PLH1HKV',
+            summary: 'Tenex Engineer',
+            type: 'user_reference',
+          },
+          client: null,
+          data: {
+            id: 'PGR0VU2',
+            type: 'incident',
+            self: 'https://api.pagerduty.com/incidents/PGR0VU2',
+            html_url: 'https://acme.pagerduty.com/incidents/PGR0VU2',
+            number: 2,
+            status: 'triggered',
+            title: 'A little bump in the road',
+            service: {
+              html_url: 'https://acme.pagerduty.com/services/PF9KMXH',
+              id: 'PF9KMXH',
+              self: 'https://api.pagerduty.com/services/PF9KMXH',
+              summary: 'API Service',
+              type: 'service_reference',
+            },
+            assignees: [
+              {
+                html_url: 'https://acme.pagerduty.com/users/PTUXL6G',
+                id: 'PTUXL6G',
+                self: 'https://api.pagerduty.com/users/PTUXL6G',
+                summary: 'User 123',
+                type: 'user_reference',
+              },
+            ],
+            escalation_policy: {
+              html_url: 'https://acme.pagerduty.com/escalation_policies/PUS0KTE',
+              id: 'PUS0KTE',
+              self: 'https://api.pagerduty.com/escalation_policies/PUS0KTE',
+              summary: 'Default',
+              type: 'escalation_policy_reference',
+            },
+            teams: [
+              {
+                html_url: 'https://acme.pagerduty.com/teams/PFCVPS0',
+                id: 'PFCVPS0',
+                self: 'https://api.pagerduty.com/teams/PFCVPS0',
+                summary: 'Engineering',
+                type: 'team_reference',
+              },
+            ],
+            priority: {
+              html_url: 'https://acme.pagerduty.com/account/incident_priorities',
+              id: 'PSO75BM',
+              self: 'https://api.pagerduty.com/priorities/PSO75BM',
+              summary: 'P1',
+              type: 'priority_reference',
+            },
+            urgency: 'high',
+            conference_bridge: { conference_number: 1000, conference_url: 'https://example.com' },
+            resolve_reason: null,
+          },
+        },
+      });
+      const sent = (signature: string): InspectInput => ({
+        headers: { 'x-pagerduty-signature': signature },
+        body: published,
+        secrets: [secret],
+      });
+
+      // Act
+      const valid = inspectWith(
+        provider,
+        sent('v1=0c0b9495b893a39e70d1fea2fe11fbe0a825f88b9f67846f6cc07dd2bc5476cd'),
+      );
+      const mismatch = inspectWith(
+        provider,
+        sent('v1=7020c8a7ec668a9b7012bc3dd82e483394b038f4230acc6785efbf2a7d8bcaf5'),
+      );
+
+      // Assess
+      expect(valid).toEqual({
+        kind: 'accept',
+        deliveryId: '01BWDWL3NYY7LUFPZCC28QUCMK',
+        eventType: 'incident.priority_updated',
+        keptHeaders: {},
+      });
+      expect(mismatch).toMatchObject({ kind: 'reject', status: 401, code: 'signature_mismatch' });
+    });
+
     it('answers any single change to the body or the signatures with a 401, never a throw', () => {
       anySignedChangeIs401(provider, (data) => request(body(data), [SECRET]), {
         body: changeBody,
@@ -940,6 +1038,69 @@ describe('Module: presets-more', () => {
         deliveryId: '24934862-d980-46cb-9402-43c81b0cdba6',
         eventType: 'charge:created',
         keptHeaders: {},
+      });
+    });
+
+    it("accepts the worked example of Coinbase Commerce's own SDK tests, keyed by its event.id", () => {
+      // Prepare: secret, payload and signature are those of Coinbase's own tests,
+      // https://github.com/coinbase/coinbase-commerce-node/blob/master/test/testWebhook.spec.js
+      // (the same in coinbase-commerce-php, tests/WebhookTest.php); the payload is that
+      // compact JSON, key order kept. Its secret with the last character changed is
+      // their "invalid secret" case.
+      const secret = '30291a20-0bd1-4267-9b0f-e6e7b123c0bf';
+      const published = JSON.stringify({
+        id: 1,
+        scheduled_for: '2017-01-31T20:50:02Z',
+        attempt_number: 1,
+        event: {
+          id: '24934862-d980-46cb-9402-43c81b0cdba6',
+          type: 'charge:created',
+          api_version: '2018-03-22',
+          created_at: '2017-01-31T20:49:02Z',
+          data: {
+            code: '66BEOV2A',
+            name: 'The Sovereign Individual',
+            description: 'Mastering the Transition to the Information Age',
+            hosted_url: 'https://commerce.coinbase.com/charges/66BEOV2A',
+            created_at: '2017-01-31T20:49:02Z',
+            expires_at: '2017-01-31T21:04:02Z',
+            timeline: [{ time: '2017-01-31T20:49:02Z', status: 'NEW' }],
+            metadata: {},
+            pricing_type: 'no_price',
+            payments: [],
+            addresses: {
+              bitcoin: '0000000000000000000000000000000000',
+              ethereum: '0x0000000000000000000000000000000000000000',
+              litecoin: '3000000000000000000000000000000000',
+              bitcoincash: 'bitcoincash:000000000000000000000000000000000000000000',
+            },
+          },
+        },
+      });
+      const sent = (key: string): InspectInput => ({
+        headers: {
+          'x-cc-webhook-signature':
+            '8be7742c7d372f08a6a3224edadf18a22b65fa9e28f3f2de97376cdaa092590d',
+        },
+        body: published,
+        secrets: [key],
+      });
+
+      // Act
+      const valid = inspectWith(provider, sent(secret));
+      const wrongSecret = inspectWith(provider, sent('30291a20-0bd1-4267-9b0f-e6e7b123c0bg'));
+
+      // Assess
+      expect(valid).toEqual({
+        kind: 'accept',
+        deliveryId: '24934862-d980-46cb-9402-43c81b0cdba6',
+        eventType: 'charge:created',
+        keptHeaders: {},
+      });
+      expect(wrongSecret).toMatchObject({
+        kind: 'reject',
+        status: 401,
+        code: 'signature_mismatch',
       });
     });
 
