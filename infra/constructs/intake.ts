@@ -44,7 +44,7 @@ const INGEST_PAYLOAD_ACTIONS = ['s3:PutObject', 's3:DeleteObject'];
  * which route, the answer, and what the integration said. Headers and bodies are
  * never logged, so neither signatures nor payloads are.
  */
-const ACCESS_LOG_FIELDS = {
+export const ACCESS_LOG_FIELDS = {
   requestId: '$context.requestId',
   requestTime: '$context.requestTime',
   sourceIp: '$context.identity.sourceIp',
