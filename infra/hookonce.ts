@@ -70,10 +70,13 @@ export interface HookonceProps {
    */
   readonly logRetention?: RetentionDays;
   /**
-   * X-Ray active tracing on every function (Lambda's own segments: invocation,
-   * init, overhead). Off saves X-Ray's cost, about $5 per million traces past
-   * the free tier.
-   * @default true
+   * X-Ray active tracing on the ingest, sweeper and consumer functions
+   * (Lambda's own segments: invocation, init, overhead). Lambda samples itself,
+   * at a rate no sampling rule changes: the first request each second and 5 % of
+   * the rest, so every request while the traffic stays under one a second. X-Ray
+   * bills about $5 per million traces past its free tier. The HTTP API does not
+   * trace (API Gateway HTTP APIs cannot).
+   * @default false
    */
   readonly tracing?: boolean;
   /**
@@ -215,7 +218,7 @@ export class Hookonce extends Construct {
       projectRoot,
       logRetention,
       logsKey: fanOut.key,
-      tracing: props.tracing ?? true,
+      tracing: props.tracing ?? false,
       logLevel: props.logLevel ?? 'INFO',
       debugLogSampleRate,
     };

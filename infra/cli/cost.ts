@@ -41,7 +41,7 @@ export const DEFAULT_COST_INPUT: CostInput = {
   ingestMs: 50,
   consumerMemoryMb: 256,
   consumerMs: 30,
-  tracing: true,
+  tracing: false,
 };
 
 /**
@@ -393,8 +393,14 @@ export function parseCostArgs(args: readonly string[]): CostInput | 'help' {
     ingestMs: number(v['ingest-ms'], '--ingest-ms', d.ingestMs, 1, 10_000),
     consumerMemoryMb: d.consumerMemoryMb,
     consumerMs: number(v['consumer-ms'], '--consumer-ms', d.consumerMs, 1, 900_000),
-    tracing: !v['no-tracing'],
+    tracing: tracingOf(v.tracing, v['no-tracing']),
   };
+}
+
+/** `--tracing` or `--no-tracing` (the construct's default), not both. */
+function tracingOf(on: boolean | undefined, off: boolean | undefined): boolean {
+  if (on && off) throw new UsageError('give --tracing or --no-tracing, not both');
+  return on === true;
 }
 
 function parseCostArgsRaw(args: readonly string[]) {
@@ -411,6 +417,7 @@ function parseCostArgsRaw(args: readonly string[]) {
       memory: { type: 'string' },
       'ingest-ms': { type: 'string' },
       'consumer-ms': { type: 'string' },
+      tracing: { type: 'boolean' },
       'no-tracing': { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -430,7 +437,8 @@ options:
       --memory MB        the ingest function's memory                      default 256
       --ingest-ms MS     billed time of one ingest invocation              default 50
       --consumer-ms MS   billed time of a consumer, per message            default 30
-      --no-tracing       without X-Ray (the construct's tracing: false)
+      --tracing          with X-Ray (the construct's tracing: true)
+      --no-tracing       without X-Ray, as deployed by default
       --json             the estimate as JSON
 
 The quantities follow the code: per delivery one API request, one ingest

@@ -57,7 +57,7 @@ export interface FunctionDefaults {
   readonly logRetention: RetentionDays;
   /** Encrypts each function's log group; its policy must let CloudWatch Logs use it (logsKey()). */
   readonly logsKey: IKey;
-  /** X-Ray active tracing. */
+  /** X-Ray active tracing (Lambda samples it: the first request each second, 5 % of the rest). */
   readonly tracing: boolean;
   /** POWERTOOLS_LOG_LEVEL. */
   readonly logLevel: string;

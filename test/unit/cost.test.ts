@@ -122,11 +122,11 @@ describe('Function: estimateCost', () => {
     expect(quantity(large, 'API Gateway', 'requests')).toBe(2_000_000);
   });
 
-  it('traces everything under one request a second, then 5 %, and nothing with tracing off', () => {
+  it('traces everything under one request a second, then 5 %, and nothing with tracing off (the default)', () => {
     // Act
-    const low = estimateCost(input({ webhooks: 100_000, duplicateRate: 0 }));
-    const high = estimateCost(input({ webhooks: 100_000_000, duplicateRate: 0 }));
-    const off = estimateCost(input({ tracing: false }));
+    const low = estimateCost(input({ webhooks: 100_000, duplicateRate: 0, tracing: true }));
+    const high = estimateCost(input({ webhooks: 100_000_000, duplicateRate: 0, tracing: true }));
+    const off = estimateCost(input({}));
 
     // Assess
     expect(quantity(low, 'X-Ray', 'traces')).toBe(200_000);
@@ -189,6 +189,20 @@ describe('Command: hookonce cost', () => {
     const parsed = JSON.parse(out) as CostEstimate;
     expect(parsed.input).toMatchObject({ webhooks: 1_000_000, tracing: false });
     expect(parsed.perMillionUsd).toBeCloseTo(estimateCost(parsed.input).perMillionUsd);
+  });
+
+  it('adds X-Ray with --tracing, and refuses --tracing with --no-tracing', async () => {
+    // Act
+    const traced = await cli(['cost', '--tracing', '--json']);
+    const both = await cli(['cost', '--tracing', '--no-tracing']);
+
+    // Assess
+    expect(traced.code).toBe(0);
+    const parsed = JSON.parse(traced.out) as CostEstimate;
+    expect(parsed.input.tracing).toBe(true);
+    expect(parsed.variable.some((l) => l.service === 'X-Ray')).toBe(true);
+    expect(both.code).toBe(2);
+    expect(both.err).toContain('not both');
   });
 
   it('exits 2 with a clear message on a bad amount', async () => {
