@@ -5,14 +5,16 @@
  * default level) runs in this process against dynalite and fauxqs, with a
  * Lambda context and a trace header shaped as on AWS, and everything written to
  * stdout and stderr is captured per call: a new delivery, the same delivery
- * again (a duplicate), the consumer's effect of it and the consumer's copy of it
- * again. The API's access log line is the stage's format rendered with typical
+ * again (a duplicate), a consumer's effect of it and its copy of it again, with
+ * an effect that logs nothing (the guard's own lines) and with the repository's
+ * example consumer as it ships (functions/consumers/example/handler.ts). The API's access log line is the stage's format rendered with typical
  * values. Lambda's own START/END/REPORT lines are not written by the code and
  * are not counted here.
  */
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { consume } from '../../functions/consumers/guard.ts';
+import { consumerEnvironment } from '../../functions/consumers/config.ts';
+import { consume, type SqsBatchHandler } from '../../functions/consumers/guard.ts';
 import { ingestEnvironment } from '../../functions/ingest/config.ts';
 import { createIngestHandler } from '../../functions/ingest/wiring.ts';
 import { S3_PATH_STYLE_ENV } from '../../functions/shared/aws.ts';
@@ -64,6 +66,7 @@ export function renderAccessLogLine(fields: Readonly<Record<string, string>>): s
 export interface LogBytes {
   readonly ingest: { readonly new: Written; readonly duplicate: Written };
   readonly consumer: { readonly effect: Written; readonly duplicate: Written };
+  readonly example: { readonly effect: Written; readonly duplicate: Written };
   readonly accessLogLine: string;
 }
 
@@ -133,18 +136,32 @@ export async function measureLogBytes(): Promise<LogBytes> {
       tableName: backends.resources.consumerTable,
       client: backends.dynamodb,
     });
-    const receive = () =>
+    const receive = (handler: SqsBatchHandler) =>
       captureWrites(() =>
-        consumer(
+        handler(
           sqsEvent(sqsRecord(randomUUID(), message)),
           awsShapedContext('Consumer', randomUUID()),
         ),
       );
-    const effect = await receive();
-    const duplicate = await receive();
+    const effect = await receive(consumer);
+    const duplicate = await receive(consumer);
+
+    // The example consumer as deployed: its configuration from the environment, read at import.
+    const exampleEnv = consumerEnvironment({
+      tableName: backends.resources.consumerTable,
+      subscriber: 'example',
+      retentionSeconds: 86_400,
+      payloadBucket: backends.resources.payloadBucket,
+    });
+    for (const key of Object.keys(exampleEnv)) saved.set(key, process.env[key]);
+    Object.assign(process.env, exampleEnv);
+    const example = (await import('../../functions/consumers/example/handler.ts')).handler;
+    const exampleEffect = await receive(example);
+    const exampleDuplicate = await receive(example);
     return {
       ingest: { new: ingestNew, duplicate: ingestDuplicate },
       consumer: { effect, duplicate },
+      example: { effect: exampleEffect, duplicate: exampleDuplicate },
       accessLogLine: renderAccessLogLine(ACCESS_LOG_FIELDS),
     };
   } finally {
@@ -176,6 +193,8 @@ async function main(): Promise<void> {
       row('ingest, duplicate', measured.ingest.duplicate),
       row('consumer, effect', measured.consumer.effect),
       row('consumer, duplicate', measured.consumer.duplicate),
+      row('example, effect', measured.example.effect),
+      row('example, duplicate', measured.example.duplicate),
       `${'access log line'.padEnd(22)} ${'1'.padStart(5)} ${String(access).padStart(7)} ${String(access + 26).padStart(7)}`,
       '',
       ...[
@@ -183,6 +202,8 @@ async function main(): Promise<void> {
         ...measured.ingest.duplicate.lines,
         ...measured.consumer.effect.lines,
         ...measured.consumer.duplicate.lines,
+        ...measured.example.effect.lines,
+        ...measured.example.duplicate.lines,
         measured.accessLogLine,
       ].map((l) => `${Buffer.byteLength(l)}  ${l}`),
       '',
