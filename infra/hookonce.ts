@@ -98,13 +98,17 @@ export interface HookonceProps {
     readonly consumers?: number;
   };
   /**
-   * The functions' log level (POWERTOOLS_LOG_LEVEL).
+   * The lowest level the functions print (POWERTOOLS_LOG_LEVEL). At INFO a
+   * request writes one line, and a consumer one line per event; each carries
+   * its metrics, and is printed whatever the level. Lambda's own START, END and
+   * REPORT lines are not written (its system log level is WARN).
    * @default 'INFO'
    */
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /**
    * The share of invocations, 0 to 1, that log at DEBUG whatever the level
    * (POWERTOOLS_LOGGER_SAMPLE_RATE): a sample of the detail without its volume.
+   * Above 0, Lambda's application log level is DEBUG, so the sampled lines pass.
    * @default 0
    */
   readonly debugLogSampleRate?: number;

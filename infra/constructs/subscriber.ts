@@ -179,7 +179,7 @@ export interface HookonceSubscriberProps {
    */
   readonly tracing?: boolean;
   /**
-   * The consumer's log level (POWERTOOLS_LOG_LEVEL).
+   * The lowest level the consumer prints (POWERTOOLS_LOG_LEVEL), as Hookonce's `logLevel`.
    * @default 'INFO'
    */
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';

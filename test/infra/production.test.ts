@@ -325,7 +325,14 @@ describe('Construct: Hookonce, ready for production', () => {
         expect(fn.Properties.Architectures).toEqual(['arm64']);
         expect(fn.Properties.TracingConfig).toBeUndefined();
         expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
-        expect(fn.Properties.LoggingConfig.LogGroup).toEqual({ Ref: expect.any(String) });
+        expect(fn.Properties.LoggingConfig).toEqual({
+          LogGroup: { Ref: expect.any(String) },
+          // JSON, so Lambda filters by level; its own START/END/REPORT lines not written.
+          LogFormat: 'JSON',
+          SystemLogLevel: 'WARN',
+          ApplicationLogLevel: 'INFO',
+        });
+        expect(fn.Properties.Environment.Variables.POWERTOOLS_LOG_LEVEL).toBe('INFO');
       }
       const logGroups = Object.values(built.template.findResources('AWS::Logs::LogGroup'));
       expect(logGroups).toHaveLength(5); // four functions and the access logs
@@ -355,10 +362,25 @@ describe('Construct: Hookonce, ready for production', () => {
           POWERTOOLS_LOG_LEVEL: 'DEBUG',
           POWERTOOLS_LOGGER_SAMPLE_RATE: '0.1',
         });
+        expect(fn.Properties.LoggingConfig.ApplicationLogLevel).toBe('DEBUG');
       }
       expect(JSON.stringify(tuned.template.toJSON())).toContain('xray:PutTraceSegments');
       for (const group of Object.values(tuned.template.findResources('AWS::Logs::LogGroup'))) {
         expect(group.Properties.RetentionInDays).toBe(90);
+      }
+    });
+
+    it('lets Lambda pass INFO lines whatever logLevel says, and DEBUG ones when a debug sample is drawn', () => {
+      const quiet = synth({ logLevel: 'WARN' });
+      const sampled = synth({ debugLogSampleRate: 0.01 });
+      for (const fn of Object.values(quiet.template.findResources('AWS::Lambda::Function'))) {
+        // The lines that carry metrics are INFO lines: the function applies WARN itself.
+        expect(fn.Properties.LoggingConfig.ApplicationLogLevel).toBe('INFO');
+        expect(fn.Properties.Environment.Variables.POWERTOOLS_LOG_LEVEL).toBe('WARN');
+      }
+      for (const fn of Object.values(sampled.template.findResources('AWS::Lambda::Function'))) {
+        expect(fn.Properties.LoggingConfig.ApplicationLogLevel).toBe('DEBUG');
+        expect(fn.Properties.Environment.Variables.POWERTOOLS_LOG_LEVEL).toBe('INFO');
       }
     });
 

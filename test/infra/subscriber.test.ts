@@ -102,6 +102,7 @@ describe('Construct: HookonceSubscriber in a team’s own app', () => {
       Handler: 'index.handler',
       Timeout: 30,
       MemorySize: 256,
+      LoggingConfig: { LogFormat: 'JSON', SystemLogLevel: 'WARN', ApplicationLogLevel: 'INFO' },
     });
     expect(fn.TracingConfig).toBeUndefined();
     expect(fn.Environment.Variables).toMatchObject({
