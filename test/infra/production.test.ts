@@ -306,10 +306,15 @@ describe('Construct: Hookonce, ready for production', () => {
         'Fn::GetAtt': [idOf(built.hookonce.accessLogs), 'Arn'],
       });
       const format = JSON.parse(settings.Format) as Record<string, string>;
-      expect(format).toMatchObject({
+      // What an operator reads of a request (infra/constructs/intake.ts says why each).
+      expect(format).toEqual({
         requestId: '$context.requestId',
-        routeKey: '$context.routeKey',
+        requestTimeEpoch: '$context.requestTimeEpoch',
+        sourceIp: '$context.identity.sourceIp',
+        method: '$context.httpMethod',
+        path: '$context.path',
         status: '$context.status',
+        responseLatency: '$context.responseLatency',
         integrationError: '$context.integrationErrorMessage',
       });
       expect(settings.Format).not.toMatch(/header|body/i);
