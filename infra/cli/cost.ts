@@ -54,10 +54,14 @@ export const ASSUMPTIONS = {
   itemOverheadBytes: 600,
   /** CloudEvents envelope and SNS attributes besides the payload. */
   envelopeOverheadBytes: 700,
-  /** Access log line, Lambda START/END/REPORT, two Powertools lines, two EMF lines. */
-  ingestLogBytes: 2_300,
-  /** Lambda START/END/REPORT, one log line, one EMF line, per message. */
-  consumerLogBytes: 1_100,
+  /**
+   * The access log line (about 200 bytes) and the request's one line with its
+   * metrics (about 560), measured by test/bench/log-bytes.ts, plus 26 bytes an
+   * event as CloudWatch Logs counts them; Lambda's own lines are not written.
+   */
+  ingestLogBytes: 810,
+  /** The guard's one line per event with its metric (about 500 to 540 bytes, measured likewise), plus 26. */
+  consumerLogBytes: 560,
   /** SQS requests per message: SNS's send, Lambda's receive and its delete (batches of one). */
   sqsRequestsPerMessage: 3,
   /** Lambda polls an idle queue with long polls (20 s) from about five pollers. */

@@ -174,8 +174,8 @@ export async function measureLogBytes(): Promise<LogBytes> {
   }
 }
 
-/** CloudWatch Logs meters each event as its bytes plus 26 bytes. */
-const billed = (w: Written): number => w.bytes + 26 * w.lines.length;
+/** What CloudWatch Logs counts of the lines: each event's bytes plus 26 (PutLogEvents' batch size rule). */
+const counted = (w: Written): number => w.bytes + 26 * w.lines.length;
 
 async function main(): Promise<void> {
   const measured = await measureLogBytes();
@@ -184,11 +184,11 @@ async function main(): Promise<void> {
     return;
   }
   const row = (what: string, w: Written) =>
-    `${what.padEnd(22)} ${String(w.lines.length).padStart(5)} ${String(w.bytes).padStart(7)} ${String(billed(w)).padStart(7)}`;
+    `${what.padEnd(22)} ${String(w.lines.length).padStart(5)} ${String(w.bytes).padStart(7)} ${String(counted(w)).padStart(7)}`;
   const access = Buffer.byteLength(measured.accessLogLine);
   process.stdout.write(
     [
-      `${'call'.padEnd(22)} lines   bytes  billed`,
+      `${'call'.padEnd(22)} lines   bytes    +26`,
       row('ingest, new delivery', measured.ingest.new),
       row('ingest, duplicate', measured.ingest.duplicate),
       row('consumer, effect', measured.consumer.effect),
