@@ -70,10 +70,13 @@ export interface HookonceProps {
    */
   readonly logRetention?: RetentionDays;
   /**
-   * X-Ray active tracing on every function (Lambda's own segments: invocation,
-   * init, overhead). Off saves X-Ray's cost, about $5 per million traces past
-   * the free tier.
-   * @default true
+   * X-Ray active tracing on the ingest, sweeper and consumer functions
+   * (Lambda's own segments: invocation, init, overhead). Lambda samples itself,
+   * at a rate no sampling rule changes: the first request each second and 5 % of
+   * the rest, so every request while the traffic stays under one a second. X-Ray
+   * bills about $5 per million traces past its free tier. The HTTP API does not
+   * trace (API Gateway HTTP APIs cannot).
+   * @default false
    */
   readonly tracing?: boolean;
   /**
@@ -95,13 +98,17 @@ export interface HookonceProps {
     readonly consumers?: number;
   };
   /**
-   * The functions' log level (POWERTOOLS_LOG_LEVEL).
+   * The lowest level the functions print (POWERTOOLS_LOG_LEVEL). At INFO a
+   * request writes one line, and a consumer one line per event; each carries
+   * its metrics, and is printed whatever the level. Lambda's own START, END and
+   * REPORT lines are not written (its system log level is WARN).
    * @default 'INFO'
    */
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /**
    * The share of invocations, 0 to 1, that log at DEBUG whatever the level
    * (POWERTOOLS_LOGGER_SAMPLE_RATE): a sample of the detail without its volume.
+   * Above 0, Lambda's application log level is DEBUG, so the sampled lines pass.
    * @default 0
    */
   readonly debugLogSampleRate?: number;
@@ -215,7 +222,7 @@ export class Hookonce extends Construct {
       projectRoot,
       logRetention,
       logsKey: fanOut.key,
-      tracing: props.tracing ?? true,
+      tracing: props.tracing ?? false,
       logLevel: props.logLevel ?? 'INFO',
       debugLogSampleRate,
     };

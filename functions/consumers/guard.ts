@@ -11,7 +11,14 @@ import type { HookonceEvent } from '../fanout/envelope.ts';
 import { BACKGROUND_CLIENT_CONFIG } from '../shared/aws.ts';
 import { type Clock, systemClock } from '../shared/clock.ts';
 import { createLogger, errorFields, type LogFields, type Logger } from '../shared/log.ts';
-import { emfMetrics, METRIC, type MetricsPort, SERVICE } from '../shared/metrics.ts';
+import {
+  emfMetrics,
+  METRIC,
+  type MetricName,
+  type MetricsPort,
+  SERVICE,
+  Tally,
+} from '../shared/metrics.ts';
 import {
   type ClaimLease,
   ClaimStore,
@@ -33,8 +40,17 @@ export interface ExactlyOnceOptions {
   retentionSeconds?: number;
   client?: DynamoDBClient;
   clock?: Clock;
+  /**
+   * Where the guard logs: one line per event (effect applied, duplicate
+   * skipped, failed), at INFO for the first two.
+   * @default a Powertools Logger, whose line for each event also carries the event's metrics
+   */
   log?: Logger;
-  /** Counts effects, duplicates skipped and failures per batch. @default EMF through Powertools Metrics */
+  /**
+   * Counts effects, duplicates skipped and failures: folded into each event's
+   * line when the guard logs with its own logger and the port can fold them
+   * (emf()), else counted per batch. @default EMF
+   */
   metrics?: MetricsPort;
   /**
    * Added to the invocation's remaining time when sizing the lease, so a claim
@@ -76,8 +92,11 @@ export type SqsBatchHandler = (event: SQSEvent, context: Context) => Promise<SQS
 export interface BatchGuard {
   /** The envelope a record carries (already parsed and validated). */
   eventOf(record: SQSRecord): HookonceEvent;
-  /** Marks the record's effect done; called as soon as the effect returns. */
-  complete(record: SQSRecord): Promise<void>;
+  /**
+   * Marks the record's effect done; called as soon as the effect returns.
+   * `fields` go on the event's `effect applied` line.
+   */
+  complete(record: SQSRecord, fields?: LogFields): Promise<void>;
   /** Gives the claim back and reports the record in batchItemFailures. */
   fail(record: SQSRecord, error: unknown): Promise<void>;
 }
@@ -134,13 +153,22 @@ export function exactlyOnce(options: ExactlyOnceOptions = {}): GuardMiddleware {
   const service = process.env.POWERTOOLS_SERVICE_NAME || SERVICE.consumer;
   const log = (options.log ?? createLogger({ service })).child({ consumer });
   const metrics = options.metrics ?? emfMetrics({ service });
+  // The guard's own logger prints each event's line, which can carry its metrics;
+  // a logger of the caller's may not write JSON to stdout, so the batch counts them.
+  const folds = options.log === undefined && metrics.emf !== undefined;
   const margin = options.leaseMarginMs ?? DEFAULT_LEASE_MARGIN_MS;
   const batches = new WeakMap<object, Batch>();
+  type Counted = 'effects' | 'duplicates' | 'failures';
+  const METRIC_OF: Record<Counted, MetricName> = {
+    effects: METRIC.consumerEffects,
+    duplicates: METRIC.consumerDuplicates,
+    failures: METRIC.consumerFailures,
+  };
 
   class Batch {
     readonly claimed = new Map<string, Claimed>();
     readonly failures = new Set<string>();
-    /** What this batch counts: effects applied, duplicates skipped, records failed. */
+    /** What this batch counts when its lines cannot carry it: effects applied, duplicates skipped, records failed. */
     readonly counts = { effects: 0, duplicates: 0, failures: 0 };
     lease: ClaimLease;
     constructor(lease: ClaimLease) {
@@ -150,10 +178,25 @@ export function exactlyOnce(options: ExactlyOnceOptions = {}): GuardMiddleware {
       for (const c of this.claimed.values()) if (c.record.messageId === record.messageId) return c;
       return undefined;
     }
-    async complete(c: Claimed): Promise<void> {
+    /** The one line of an event's outcome, and its count: on the line, or in the batch's. */
+    note(
+      counted: Counted,
+      level: 'info' | 'warn' | 'error',
+      message: string,
+      fields: LogFields,
+    ): void {
+      if (!folds) {
+        this.counts[counted]++;
+        log[level](message, fields);
+        return;
+      }
+      const tally = new Tally();
+      tally.count(METRIC_OF[counted], { subscriber: consumer });
+      log[level](message, { ...fields, ...tally.fields(metrics, clock.now()) });
+    }
+    async complete(c: Claimed, fields: LogFields = {}): Promise<void> {
       if (c.state !== 'claimed') return;
       c.state = 'done';
-      this.counts.effects++;
       const claim = { consumer, eventId: c.event.id, owner: this.lease.owner };
       try {
         const kept = await markDone(
@@ -167,11 +210,13 @@ export function exactlyOnce(options: ExactlyOnceOptions = {}): GuardMiddleware {
               ...errorFields(error),
             }),
         );
-        if (!kept) log.warn('claim lost before completion', eventFields(c.event));
+        if (kept)
+          this.note('effects', 'info', 'effect applied', { ...fields, ...eventFields(c.event) });
+        else this.note('effects', 'warn', 'claim lost before completion', eventFields(c.event));
       } catch (error) {
         // The effect happened. Retrying the message would run it again once the
         // lease lapses, so it is acknowledged: only a later copy could run it twice.
-        log.error('could not mark done; the message is acknowledged anyway', {
+        this.note('effects', 'error', 'could not mark done; the message is acknowledged anyway', {
           ...eventFields(c.event),
           ...errorFields(error),
         });
@@ -180,8 +225,7 @@ export function exactlyOnce(options: ExactlyOnceOptions = {}): GuardMiddleware {
     async fail(c: Claimed, error: unknown): Promise<void> {
       if (c.state !== 'claimed') return;
       c.state = 'failed';
-      this.counts.failures++;
-      log.warn('effect failed; the message will be retried', {
+      this.note('failures', 'warn', 'effect failed; the message will be retried', {
         ...eventFields(c.event),
         ...errorFields(error),
       });
@@ -212,9 +256,10 @@ export function exactlyOnce(options: ExactlyOnceOptions = {}): GuardMiddleware {
     for (const record of request.event.Records) {
       const event = readEvent(record.body);
       if (!event) {
-        log.error('poison message: not a hookonce envelope', { messageId: record.messageId });
+        batch.note('failures', 'error', 'poison message: not a hookonce envelope', {
+          messageId: record.messageId,
+        });
         batch.failures.add(record.messageId);
-        batch.counts.failures++;
         continue;
       }
       const same = batch.claimed.get(event.id);
@@ -227,19 +272,17 @@ export function exactlyOnce(options: ExactlyOnceOptions = {}): GuardMiddleware {
         try {
           const result = await claims.claim(consumer, c.event.id, batch.lease, now);
           if (result.outcome === 'done') {
-            log.info('duplicate skipped', eventFields(c.event));
-            batch.counts.duplicates++;
+            batch.note('duplicates', 'info', 'duplicate skipped', eventFields(c.event));
             batch.claimed.delete(c.event.id);
           } else if (result.outcome === 'in_progress') {
             for (const r of [c.record, ...c.copies]) batch.failures.add(r.messageId);
             batch.claimed.delete(c.event.id);
           }
         } catch (error) {
-          log.error('claim failed; the message will be retried', {
+          batch.note('failures', 'error', 'claim failed; the message will be retried', {
             ...eventFields(c.event),
             ...errorFields(error),
           });
-          batch.counts.failures++;
           for (const r of [c.record, ...c.copies]) batch.failures.add(r.messageId);
           batch.claimed.delete(c.event.id);
         }
@@ -264,9 +307,9 @@ export function exactlyOnce(options: ExactlyOnceOptions = {}): GuardMiddleware {
         if (!c) throw new Error(`record ${record.messageId} is not claimed in this batch`);
         return c.event;
       },
-      async complete(record) {
+      async complete(record, fields) {
         const c = batch.find(record);
-        if (c) await batch.complete(c);
+        if (c) await batch.complete(c, fields);
       },
       async fail(record, error) {
         const c = batch.find(record);
@@ -313,10 +356,22 @@ export function exactlyOnce(options: ExactlyOnceOptions = {}): GuardMiddleware {
   };
 }
 
+/** What an effect gets besides its event. */
+export interface EffectMeta {
+  readonly record: SQSRecord;
+  readonly context: Context;
+  /**
+   * Adds fields (ids, names, outcomes: never the payload) to the guard's
+   * `effect applied` line of this event, so that an effect is logged in one
+   * line. Set by eachEvent() and consume().
+   */
+  readonly annotate?: (fields: LogFields) => void;
+}
+
 /** Per-event effect, as a team writes it. */
 export type Effect<Data = unknown> = (
   event: HookonceEvent<Data>,
-  meta: { readonly record: SQSRecord; readonly context: Context },
+  meta: EffectMeta,
 ) => Promise<void>;
 
 /**
@@ -329,13 +384,15 @@ export function eachEvent<Data = unknown>(effect: Effect<Data>): SqsBatchHandler
     if (!guard) throw new Error('eachEvent runs behind the exactlyOnce() middleware');
     await Promise.all(
       event.Records.map(async (record) => {
+        const fields: LogFields = {};
+        const annotate = (more: LogFields) => Object.assign(fields, more);
         try {
-          await effect(guard.eventOf(record) as HookonceEvent<Data>, { record, context });
+          await effect(guard.eventOf(record) as HookonceEvent<Data>, { record, context, annotate });
         } catch (error) {
           await guard.fail(record, error);
           return;
         }
-        await guard.complete(record);
+        await guard.complete(record, fields);
       }),
     );
     return { batchItemFailures: [] };

@@ -8,7 +8,7 @@
  */
 export type { EncodedEvent, HookonceEvent } from '../fanout/envelope.ts';
 export type { Clock } from '../shared/clock.ts';
-export type { Logger } from '../shared/log.ts';
+export type { LogFields, Logger } from '../shared/log.ts';
 export type { MetricsPort } from '../shared/metrics.ts';
 export type { ClaimOutcome, DoneMarkRetry } from './claims.ts';
 export {
@@ -25,6 +25,7 @@ export {
   type BatchGuard,
   consume,
   type Effect,
+  type EffectMeta,
   type ExactlyOnceOptions,
   eachEvent,
   exactlyOnce,

@@ -8,7 +8,7 @@ import type { Provider, Verdict, WebhookRequest } from '../providers/types.ts';
 import type { Clock } from '../shared/clock.ts';
 import { DependencyError } from '../shared/errors.ts';
 import { errorFields, type LogFields, type Logger } from '../shared/log.ts';
-import { METRIC, type MetricsPort, noMetrics } from '../shared/metrics.ts';
+import { METRIC, type MetricsPort, noMetrics, Tally } from '../shared/metrics.ts';
 import type { SecretSource } from '../shared/secrets.ts';
 import { accepted, duplicate, type HttpResponse, problem, retryAfter } from './responses.ts';
 
@@ -73,7 +73,11 @@ export interface IngestDeps {
   readonly publisher: EventPublisher;
   readonly clock: Clock;
   readonly log: Logger;
-  /** Counts of what happened, as EMF (functions/shared/metrics.ts). @default noMetrics */
+  /**
+   * Counts of what happened, as EMF (functions/shared/metrics.ts): carried by
+   * the request's last log line when the port can fold them into it (emf()),
+   * else written by the port. @default noMetrics
+   */
   readonly metrics?: MetricsPort;
   /** Where bodies too large to carry inline go. */
   readonly payloads: PayloadStore;
@@ -124,16 +128,32 @@ export function leaseFor(request: IngestRequest, now: number, policy: LeasePolic
 /**
  * The ingest core: verify, claim, publish, mark (docs/architecture.md, How it works).
  * Every answer is one of the HTTP contract (docs/architecture.md); only an unexpected
- * bug escapes as an exception.
+ * bug escapes as an exception, after its counts are written.
  */
 export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<HttpResponse> {
-  const metrics = deps.metrics ?? noMetrics;
+  const tally = new Tally();
+  try {
+    return await handle(request, deps, tally);
+  } catch (error) {
+    // No line ends this request here (the handler logs the bug): its counts go out on their own.
+    tally.writeApart(deps.metrics ?? noMetrics);
+    throw error;
+  }
+}
+
+async function handle(
+  request: IngestRequest,
+  deps: IngestDeps,
+  metrics: Tally,
+): Promise<HttpResponse> {
   const started = deps.clock.now();
   /**
-   * Every request ends with exactly one line that carries its `outcome`, the
-   * HTTP `status` and the time taken (`ms`): the console's timeline and
-   * `hookonce tail` read these lines (CloudWatch Logs Insights on AWS), so a
-   * webhook costs no write beyond the log line it always had.
+   * Every request ends with exactly one line, and writes no other at INFO: the
+   * line carries its `outcome`, the HTTP `status`, the time taken (`ms`) and
+   * the request's metrics (EMF, folded in by the metrics port). The console's
+   * timeline and `hookonce tail` read these lines (CloudWatch Logs Insights on
+   * AWS), so a webhook costs no write beyond this one line. Being the carrier of
+   * the metrics, it is written whatever the log level.
    */
   const answer = (
     logger: Logger,
@@ -142,10 +162,12 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
     response: HttpResponse,
     fields: LogFields & { outcome: RequestOutcome },
   ): HttpResponse => {
+    const ended = deps.clock.now();
     logger[level](message, {
       ...fields,
       status: response.statusCode,
-      ms: deps.clock.now() - started,
+      ms: ended - started,
+      ...metrics.fields(deps.metrics ?? noMetrics, ended),
     });
     return response;
   };
@@ -312,7 +334,7 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
       );
       delivery = { ...inline, payload: undefined, payloadRef };
       envelope = encodeEvent(fresh(delivery, now));
-      dlog.info('payload offloaded', { bytes: request.rawBody.length });
+      dlog.debug('payload offloaded', { bytes: request.rawBody.length });
     }
     const published = envelope;
     const claim = await deps.deliveries.claim(delivery, lease, now, provider.retentionSeconds);
@@ -333,30 +355,32 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
       await discard(delivery.payloadRef, deps, dlog);
     }
     const sameBody = existing.payloadSha256 === delivery.payloadSha256;
-    if (!sameBody) {
-      // A provider that renders each attempt again (Stripe's pending_webhooks) sends
-      // another body under the same signed id: the first body wins.
-      dlog.warn('payload changed; the first body is kept', { payloadChanged: true });
-      metrics.count(METRIC.payloadChanged, dims);
-    }
+    // A provider that renders each attempt again (Stripe's pending_webhooks) sends
+    // another body under the same signed id: the first body wins, and the request's
+    // line says so (at WARN).
+    const level = sameBody ? 'info' : 'warn';
+    const changed = sameBody ? {} : { payloadChanged: true };
+    if (!sameBody) metrics.count(METRIC.payloadChanged, dims);
     if (existing.status === 'PUBLISHED') {
       metrics.count(METRIC.duplicate, dims);
-      return answer(dlog, 'info', 'duplicate', duplicate(id), { outcome: 'duplicate' });
+      return answer(dlog, level, 'duplicate', duplicate(id), { outcome: 'duplicate', ...changed });
     }
     const leaseLeftMs = (existing.leaseUntil ?? 0) - now;
     if (leaseLeftMs >= 0) {
       metrics.count(METRIC.inProgress, dims);
-      return answer(dlog, 'info', 'in progress elsewhere', inProgress(leaseLeftMs), {
+      return answer(dlog, level, 'in progress elsewhere', inProgress(leaseLeftMs), {
         outcome: 'in_progress',
         leaseLeftMs,
+        ...changed,
       });
     }
     const taken = await deps.deliveries.takeOver(delivery, lease, now);
     if (!taken) {
       metrics.count(METRIC.inProgress, dims);
       // Lost the race for it just now: the winner is at work.
-      return answer(dlog, 'info', 'in progress elsewhere', inProgress(1_000), {
+      return answer(dlog, level, 'in progress elsewhere', inProgress(1_000), {
         outcome: 'in_progress',
+        ...changed,
       });
     }
     holder = taken;
@@ -364,9 +388,10 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
     await publishAndMark(holder, lease.owner, deps, encodeEvent(taken, sameBody ? { isJson } : {}));
     metrics.count(METRIC.published, dims);
     metrics.count(METRIC.takenOver, dims);
-    return answer(dlog, 'info', 'accepted', accepted(id), {
+    return answer(dlog, level, 'accepted', accepted(id), {
       outcome: 'taken_over',
       attempts: taken.attempts,
+      ...changed,
     });
   } catch (error) {
     if (!(error instanceof DependencyError)) throw error;

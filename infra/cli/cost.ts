@@ -36,8 +36,11 @@ export interface CostInput {
   readonly batchSize: number;
   /** How long the event source waits to fill a batch (a subscriber's batchingWindowSeconds). */
   readonly batchingWindowSeconds: number;
-  /** Share of requests X-Ray traces beyond its reservoir of one a second; 0 with tracing off. */
-  readonly tracingSampleRate: number;
+  /**
+   * X-Ray active tracing on the functions (the construct's `tracing: true`), which
+   * Lambda samples itself: the first request each second, then 5 %.
+   */
+  readonly tracing: boolean;
   /** The functions' log level. */
   readonly logLevel: 'info' | 'debug';
 }
@@ -55,7 +58,7 @@ export const DEFAULT_COST_INPUT: CostInput = {
   consumerMs: 30,
   batchSize: DEFAULT_BATCH_SIZE,
   batchingWindowSeconds: DEFAULT_BATCHING_WINDOW_SECONDS,
-  tracingSampleRate: 0,
+  tracing: false,
   logLevel: 'info',
 };
 
@@ -110,8 +113,13 @@ export interface MeasuredCost {
     readonly deletes: number;
     readonly invocations: number;
   };
-  /** Log bytes with the functions at debug level. */
-  readonly debug: { readonly ingestLogBytes: number; readonly consumerLogBytes: number };
+  /** Log lines and bytes with the functions at debug level, per request and per event. */
+  readonly debug: {
+    readonly ingestLogLines: number;
+    readonly ingestLogBytes: number;
+    readonly consumerLogLines: number;
+    readonly consumerLogBytes: number;
+  };
 }
 
 /**
@@ -147,17 +155,20 @@ export const ASSUMPTIONS = {
   /** The guard's claim and done, per event. */
   consumerWru: 2,
   /** Ingest lines per request (the outcome line with its metrics). */
-  ingestLogBytes: 600,
+  ingestLogBytes: 560,
   /** The access log line. */
-  accessLogBytes: 250,
+  accessLogBytes: 200,
   /** The guard's line per event. */
-  consumerLogBytes: 300,
+  consumerLogBytes: 500,
   /** Lambda's START, END and REPORT lines, which JSON format at system level WARN leaves out. */
   platformLogBytes: 0,
   /** Lambda polls an idle queue with long polls (20 s) from about five pollers. */
   idlePollsPerQueueMonth: 5 * ((30 * 86_400) / 20),
-  /** X-Ray's reservoir: the first request each second is traced, then the sample rate. */
+  /** Lambda's sampling of a traced function: the first request each second, then 5 % (not configurable). */
   xrayReservoirPerSecond: 1,
+  xrayRate: 0.05,
+  /** CloudWatch Logs counts each log event as its bytes plus 26. */
+  logEventOverheadBytes: 26,
   sweeperMs: 100,
   secondsPerMonth: 30 * 86_400,
 } as const;
@@ -208,10 +219,10 @@ const GB = 1024 ** 3;
 /** Chunks a size is billed in: API Gateway 512 KB, SNS and SQS 64 KB, DynamoDB 1 KB. */
 const chunks = (bytes: number, size: number): number => Math.max(1, Math.ceil(bytes / size));
 
-/** Traces X-Ray records of `requests` spread over a month: its reservoir, then the sample rate. */
-function sampledTraces(requests: number, rate: number): number {
+/** Traces X-Ray records of `requests` spread over a month: Lambda's reservoir, then its rate. */
+function sampledTraces(requests: number): number {
   const reservoir = ASSUMPTIONS.xrayReservoirPerSecond * ASSUMPTIONS.secondsPerMonth;
-  return Math.min(requests, reservoir) + rate * Math.max(0, requests - reservoir);
+  return Math.min(requests, reservoir) + ASSUMPTIONS.xrayRate * Math.max(0, requests - reservoir);
 }
 
 /**
@@ -292,19 +303,27 @@ export function estimateCost(input: CostInput, measured?: MeasuredCost): CostEst
   );
   const consumerWru = measuredOr(any?.perMessage.consumerWru, ASSUMPTIONS.consumerWru);
   const perBatch = any?.perBatch ?? { receives: 1, deletes: 1, invocations: 1, messages: 1 };
+  // Each log event counts its bytes and 26 more.
+  const event = ASSUMPTIONS.logEventOverheadBytes;
   const ingestLog = measuredOr(
     any &&
-      n * (debug ? any.debug.ingestLogBytes : any.perDelivery.ingestLogBytes) +
-        duplicates * (debug ? any.debug.ingestLogBytes : any.perDuplicate.ingestLogBytes),
-    copies * ASSUMPTIONS.ingestLogBytes,
+      (debug
+        ? copies * (any.debug.ingestLogBytes + event * any.debug.ingestLogLines)
+        : n * (any.perDelivery.ingestLogBytes + event * any.perDelivery.ingestLogLines) +
+          duplicates * (any.perDuplicate.ingestLogBytes + event * any.perDuplicate.ingestLogLines)),
+    copies * (ASSUMPTIONS.ingestLogBytes + event),
   );
   const accessLog = measuredOr(
-    any && copies * any.perRequest.accessLogBytes,
-    copies * ASSUMPTIONS.accessLogBytes,
+    any && copies * (any.perRequest.accessLogBytes + event),
+    copies * (ASSUMPTIONS.accessLogBytes + event),
   );
   const consumerLog = measuredOr(
-    any && messages * (debug ? any.debug.consumerLogBytes : any.perMessage.consumerLogBytes),
-    messages * ASSUMPTIONS.consumerLogBytes,
+    any &&
+      messages *
+        (debug
+          ? any.debug.consumerLogBytes + event * any.debug.consumerLogLines
+          : any.perMessage.consumerLogBytes + event * any.perMessage.consumerLogLines),
+    messages * (ASSUMPTIONS.consumerLogBytes + event),
   );
   const platformLog = (copies + batches) * ASSUMPTIONS.platformLogBytes;
 
@@ -409,12 +428,12 @@ export function estimateCost(input: CostInput, measured?: MeasuredCost): CostEst
       ),
     );
   }
-  if (input.tracingSampleRate > 0) {
+  if (input.tracing) {
     variable.push(
       line(
         'X-Ray',
-        `traces (1/s, then ${formatRate(input.tracingSampleRate)})`,
-        sampledTraces(copies + batches, input.tracingSampleRate),
+        'traces (Lambda samples 1/s, then 5 %)',
+        sampledTraces(copies + batches),
         'xrayTrace',
         'traces',
         'given',
@@ -513,9 +532,6 @@ export function estimateCost(input: CostInput, measured?: MeasuredCost): CostEst
 
 const formatFill = (fill: number): string =>
   Number.isInteger(fill) ? String(fill) : fill.toFixed(1);
-const formatRate = (rate: number): string =>
-  `${(rate * 100).toLocaleString('en-US', { maximumFractionDigits: 2 })} %`;
-
 /**
  * What the knobs do to the bill of `input`: batchSize and batchingWindowSeconds
  * to SQS requests and consumer invocations, tracing and the log level to the
@@ -551,10 +567,7 @@ export function knobEffects(input: CostInput, measured?: MeasuredCost) {
   return {
     base: perMillion(base),
     batching,
-    tracing: [0.05, 1].map((rate) => ({
-      rate,
-      addsUsd: delta({ tracingSampleRate: rate }) - delta({ tracingSampleRate: 0 }),
-    })),
+    tracingAddsUsd: delta({ tracing: true }) - delta({ tracing: false }),
     debugLogsAddUsd: delta({ logLevel: 'debug' }) - delta({ logLevel: 'info' }),
   };
 }
@@ -584,10 +597,7 @@ export function formatEstimate(estimate: CostEstimate): string {
     });
   const width = 2 + 25 + 47 + 24 + 11 + 11 + 10;
   const header = `  ${'service'.padEnd(25)}${'what'.padEnd(47)}${'quantity a month'.padStart(24)}${'a month'.padStart(11)}${'per 1M'.padStart(11)}  basis`;
-  const tracing =
-    input.tracingSampleRate > 0
-      ? `X-Ray sampling ${formatRate(input.tracingSampleRate)}`
-      : 'X-Ray off';
+  const tracing = input.tracing ? 'X-Ray on (1/s, then 5 %)' : 'X-Ray off';
   return [
     `hookonce on AWS: ${count(input.webhooks)} webhooks a month, ${input.subscribers} subscriber(s), ${input.providers} provider(s)`,
     `  bodies of ${count(input.payloadBytes / KB)} KB, ${Math.round(input.duplicateRate * 100)}% sent twice; ingest ${input.ingestMemoryMb} MB × ${input.ingestMs} ms, consumers ${input.consumerMemoryMb} MB × ${input.consumerMs} ms (arm64)`,
@@ -630,11 +640,8 @@ export function formatKnobs(knobs: ReturnType<typeof knobEffects>, input: CostIn
     `what the knobs change, at ${count(input.webhooks)} webhooks a month spread evenly (per subscriber):`,
     head,
     ...rows,
-    ...knobs.tracing.map(
-      (t) =>
-        `  tracing at ${formatRate(t.rate).padEnd(6)} (1/s, then the rate)     ${sign(t.addsUsd)} per million`,
-    ),
-    `  log level debug instead of info           ${sign(knobs.debugLogsAddUsd)} per million`,
+    `  tracing: true (Lambda samples 1/s, then 5 %)  ${sign(knobs.tracingAddsUsd)} per million`,
+    `  log level debug instead of info               ${sign(knobs.debugLogsAddUsd)} per million`,
   ].join('\n');
 }
 
@@ -649,6 +656,12 @@ export function parseAmount(raw: string, what: string): number {
     );
   }
   return value * scale;
+}
+
+/** `--tracing` or `--no-tracing` (the construct's default), not both. */
+function tracingOf(on: boolean | undefined, off: boolean | undefined): boolean {
+  if (on && off) throw new UsageError('give --tracing or --no-tracing, not both');
+  return on === true;
 }
 
 function logLevel(raw: string | undefined): CostInput['logLevel'] {
@@ -714,7 +727,7 @@ export function parseCostArgs(args: readonly string[]): CostInput | 'help' {
       0,
       300,
     ),
-    tracingSampleRate: number(v.tracing, '--tracing', d.tracingSampleRate, 0, 1),
+    tracing: tracingOf(v.tracing, v['no-tracing']),
     logLevel: logLevel(v['log-level']),
   };
 }
@@ -735,7 +748,8 @@ function parseCostArgsRaw(args: readonly string[]) {
       'consumer-ms': { type: 'string' },
       'batch-size': { type: 'string' },
       'batching-window': { type: 'string' },
-      tracing: { type: 'string' },
+      tracing: { type: 'boolean' },
+      'no-tracing': { type: 'boolean' },
       'log-level': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -759,7 +773,8 @@ options:
       --consumer-ms MS     billed time of a consumer, per message            default 30
       --batch-size N       a subscriber's batchSize (1 to 10)                default 10
       --batching-window S  a subscriber's batchingWindowSeconds              default 0
-      --tracing RATE       X-Ray on, sampling RATE (0.05 = 5 %) past 1/s     default off
+      --tracing            X-Ray on (the construct's tracing: true)         default off
+      --no-tracing         X-Ray off, as deployed by default
       --log-level LEVEL    info or debug                                     default info
       --json               the estimate and the knobs as JSON
 

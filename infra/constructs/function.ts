@@ -11,11 +11,14 @@ import {
 } from 'aws-cdk-lib/aws-iam';
 import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
 import {
+  ApplicationLogLevel,
   Architecture,
   Code,
   type FunctionProps,
   Function as LambdaFunction,
+  LoggingFormat,
   Runtime,
+  SystemLogLevel,
   Tracing,
 } from 'aws-cdk-lib/aws-lambda';
 import {
@@ -57,12 +60,40 @@ export interface FunctionDefaults {
   readonly logRetention: RetentionDays;
   /** Encrypts each function's log group; its policy must let CloudWatch Logs use it (logsKey()). */
   readonly logsKey: IKey;
-  /** X-Ray active tracing. */
+  /** X-Ray active tracing (Lambda samples it: the first request each second, 5 % of the rest). */
   readonly tracing: boolean;
-  /** POWERTOOLS_LOG_LEVEL. */
+  /** POWERTOOLS_LOG_LEVEL: the lowest level the functions print (functions/shared/log.ts). */
   readonly logLevel: string;
   /** POWERTOOLS_LOGGER_SAMPLE_RATE, 0 to 1. */
   readonly debugLogSampleRate: number;
+}
+
+/**
+ * Lambda's advanced logging controls, as every hookonce function has them: the
+ * JSON log format, in which Lambda filters lines by their `level`; Lambda's own
+ * lines (START, END and REPORT, three an invocation, and the init lines) only
+ * from WARN up; and the application lines from the most verbose level the
+ * function may print: DEBUG with `logLevel: 'DEBUG'` or a debug sample rate,
+ * else INFO. Never from above INFO, whatever `logLevel` says: a line that
+ * carries metrics is an INFO line (an EMF line without a level is INFO to
+ * Lambda too), so Lambda would drop metrics with it. `logLevel` WARN or ERROR is
+ * applied by the function itself, which prints a line carrying metrics
+ * whatever its level. Lambda sets AWS_LAMBDA_LOG_LEVEL to the application
+ * level, which Powertools Logger takes as its own; hookonce's logger decides
+ * by POWERTOOLS_LOG_LEVEL (functions/shared/log.ts).
+ */
+export function lambdaLogging(
+  logLevel: string,
+  debugLogSampleRate: number,
+): Pick<FunctionProps, 'loggingFormat' | 'systemLogLevelV2' | 'applicationLogLevelV2'> {
+  return {
+    loggingFormat: LoggingFormat.JSON,
+    systemLogLevelV2: SystemLogLevel.WARN,
+    applicationLogLevelV2:
+      logLevel === 'DEBUG' || debugLogSampleRate > 0
+        ? ApplicationLogLevel.DEBUG
+        : ApplicationLogLevel.INFO,
+  };
 }
 
 /** Checks a debug sample rate before anything is built with it. */
@@ -177,7 +208,8 @@ export function hookonceFunction(
     reservedConcurrentExecutions: props.reservedConcurrentExecutions,
     role,
     tracing: defaults.tracing ? Tracing.ACTIVE : Tracing.DISABLED,
-    // Read by Powertools Logger (functions/shared/log.ts).
+    ...lambdaLogging(defaults.logLevel, defaults.debugLogSampleRate),
+    // Read by hookonce's logger over Powertools Logger (functions/shared/log.ts).
     environment: {
       POWERTOOLS_SERVICE_NAME: props.serviceName,
       POWERTOOLS_LOG_LEVEL: defaults.logLevel,

@@ -40,22 +40,31 @@ const INGEST_TABLE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamo
 const INGEST_PAYLOAD_ACTIONS = ['s3:PutObject', 's3:DeleteObject'];
 
 /**
- * One JSON object per request in the API's access logs (for Logs Insights): who,
- * which route, the answer, and what the integration said. Headers and bodies are
- * never logged, so neither signatures nor payloads are.
+ * One JSON object per request in the API's access logs (for Logs Insights):
+ * what an operator reads of a request, and nothing else. Headers and bodies are
+ * never logged, so neither signatures nor payloads are. Left out: the user
+ * agent (the same for every delivery of a provider, which the path names), the
+ * route key (the method and path say it), the response length (the answers are
+ * short JSON of a known shape), the integration's status (200 from Lambda even
+ * when the function answered 5xx) and latency (the response latency less API
+ * Gateway's few milliseconds).
  */
 export const ACCESS_LOG_FIELDS = {
+  // API Gateway's id of the request, which it answers in `apigw-requestid` and AWS support asks for.
   requestId: '$context.requestId',
-  requestTime: '$context.requestTime',
+  // When it arrived, in epoch milliseconds: exact, and shorter than the CLF date.
+  requestTimeEpoch: '$context.requestTimeEpoch',
+  // Who sent it: to check a provider's published addresses, or to find where a flood comes from.
   sourceIp: '$context.identity.sourceIp',
-  userAgent: '$context.identity.userAgent',
-  routeKey: '$context.routeKey',
+  // POST for a delivery, GET for a subscription check.
+  method: '$context.httpMethod',
+  // The provider, as the path names it (`/webhooks/<provider>`).
   path: '$context.path',
+  // The answer the provider got.
   status: '$context.status',
-  responseLength: '$context.responseLength',
+  // How long the provider waited for it, in milliseconds.
   responseLatency: '$context.responseLatency',
-  integrationStatus: '$context.integration.status',
-  integrationLatency: '$context.integration.latency',
+  // Why API Gateway answered 5xx itself (the function failed, timed out or was throttled); `-` otherwise.
   integrationError: '$context.integrationErrorMessage',
 };
 

@@ -173,12 +173,13 @@ export interface HookonceSubscriberProps {
    */
   readonly logRetention?: RetentionDays;
   /**
-   * X-Ray active tracing on the consumer.
-   * @default true
+   * X-Ray active tracing on the consumer, sampled by Lambda (the first request
+   * each second, 5 % of the rest), as Hookonce's `tracing`.
+   * @default false
    */
   readonly tracing?: boolean;
   /**
-   * The consumer's log level (POWERTOOLS_LOG_LEVEL).
+   * The lowest level the consumer prints (POWERTOOLS_LOG_LEVEL), as Hookonce's `logLevel`.
    * @default 'INFO'
    */
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -290,7 +291,7 @@ export class HookonceSubscriber extends Construct {
       logsKey:
         props.logsKey ??
         logsKey(this, 'LogsKey', `${deployment}: encrypts the logs of subscriber "${name}"`),
-      tracing: props.tracing ?? true,
+      tracing: props.tracing ?? false,
       logLevel: props.logLevel ?? 'INFO',
       debugLogSampleRate: checkDebugLogSampleRate(props.debugLogSampleRate ?? 0),
     };

@@ -47,10 +47,30 @@ export function formatFunctionLine(functionName: string, line: string, color: bo
   const level = String(parsed.level ?? 'info').toLowerCase();
   // The line that ends a request: the gateway's line right after it shows its status and time.
   const ends = parsed.outcome !== undefined;
+  // Metrics folded into the line (EMF): not something the code logged for a reader.
+  const metrics = metricKeys(parsed._aws);
   const fields = Object.entries(parsed)
-    .filter(([k]) => !SKIP.has(k) && !(ends && (k === 'status' || k === 'ms')))
+    .filter(([k]) => !SKIP.has(k) && !metrics.has(k) && !(ends && (k === 'status' || k === 'ms')))
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
     .join(' ');
   const message = color ? styleText(LEVEL_STYLE[level] ?? 'white', parsed.message) : parsed.message;
   return `${time} ${name} ${message}${fields ? ` ${color ? styleText('gray', fields) : fields}` : ''}`;
+}
+
+/** `_aws` and the metric names of an EMF document's directives. */
+function metricKeys(aws: unknown): Set<string> {
+  const keys = new Set<string>();
+  if (typeof aws !== 'object' || aws === null) return keys;
+  keys.add('_aws');
+  const directives = (aws as { CloudWatchMetrics?: unknown }).CloudWatchMetrics;
+  if (!Array.isArray(directives)) return keys;
+  for (const directive of directives) {
+    const metrics = (directive as { Metrics?: unknown })?.Metrics;
+    if (!Array.isArray(metrics)) continue;
+    for (const metric of metrics) {
+      const name = (metric as { Name?: unknown })?.Name;
+      if (typeof name === 'string') keys.add(name);
+    }
+  }
+  return keys;
 }

@@ -414,7 +414,10 @@ function summarize(
       invocations: 1,
     },
     debug: {
+      ingestLogLines: debug.fresh.ingestLines.count / debug.fresh.requests,
       ingestLogBytes: debug.fresh.ingestLines.bytes / debug.fresh.requests,
+      consumerLogLines:
+        debug.fresh.consumerLines.count / Math.max(1, debug.fresh.aws.receives.messages),
       consumerLogBytes:
         debug.fresh.consumerLines.bytes / Math.max(1, debug.fresh.aws.receives.messages),
     },

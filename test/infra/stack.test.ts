@@ -435,18 +435,13 @@ describe('Stack: HookonceStack', () => {
     const payloads = (pattern = 'payloads/*') => ({
       'Fn::Join': ['', [{ 'Fn::GetAtt': [idOf(hookonce.payloadBucket), 'Arn'] }, `/${pattern}`]],
     });
-    /** Every function writes its own log group and sends X-Ray segments (tracing is on). */
+    /** Every function writes its own log group (and, tracing being off by default, sends no X-Ray segments). */
     const common = (fn: IConstruct) => [
       {
         Effect: 'Allow',
         Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
         // Its log group is its sibling, `<id>Logs`.
         Resource: getAtt((fn.node.scope as IConstruct).node.findChild(`${fn.node.id}Logs`)),
-      },
-      {
-        Effect: 'Allow',
-        Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
-        Resource: '*',
       },
     ];
     const publish = () => [

@@ -94,7 +94,7 @@ describe('Construct: HookonceSubscriber in a team’s own app', () => {
     });
   });
 
-  it('runs the consumer as hookonce runs its own: Node.js 24 on arm64, traced, named by the construct', () => {
+  it('runs the consumer as hookonce runs its own: Node.js 24 on arm64, untraced, named by the construct', () => {
     const fn = resources()[idOf(payments.consumerFunction)].Properties;
     expect(fn).toMatchObject({
       Runtime: 'nodejs24.x',
@@ -102,8 +102,9 @@ describe('Construct: HookonceSubscriber in a team’s own app', () => {
       Handler: 'index.handler',
       Timeout: 30,
       MemorySize: 256,
-      TracingConfig: { Mode: 'Active' },
+      LoggingConfig: { LogFormat: 'JSON', SystemLogLevel: 'WARN', ApplicationLogLevel: 'INFO' },
     });
+    expect(fn.TracingConfig).toBeUndefined();
     expect(fn.Environment.Variables).toMatchObject({
       [CONSUMER_ENV.table]: { Ref: idOf(payments.claimsTable) },
       [CONSUMER_ENV.subscriber]: 'payments',

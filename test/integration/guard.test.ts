@@ -12,8 +12,10 @@ import type { HookonceEvent } from '../../functions/fanout/envelope.ts';
 import type { Clock } from '../../functions/shared/clock.ts';
 import { DependencyError } from '../../functions/shared/errors.ts';
 import { createLogger } from '../../functions/shared/log.ts';
+import { emfMetrics } from '../../functions/shared/metrics.ts';
 import { backends, testDeclaration, useDynamo } from '../support/backends.ts';
 import { envelope, lambdaContext, sqsEvent, sqsRecord } from '../support/events.ts';
+import { captureWrites } from '../support/log-capture.ts';
 
 const T0 = Date.UTC(2100, 0, 1);
 const CONSUMER = 'billing';
@@ -98,6 +100,74 @@ describe.each(backends)('Middleware: exactlyOnce (on %s)', (kind) => {
       // Assess
       expect(counter.count(event)).toBe(1);
       expect(failedIds(response)).toEqual([]);
+    });
+
+    it('logs each event in one line with what its effect annotated, its count folded in; a copy in one line too', async () => {
+      // Prepare: the guard's own logger (stdout) and metrics that fold.
+      const { log: _, ...own } = options;
+      const handler = consume(
+        async (event, { annotate }) => {
+          annotate?.({ entity: `INVOICE#${event.deliveryid}`, written: true });
+        },
+        { ...own, metrics: emfMetrics({ service: 'hookonce-consumer', disabled: false }) },
+      );
+      const event = envelope(newDeliveryId());
+
+      // Act
+      const applied = await captureWrites(() =>
+        handler(sqsEvent(recordOf('m-1', event)), nextContext()),
+      );
+      const copy = await captureWrites(() =>
+        handler(sqsEvent(recordOf('m-2', event)), nextContext()),
+      );
+
+      // Assess
+      const parse = (lines: readonly string[]) =>
+        lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(parse(applied.lines)).toEqual([
+        expect.objectContaining({
+          level: 'INFO',
+          message: 'effect applied',
+          eventId: event.id,
+          entity: `INVOICE#${event.deliveryid}`,
+          written: true,
+          subscriber: CONSUMER,
+          ConsumerEffects: 1,
+          _aws: expect.any(Object),
+        }),
+      ]);
+      expect(parse(copy.lines)).toEqual([
+        expect.objectContaining({
+          message: 'duplicate skipped',
+          eventId: event.id,
+          ConsumerDuplicatesSkipped: 1,
+        }),
+      ]);
+    });
+
+    it('counts per batch, in EMF lines of their own, when it logs with a logger of the caller', async () => {
+      // Prepare
+      const lines: string[] = [];
+      const emf: string[] = [];
+      const handler = consume(async () => undefined, {
+        ...options,
+        log: createLogger({}, 'info', (l) => lines.push(l)),
+        metrics: emfMetrics({ service: 'hookonce-consumer', write: (l) => emf.push(l) }),
+      });
+      const events = [envelope(newDeliveryId()), envelope(newDeliveryId())];
+
+      // Act
+      await handler(sqsEvent(...events.map((e, i) => recordOf(`m-${i}`, e))), nextContext());
+
+      // Assess
+      expect(lines.filter((l) => l.includes('"_aws"'))).toEqual([]);
+      expect(lines.map((l) => (JSON.parse(l) as { message: string }).message)).toEqual([
+        'effect applied',
+        'effect applied',
+      ]);
+      expect(emf.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual([
+        expect.objectContaining({ subscriber: CONSUMER, ConsumerEffects: 2 }),
+      ]);
     });
 
     it('runs the effect once across invocations, for another SQS message or the same one again', async () => {

@@ -88,7 +88,7 @@ const MEASURED: MeasuredCost = {
   perRequest: { accessLogBytes: 200 },
   perMessage: { consumerWru: 2, consumerLogLines: 1, consumerLogBytes: 300 },
   perBatch: { messages: 2, receives: 1, deletes: 1, invocations: 1 },
-  debug: { ingestLogBytes: 1500, consumerLogBytes: 900 },
+  debug: { ingestLogLines: 3, ingestLogBytes: 1500, consumerLogLines: 2, consumerLogBytes: 900 },
 };
 
 const line = (estimate: CostEstimate, service: string, what: string) => {
@@ -210,21 +210,28 @@ describe('Function: estimateCost', () => {
     const debug = estimateCost(input({ duplicateRate: 0.1, logLevel: 'debug' }), MEASURED);
 
     // Assess
+    // Each line counts 26 bytes more, as CloudWatch Logs counts an event.
     const GB = 1024 ** 3;
     expect(quantity(info, 'CloudWatch Logs', 'ingest lines')).toBeCloseTo(
-      (1e6 * 500 + 1e5 * 400) / GB,
+      (1e6 * (500 + 26) + 1e5 * (400 + 26)) / GB,
     );
-    expect(quantity(info, 'CloudWatch Logs', 'access log')).toBeCloseTo((1.1e6 * 200) / GB);
-    expect(quantity(info, 'CloudWatch Logs', 'consumer lines')).toBeCloseTo((1e6 * 300) / GB);
-    expect(quantity(debug, 'CloudWatch Logs', 'ingest lines')).toBeCloseTo((1.1e6 * 1500) / GB);
-    expect(quantity(debug, 'CloudWatch Logs', 'consumer lines')).toBeCloseTo((1e6 * 900) / GB);
+    expect(quantity(info, 'CloudWatch Logs', 'access log')).toBeCloseTo((1.1e6 * 226) / GB);
+    expect(quantity(info, 'CloudWatch Logs', 'consumer lines')).toBeCloseTo(
+      (1e6 * (300 + 26)) / GB,
+    );
+    expect(quantity(debug, 'CloudWatch Logs', 'ingest lines')).toBeCloseTo(
+      (1.1e6 * (1500 + 3 * 26)) / GB,
+    );
+    expect(quantity(debug, 'CloudWatch Logs', 'consumer lines')).toBeCloseTo(
+      (1e6 * (900 + 2 * 26)) / GB,
+    );
   });
 
-  it('traces nothing by default; sampled, the reservoir and then the rate', () => {
+  it("traces nothing by default; with tracing, Lambda's reservoir of one a second and then 5 %", () => {
     // Act
     const off = estimateCost(input(), MEASURED);
     const high = estimateCost(
-      input({ webhooks: 100_000_000, duplicateRate: 0, tracingSampleRate: 0.05 }),
+      input({ webhooks: 100_000_000, duplicateRate: 0, tracing: true }),
       MEASURED,
     );
 
@@ -265,8 +272,8 @@ describe('Function: knobEffects', () => {
       estimateCost(input({ batchingWindowSeconds: 20 }), MEASURED).perMillionUsd,
     );
     expect(twenty?.consumerInvocations).toBeLessThan(1_000_000);
-    expect(knobs.tracing[0]?.addsUsd).toBeCloseTo(
-      estimateCost(input({ tracingSampleRate: 0.05 }), MEASURED).perMillionUsd - base,
+    expect(knobs.tracingAddsUsd).toBeCloseTo(
+      estimateCost(input({ tracing: true }), MEASURED).perMillionUsd - base,
     );
     expect(knobs.debugLogsAddUsd).toBeGreaterThan(0);
   });
@@ -307,12 +314,12 @@ describe('Command: hookonce cost', () => {
 
   it('prints JSON with --json', async () => {
     // Act
-    const { code, out } = await cli(['cost', '-n', '1e6', '--tracing', '0.05', '--json']);
+    const { code, out } = await cli(['cost', '-n', '1e6', '--tracing', '--json']);
 
     // Assess
     expect(code).toBe(0);
     const parsed = JSON.parse(out) as CostEstimate;
-    expect(parsed.input).toMatchObject({ webhooks: 1_000_000, tracingSampleRate: 0.05 });
+    expect(parsed.input).toMatchObject({ webhooks: 1_000_000, tracing: true });
     expect(parsed.perMillionUsd).toBeCloseTo(
       estimateCost(parsed.input, loadMeasuredCost()).perMillionUsd,
     );
@@ -325,6 +332,15 @@ describe('Command: hookonce cost', () => {
     // Assess
     expect(code).toBe(2);
     expect(err).toContain('--subscribers must be a whole number');
+  });
+
+  it('refuses --tracing with --no-tracing', async () => {
+    // Act
+    const { code, err } = await cli(['cost', '--tracing', '--no-tracing']);
+
+    // Assess
+    expect(code).toBe(2);
+    expect(err).toContain('give --tracing or --no-tracing, not both');
   });
 
   it('exits 2 on a log level it does not know', async () => {

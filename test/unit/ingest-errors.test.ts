@@ -11,6 +11,7 @@ import type { HttpResponse } from '../../functions/ingest/responses.ts';
 import { standardWebhooks } from '../../functions/providers/standard-webhooks.ts';
 import { DependencyError } from '../../functions/shared/errors.ts';
 import { createLogger } from '../../functions/shared/log.ts';
+import { emfMetrics } from '../../functions/shared/metrics.ts';
 import { OTHER_SECRET, signStandard, TEST_SECRET } from '../support/backends.ts';
 
 const NOW = Date.UTC(2100, 0, 1);
@@ -282,18 +283,57 @@ describe('Module: ingest', () => {
     it.each([
       ['the claim', 'claim'],
       ['the publish', 'publish'],
-    ] as const)('lets an unexpected error in %s propagate', async (_, where) => {
+    ] as const)(
+      'lets an unexpected error in %s propagate, its counts written on their own',
+      async (_, where) => {
+        // Prepare
+        const { deps, deliveries, publisher, logLines } = stubs();
+        const emf: string[] = [];
+        const bug = new TypeError('a bug, not an outage');
+        if (where === 'claim') deliveries.claim.mockRejectedValue(bug);
+        else publisher.publish.mockRejectedValue(bug);
+
+        // Act
+        const answering = ingest(request(), {
+          ...deps,
+          metrics: emfMetrics({ service: 'hookonce-ingest', write: (l) => emf.push(l) }),
+        });
+
+        // Assess
+        await expect(answering).rejects.toBe(bug);
+        // No line ends the request (the handler logs the bug), so its count is a line of its own.
+        expect(logLines.filter((l) => l.includes('"_aws"'))).toEqual([]);
+        expect(emf.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual([
+          expect.objectContaining({ provider: 'standard', Received: 1 }),
+        ]);
+      },
+    );
+
+    it('ends a duplicate whose body changed with one WARN line that says so and carries PayloadChanged', async () => {
       // Prepare
-      const { deps, deliveries, publisher } = stubs();
-      const bug = new TypeError('a bug, not an outage');
-      if (where === 'claim') deliveries.claim.mockRejectedValue(bug);
-      else publisher.publish.mockRejectedValue(bug);
+      const { deps, deliveries, logLines } = stubs();
+      deliveries.claim.mockImplementation(refusedFor({ payloadSha256: 'e'.repeat(64) }));
 
       // Act
-      const answering = ingest(request(), deps);
+      const response = await ingest(request(), {
+        ...deps,
+        metrics: emfMetrics({ service: 'hookonce-ingest', disabled: false }),
+      });
 
       // Assess
-      await expect(answering).rejects.toBe(bug);
+      expect(response.statusCode).toBe(200);
+      const lines = logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.filter((l) => l.level !== 'DEBUG')).toEqual([
+        expect.objectContaining({
+          level: 'WARN',
+          message: 'duplicate',
+          outcome: 'duplicate',
+          payloadChanged: true,
+          PayloadChanged: 1,
+          Duplicate: 1,
+          Received: 1,
+        }),
+      ]);
     });
     it('answers 400 malformed_delivery_id for a signed id DynamoDB could not key, and stores nothing', async () => {
       // Prepare: correctly signed, but the id is longer than any provider sends.

@@ -15,6 +15,8 @@ export function renderAccessLogLine(request: {
   const values: Record<string, string> = {
     '$context.requestId': `${randomBytes(6).toString('base64url').slice(0, 7)}Hcn4FQ=`,
     '$context.requestTime': '02/Dec/2026:11:13:29 +0000',
+    '$context.requestTimeEpoch': '1795950809123',
+    '$context.httpMethod': 'POST',
     '$context.identity.sourceIp': '54.187.216.72',
     '$context.identity.userAgent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
     '$context.routeKey': 'POST /webhooks/{provider}',
@@ -28,7 +30,9 @@ export function renderAccessLogLine(request: {
   };
   const line: Record<string, string> = {};
   for (const [key, variable] of Object.entries(ACCESS_LOG_FIELDS)) {
-    line[key] = values[variable] ?? '-';
+    const value = values[variable];
+    if (value === undefined) throw new Error(`no sample value for ${variable} of the access log`);
+    line[key] = value;
   }
   return JSON.stringify(line);
 }
