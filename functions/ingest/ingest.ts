@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { PayloadStore } from '../deliveries/payloads.ts';
 import type { DeliveryRecord, DeliveryStore, Lease, NewDelivery } from '../deliveries/store.ts';
 import { type EncodedEvent, encodeEvent, eventId, parseJson } from '../fanout/envelope.ts';
@@ -234,7 +234,7 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
   };
   let sha256: string | undefined;
   const bodySha256 = (): string => {
-    sha256 ??= createHash('sha256').update(request.rawBody).digest('hex');
+    sha256 ??= hash('sha256', request.rawBody, 'hex');
     return sha256;
   };
   const verdict = provider.inspect(request, { secrets, now, json, bodySha256 });
