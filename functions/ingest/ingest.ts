@@ -10,7 +10,14 @@ import { DependencyError } from '../shared/errors.ts';
 import { errorFields, type LogFields, type Logger } from '../shared/log.ts';
 import { METRIC, type MetricsPort, noMetrics } from '../shared/metrics.ts';
 import type { SecretSource } from '../shared/secrets.ts';
-import { accepted, duplicate, type HttpResponse, problem, retryAfter } from './responses.ts';
+import {
+  accepted,
+  acknowledged,
+  duplicate,
+  type HttpResponse,
+  problem,
+  retryAfter,
+} from './responses.ts';
 
 export interface IngestRequest extends WebhookRequest {
   /** The `{provider}` path segment. */
@@ -101,7 +108,9 @@ const fresh = (delivery: NewDelivery, now: number): DeliveryRecord => ({
  * delivery, stored and published: 202), `taken_over` (a stalled one finished: 202),
  * `duplicate` (200), `in_progress` (409 with Retry-After), `rejected` (4xx, with its
  * `reason`), `answered` (a provider's handshake, such as Slack's url_verification),
- * `unavailable` (503 with Retry-After) and `error` (500, a bug).
+ * `unavailable` (503 with Retry-After) and `error` (500, a bug). A verdict with an
+ * `acknowledgement` (Slack's slash commands and interactions) has its published,
+ * taken-over and duplicate outcomes answered with it instead (an empty 200).
  */
 export type RequestOutcome =
   | 'published'
@@ -266,6 +275,10 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
   }
 
   const id = eventId(provider.name, verdict.deliveryId);
+  // A stored delivery, new or duplicate, is answered as its sender wants, else with hookonce's JSON.
+  const ack = verdict.acknowledgement;
+  const answerNew = ack ? () => acknowledged(ack) : () => accepted(id);
+  const answerAgain = ack ? () => acknowledged(ack) : () => duplicate(id);
   const dlog = log.child({
     deliveryId: verdict.deliveryId,
     ...(verdict.providerDeliveryId !== undefined
@@ -324,7 +337,7 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
       });
       await publishAndMark(holder, lease.owner, deps, published);
       metrics.count(METRIC.published, dims);
-      return answer(dlog, 'info', 'accepted', accepted(id), { outcome: 'published' });
+      return answer(dlog, 'info', 'accepted', answerNew(), { outcome: 'published' });
     }
 
     const existing = claim.existing;
@@ -341,7 +354,7 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
     }
     if (existing.status === 'PUBLISHED') {
       metrics.count(METRIC.duplicate, dims);
-      return answer(dlog, 'info', 'duplicate', duplicate(id), { outcome: 'duplicate' });
+      return answer(dlog, 'info', 'duplicate', answerAgain(), { outcome: 'duplicate' });
     }
     const leaseLeftMs = (existing.leaseUntil ?? 0) - now;
     if (leaseLeftMs >= 0) {
@@ -364,7 +377,7 @@ export async function ingest(request: IngestRequest, deps: IngestDeps): Promise<
     await publishAndMark(holder, lease.owner, deps, encodeEvent(taken, sameBody ? { isJson } : {}));
     metrics.count(METRIC.published, dims);
     metrics.count(METRIC.takenOver, dims);
-    return answer(dlog, 'info', 'accepted', accepted(id), {
+    return answer(dlog, 'info', 'accepted', answerNew(), {
       outcome: 'taken_over',
       attempts: taken.attempts,
     });
