@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { PayloadStore } from '../deliveries/payloads.ts';
 import type { DeliveryRecord, DeliveryStore, Lease, NewDelivery } from '../deliveries/store.ts';
 import { type EncodedEvent, encodeEvent, eventId, parseJson } from '../fanout/envelope.ts';
@@ -10,7 +10,14 @@ import { DependencyError } from '../shared/errors.ts';
 import { errorFields, type LogFields, type Logger } from '../shared/log.ts';
 import { METRIC, type MetricsPort, noMetrics, Tally } from '../shared/metrics.ts';
 import type { SecretSource } from '../shared/secrets.ts';
-import { accepted, duplicate, type HttpResponse, problem, retryAfter } from './responses.ts';
+import {
+  accepted,
+  acknowledged,
+  duplicate,
+  type HttpResponse,
+  problem,
+  retryAfter,
+} from './responses.ts';
 
 export interface IngestRequest extends WebhookRequest {
   /** The `{provider}` path segment. */
@@ -105,7 +112,9 @@ const fresh = (delivery: NewDelivery, now: number): DeliveryRecord => ({
  * delivery, stored and published: 202), `taken_over` (a stalled one finished: 202),
  * `duplicate` (200), `in_progress` (409 with Retry-After), `rejected` (4xx, with its
  * `reason`), `answered` (a provider's handshake, such as Slack's url_verification),
- * `unavailable` (503 with Retry-After) and `error` (500, a bug).
+ * `unavailable` (503 with Retry-After) and `error` (500, a bug). A verdict with an
+ * `acknowledgement` (Slack's slash commands and interactions) has its published,
+ * taken-over and duplicate outcomes answered with it instead (an empty 200).
  */
 export type RequestOutcome =
   | 'published'
@@ -256,7 +265,7 @@ async function handle(
   };
   let sha256: string | undefined;
   const bodySha256 = (): string => {
-    sha256 ??= createHash('sha256').update(request.rawBody).digest('hex');
+    sha256 ??= hash('sha256', request.rawBody, 'hex');
     return sha256;
   };
   const verdict = provider.inspect(request, { secrets, now, json, bodySha256 });
@@ -288,6 +297,10 @@ async function handle(
   }
 
   const id = eventId(provider.name, verdict.deliveryId);
+  // A stored delivery, new or duplicate, is answered as its sender wants, else with hookonce's JSON.
+  const ack = verdict.acknowledgement;
+  const answerNew = ack ? () => acknowledged(ack) : () => accepted(id);
+  const answerAgain = ack ? () => acknowledged(ack) : () => duplicate(id);
   const dlog = log.child({
     deliveryId: verdict.deliveryId,
     ...(verdict.providerDeliveryId !== undefined
@@ -346,7 +359,7 @@ async function handle(
       });
       await publishAndMark(holder, lease.owner, deps, published);
       metrics.count(METRIC.published, dims);
-      return answer(dlog, 'info', 'accepted', accepted(id), { outcome: 'published' });
+      return answer(dlog, 'info', 'accepted', answerNew(), { outcome: 'published' });
     }
 
     const existing = claim.existing;
@@ -363,7 +376,7 @@ async function handle(
     if (!sameBody) metrics.count(METRIC.payloadChanged, dims);
     if (existing.status === 'PUBLISHED') {
       metrics.count(METRIC.duplicate, dims);
-      return answer(dlog, level, 'duplicate', duplicate(id), { outcome: 'duplicate', ...changed });
+      return answer(dlog, level, 'duplicate', answerAgain(), { outcome: 'duplicate', ...changed });
     }
     const leaseLeftMs = (existing.leaseUntil ?? 0) - now;
     if (leaseLeftMs >= 0) {
@@ -388,7 +401,7 @@ async function handle(
     await publishAndMark(holder, lease.owner, deps, encodeEvent(taken, sameBody ? { isJson } : {}));
     metrics.count(METRIC.published, dims);
     metrics.count(METRIC.takenOver, dims);
-    return answer(dlog, level, 'accepted', accepted(id), {
+    return answer(dlog, level, 'accepted', answerNew(), {
       outcome: 'taken_over',
       attempts: taken.attempts,
       ...changed,

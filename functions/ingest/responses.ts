@@ -25,6 +25,17 @@ export function problem(
 export const accepted = (id: string): HttpResponse => json(202, { id, duplicate: false });
 export const duplicate = (id: string): HttpResponse => json(200, { id, duplicate: true });
 
+/** A sender's own acknowledgement of a stored delivery (Verdict's `acknowledgement`). */
+export const acknowledged = (ack: {
+  statusCode: number;
+  contentType: string;
+  body: string;
+}): HttpResponse => ({
+  statusCode: ack.statusCode,
+  headers: { 'content-type': ack.contentType },
+  body: ack.body,
+});
+
 export const retryAfter = (seconds: number): Record<string, string> => ({
   'retry-after': String(Math.max(1, Math.ceil(seconds))),
 });

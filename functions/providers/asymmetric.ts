@@ -10,6 +10,7 @@ import {
   signedRequestKey,
   signRequest,
 } from './signed-request.ts';
+import { joinContent } from './template.ts';
 import { type Provider, reject401, type Verdict } from './types.ts';
 
 /**
@@ -76,7 +77,7 @@ function signatureWords(options: AsymmetricOptions): string {
 function verifies(
   options: AsymmetricOptions,
   key: KeyObject,
-  content: Buffer,
+  content: Uint8Array,
   signature: Buffer,
 ): boolean {
   try {
@@ -109,10 +110,11 @@ export function asymmetricProvider(options: AsymmetricOptions): Provider {
       // Every offered signature against every key, without an early exit; every part must verify.
       let all = true;
       for (const part of read.parts) {
+        const content = joinContent(part.content);
         let matched = false;
         for (const signature of part.signatures) {
           for (const key of keys) {
-            if (verifies(options, key, part.content, signature)) matched = true;
+            if (verifies(options, key, content, signature)) matched = true;
           }
         }
         if (!matched) all = false;
@@ -129,7 +131,7 @@ export function asymmetricProvider(options: AsymmetricOptions): Provider {
         options,
         plan.covered,
         () =>
-          signedRequestKey(plan, request, read, () =>
+          signedRequestKey(plan, read, () =>
             context.bodySha256 ? context.bodySha256() : signedDigest(request.rawBody),
           ),
         plan.keptHeaders,

@@ -7,8 +7,9 @@ import {
   decodeBase64,
   decodeHex,
   hmac,
+  hmacChunks,
   MIN_SECRET_LENGTH,
-  matchesAny,
+  matchesOne,
   signedDigest,
 } from './common.ts';
 import { nameDelivery } from './naming.ts';
@@ -110,18 +111,19 @@ export function hmacProvider(options: HmacOptions): Provider {
    * KeyObject is faster on small bodies than one keyed by text (B3). A secret that
    * does not decode (checked at cold start where secrets are known) verifies nothing.
    */
-  const keys = new Map<string, KeyObject | undefined>();
-  const keyOf = (secret: string): KeyObject | undefined => {
-    if (!keys.has(secret)) {
-      let key: KeyObject | undefined;
+  const decode = (text: string) => decodeSignature(text, encoding, bytes);
+  const keys = new Map<string, KeyObject | null>();
+  const keyOf = (secret: string): KeyObject | null => {
+    let key = keys.get(secret);
+    if (key === undefined) {
       try {
         key = createSecretKey(hmacKey(name, secret, secretEncoding));
       } catch {
-        key = undefined;
+        key = null;
       }
       keys.set(secret, key);
     }
-    return keys.get(secret);
+    return key;
   };
 
   return {
@@ -132,9 +134,7 @@ export function hmacProvider(options: HmacOptions): Provider {
       for (const secret of secrets) hmacKey(name, secret, secretEncoding);
     },
     inspect(request, context): Verdict {
-      const read = readSignedRequest(request, context, plan, (text) =>
-        decodeSignature(text, encoding, bytes),
-      );
+      const read = readSignedRequest(request, context, plan, decode);
       if ('kind' in read) return read;
       // Every part must match some active secret, every secret tried without an early exit;
       // the first that matches may sign a handshake's reply.
@@ -144,7 +144,7 @@ export function hmacProvider(options: HmacOptions): Provider {
         let matched = false;
         for (const secret of context.secrets) {
           const key = keyOf(secret);
-          if (key && matchesAny(part.signatures, [hmac(algorithm, key, part.content)])) {
+          if (key && matchesOne(part.signatures, hmacChunks(algorithm, key, part.content))) {
             matched = true;
             verifiedBy ??= key;
           }
@@ -164,7 +164,7 @@ export function hmacProvider(options: HmacOptions): Provider {
         options,
         plan.covered,
         () =>
-          signedRequestKey(plan, request, read, () =>
+          signedRequestKey(plan, read, () =>
             context.bodySha256 ? context.bodySha256() : signedDigest(request.rawBody),
           ),
         plan.keptHeaders,

@@ -1,5 +1,5 @@
 import type { EventTypeWhen, Handshake, JwtDeliveryId } from '../shared/declaration.ts';
-import { asName, keepHeaders, unsignedEventType, valueAt } from './common.ts';
+import { asName, keepHeaders, pathSteps, unsignedEventType, valueAt } from './common.ts';
 import { reject400, type Verdict, type VerifyContext, type WebhookRequest } from './types.ts';
 
 /**
@@ -45,17 +45,19 @@ export interface Covered {
  */
 export function coversField(covered: Covered, path: string): boolean {
   if (covered.body) return true;
-  const steps = path.split('.');
+  const steps = pathSteps(path);
   return (covered.fields ?? []).some((field) => {
-    const signed = field.split('.');
+    const signed = pathSteps(field);
     return (
       signed.length === steps.length &&
       signed.every(
-        (step, i) => step === steps[i] || (step === '*' && /^(?:0|[1-9]\d*)$/.test(steps[i] ?? '')),
+        (step, i) => step === steps[i] || (step === '*' && ARRAY_INDEX.test(steps[i] ?? '')),
       )
     );
   });
 }
+
+const ARRAY_INDEX = /^(?:0|[1-9]\d*)$/;
 
 /** What an event type taken from anything unsigned must look like, else 400 malformed_event_type. */
 export const UNSIGNED_EVENT_TYPE = /^[A-Za-z0-9_./:-]{1,128}$/;

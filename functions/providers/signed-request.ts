@@ -4,9 +4,12 @@ import { ConfigError } from '../shared/errors.ts';
 import { checkTimestampIn, valueAt } from './common.ts';
 import { type Covered, keptHeaderNames } from './naming.ts';
 import {
+  type ContentChunk,
   contentKey,
+  feedChunks,
   itemPath,
   parseTemplate,
+  renderPieces,
   renderTemplate,
   signerJson,
   signerRequest,
@@ -50,6 +53,12 @@ export interface SignedRequestPlan {
   readonly format: string;
   /** Where the signature is, for messages: `x-signature`, or `the body field a.b`. */
   readonly where: string;
+  /** Where the signed timestamp is, for messages; undefined when nothing signs one. */
+  readonly timestampWhat?: string;
+  /** Whether the template reads the JSON body ({json:…}). */
+  readonly readsJson: boolean;
+  /** The array whose elements each hold a signature: signatureField up to its `*` step. */
+  readonly signatureList?: string;
 }
 
 export function planSignedRequest(
@@ -71,10 +80,21 @@ export function planSignedRequest(
   const format = structured
     ? `"${structured.signatureKey}${structured.assignment}<${signatureWords}>" items separated by "${structured.separator}"${structured.timestampKey ? `, with one "${structured.timestampKey}${structured.assignment}<timestamp>"` : ''}`
     : `${options.prefix ? `"${options.prefix}" and ` : ''}${signatureWords}`;
+  const timestampWhat =
+    options.timestampHeader !== undefined
+      ? `the ${options.timestampHeader} header`
+      : structured?.timestampKey !== undefined
+        ? `the ${structured.timestampKey}${structured.assignment} timestamp of ${options.header ?? ''}`
+        : undefined;
+  const fieldSteps = options.signatureField?.split('.') ?? [];
+  const star = fieldSteps.indexOf('*');
   return {
     options,
     parts,
+    ...(star >= 0 ? { signatureList: fieldSteps.slice(0, star).join('.') } : {}),
     ...(signsId && idHeader ? { signedIdHeader: idHeader } : {}),
+    ...(timestampWhat !== undefined ? { timestampWhat } : {}),
+    readsJson: fields.length > 0,
     covered: {
       body: parts.some((p) => 'field' in p && p.field === 'body'),
       headers,
@@ -86,11 +106,24 @@ export function planSignedRequest(
   };
 }
 
-/** One signed part of a request: the signatures offered and the bytes one of them must sign. */
+/** One signed part of a request: the signatures offered and what one of them must sign. */
 export interface SignedPart {
   readonly signatures: readonly Buffer[];
-  readonly content: Buffer;
+  /** One piece per part of the template (renderPieces). */
+  readonly pieces: readonly ContentChunk[];
+  /** The signed content as it is fed to an HMAC or a hash (feedChunks): nothing copied. */
+  readonly content: readonly ContentChunk[];
   readonly values: TemplateValues;
+}
+
+function signedPart(
+  plan: SignedRequestPlan,
+  request: WebhookRequest,
+  signatures: readonly Buffer[],
+  values: TemplateValues,
+): SignedPart {
+  const pieces = renderPieces(plan.parts, request, values);
+  return { signatures, pieces, content: feedChunks(pieces), values };
 }
 
 /**
@@ -129,22 +162,31 @@ export function readSignedRequest(
     // Without setSeparator the header is one set of items; with it, one set per secret (Persona).
     const sets =
       structured.setSeparator === undefined ? [value] : value.split(structured.setSeparator);
-    const timestamps: string[] = [];
     let offered = 0;
     let setsWithTwo = 0;
+    let timestampsDiffer = false;
+    const { separator, assignment } = structured;
     for (const set of sets) {
       let inSet = 0;
-      for (const item of set.split(structured.separator)) {
-        const at = item.indexOf(structured.assignment);
-        if (at < 0) continue;
-        const key = item.slice(0, at).trim();
-        const text = item.slice(at + structured.assignment.length).trim();
+      // Each item of the set in turn (as set.split(separator) would give them), read in
+      // place; the next assignment is searched for once, so a long header costs one pass.
+      let at = -2;
+      for (let from = 0; from <= set.length; ) {
+        let end = set.indexOf(separator, from);
+        if (end < 0) end = set.length;
+        const item = from;
+        from = end + separator.length;
+        if (at !== -1 && at < item) at = set.indexOf(assignment, item);
+        if (at < 0 || at + assignment.length > end) continue;
+        const key = set.slice(item, at).trim();
+        const text = set.slice(at + assignment.length, end).trim();
         if (key === structured.signatureKey) {
           offered += 1;
           const signature = decode(text);
           if (signature) signatures.push(signature);
         } else if (structured.timestampKey !== undefined && key === structured.timestampKey) {
-          timestamps.push(text);
+          if (timestamp === undefined) timestamp = text;
+          else if (text !== timestamp) timestampsDiffer = true;
           inSet += 1;
         }
       }
@@ -157,13 +199,12 @@ export function readSignedRequest(
       );
     }
     if (structured.timestampKey !== undefined) {
-      if (setsWithTwo > 0 || new Set(timestamps).size > 1) {
+      if (setsWithTwo > 0 || timestampsDiffer) {
         return reject401(
           'malformed_signature',
           `${header} must hold exactly one ${structured.timestampKey}${structured.assignment}<timestamp>${structured.setSeparator === undefined ? '' : ' per set, the same in every set'}`,
         );
       }
-      timestamp = timestamps[0];
     }
   } else if (value.startsWith(options.prefix)) {
     const signature = decode(value.slice(options.prefix.length).trim());
@@ -175,7 +216,7 @@ export function readSignedRequest(
   const values = readValues(request, context, plan, timestamp);
   if ('kind' in values) return values;
   return {
-    parts: [{ signatures, content: renderTemplate(plan.parts, request, values), values }],
+    parts: [signedPart(plan, request, signatures, values)],
   };
 }
 
@@ -191,15 +232,11 @@ function readValues(
 ): TemplateValues | Rejection {
   const { options } = plan;
   const { headers } = request;
-  const structured = options.structured;
   let timestamp = structuredTimestamp;
-  const fromHeader = options.timestampHeader !== undefined;
-  if (fromHeader || structured?.timestampKey !== undefined) {
+  if (plan.timestampWhat !== undefined) {
     if (options.timestampHeader !== undefined) timestamp = headers[options.timestampHeader];
     const stale = checkTimestampIn(timestamp, options.timestampFormat ?? 'seconds', {
-      what: fromHeader
-        ? `the ${options.timestampHeader} header`
-        : `the ${structured?.timestampKey}${structured?.assignment} timestamp of ${options.header ?? ''}`,
+      what: plan.timestampWhat,
       nowMs: context.now,
       toleranceSeconds: options.toleranceSeconds ?? 300,
     });
@@ -212,14 +249,12 @@ function readValues(
     if (!id)
       return reject400('missing_delivery_id', `the ${plan.signedIdHeader} header is missing`);
   }
-  const readsJson = plan.parts.some((p) => 'json' in p);
-  const json = readsJson ? context.json() : undefined;
-  return {
-    ...(timestamp !== undefined ? { timestamp } : {}),
-    ...(id !== undefined ? { id } : {}),
-    ...(options.publicUrl !== undefined ? { publicUrl: options.publicUrl } : {}),
-    ...(readsJson ? { json } : {}),
-  };
+  const values: { -readonly [K in keyof TemplateValues]: TemplateValues[K] } = {};
+  if (timestamp !== undefined) values.timestamp = timestamp;
+  if (id !== undefined) values.id = id;
+  if (options.publicUrl !== undefined) values.publicUrl = options.publicUrl;
+  if (plan.readsJson) values.json = context.json();
+  return values;
 }
 
 /**
@@ -238,10 +273,9 @@ function readBodySignatures(
   if (body === undefined) {
     return reject401('missing_signature', `the body is not JSON, so it holds no ${field}`);
   }
-  const star = field.split('.').indexOf('*');
   let items: Array<number | undefined> = [undefined];
-  if (star >= 0) {
-    const list = valueAt(body, field.split('.').slice(0, star).join('.'));
+  if (plan.signatureList !== undefined) {
+    const list = valueAt(body, plan.signatureList);
     if (!Array.isArray(list) || list.length === 0) {
       return reject401('missing_signature', `the body has no items to hold ${field}`);
     }
@@ -257,7 +291,7 @@ function readBodySignatures(
   if ('kind' in values) return values;
   const parts: SignedPart[] = [];
   for (const item of items) {
-    const text = valueAt(body, itemPath(field, item));
+    const text = valueAt(body, field, item);
     if (typeof text !== 'string' || text === '') {
       return reject401('missing_signature', `the body has no ${itemPath(field, item)}`);
     }
@@ -270,11 +304,7 @@ function readBodySignatures(
       json: body,
       ...(item !== undefined ? { item } : {}),
     };
-    parts.push({
-      signatures: [signature],
-      content: renderTemplate(plan.parts, request, itemValues),
-      values: itemValues,
-    });
+    parts.push(signedPart(plan, request, [signature], itemValues));
   }
   return { parts };
 }
@@ -285,11 +315,10 @@ function readBodySignatures(
  */
 export function signedRequestKey(
   plan: SignedRequestPlan,
-  request: WebhookRequest,
   read: SignedRequest,
   bodySha256: () => string,
 ): string {
-  const keys = read.parts.map((part) => contentKey(plan.parts, request, part.values, bodySha256));
+  const keys = read.parts.map((part) => contentKey(plan.parts, part.pieces, bodySha256));
   if (keys.length === 1) return keys[0] ?? '';
   const hash = createHash('sha256');
   for (const key of keys) hash.update(key).update('\n');

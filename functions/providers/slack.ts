@@ -10,6 +10,7 @@ import {
   matchesAny,
 } from './common.ts';
 import {
+  type Acknowledgement,
   type Provider,
   reject400,
   reject401,
@@ -35,6 +36,10 @@ import {
  * (`block_actions`, `view_submission`, `shortcut`, …); a slash command (`command=`)
  * is typed `slash_command.<command>` (`slash_command./deploy`); Slack's `ssl_check=1`
  * request is answered 200 and neither stored nor published.
+ *
+ * A form delivery, once stored and published, and any copy of it, is answered an
+ * empty 200 (QUIET_ACK), which Slack shows nothing of; an Events API request keeps
+ * hookonce's JSON answer (Slack takes any 2xx).
  *
  * Neither form carries a delivery id: Slack does not retry them, and the ids they
  * hold (`trigger_id`, an action's `action_ts`) are absent from some payload types
@@ -139,6 +144,15 @@ export function slack(options: {
   };
 }
 
+/**
+ * How a slash command or an interaction is acknowledged once stored and published
+ * (or seen again): an empty 200. Slack shows the user what such a post is answered:
+ * a slash command's body becomes its reply in the channel, and a non-200 is shown as
+ * an error; an empty 200 is the quiet acknowledgement. Replies are the consumer's to
+ * send, through `response_url` or the Web API.
+ */
+export const QUIET_ACK: Acknowledgement = { statusCode: 200, contentType: 'text/plain', body: '' };
+
 /** The parsed JSON of an interactivity `payload` field, or undefined when it is not a JSON object. */
 function parsePayload(text: string): Record<string, unknown> | undefined {
   try {
@@ -160,6 +174,7 @@ function formVerdict(request: WebhookRequest, context: VerifyContext): Verdict {
     deliveryId: bodyDigest(request, context),
     eventType,
     keptHeaders: keepHeaders(request.headers, KEPT_HEADERS),
+    acknowledgement: QUIET_ACK,
   });
   const payload = form.get('payload');
   if (payload !== null) {

@@ -130,39 +130,101 @@ export function fieldText(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** The bytes of one placeholder for one request. */
-function partBytes(
+/**
+ * One piece of signed content: text (signed as its UTF-8 bytes) or bytes (the
+ * body, as received). Content is handed on as its pieces, in order, so the body
+ * is never copied: an HMAC or a hash is fed one piece after another.
+ */
+export type ContentChunk = string | Uint8Array;
+
+/** One placeholder's piece for one request. */
+function partChunk(
   part: TemplatePart,
   request: WebhookRequest,
   values: TemplateValues,
-): Uint8Array {
-  if ('literal' in part) return Buffer.from(part.literal);
-  if ('header' in part) return Buffer.from(request.headers[part.header] ?? '');
-  if ('json' in part)
-    return Buffer.from(fieldText(valueAt(values.json, itemPath(part.json, values.item))));
+): ContentChunk {
+  if ('literal' in part) return part.literal;
+  if ('header' in part) return request.headers[part.header] ?? '';
+  if ('json' in part) return fieldText(valueAt(values.json, part.json, values.item));
   switch (part.field) {
     case 'body':
       return request.rawBody;
     case 'timestamp':
-      return Buffer.from(values.timestamp ?? '');
+      return values.timestamp ?? '';
     case 'id':
-      return Buffer.from(values.id ?? '');
+      return values.id ?? '';
     case 'method':
-      return Buffer.from(request.method);
+      return request.method;
     case 'url':
-      return Buffer.from(requestUrl(request, values.publicUrl));
+      return requestUrl(request, values.publicUrl);
     case 'path':
-      return Buffer.from(requestTarget(request));
+      return requestTarget(request);
   }
 }
 
-/** The bytes the template describes for one request. */
+/** One piece per part of the template, for one request: the body as it is, never copied. */
+export function renderPieces(
+  parts: readonly TemplatePart[],
+  request: WebhookRequest,
+  values: TemplateValues,
+): ContentChunk[] {
+  const pieces: ContentChunk[] = new Array(parts.length);
+  for (let i = 0; i < parts.length; i++) {
+    pieces[i] = partChunk(parts[i] as TemplatePart, request, values);
+  }
+  return pieces;
+}
+
+/**
+ * The signed content as an HMAC or a hash is fed it: the pieces in order, the
+ * text between bytes pieces joined into one (each piece is one call).
+ */
+export function feedChunks(pieces: readonly ContentChunk[]): ContentChunk[] {
+  const chunks: ContentChunk[] = [];
+  let text: string | undefined;
+  for (const piece of pieces) {
+    if (typeof piece === 'string') {
+      text = text === undefined ? piece : text + piece;
+      continue;
+    }
+    if (text !== undefined) chunks.push(text);
+    text = undefined;
+    chunks.push(piece);
+  }
+  if (text !== undefined || chunks.length === 0) chunks.push(text ?? '');
+  return chunks;
+}
+
+/** What the template describes for one request, as it is fed to an HMAC or a hash (feedChunks). */
+export const renderContent = (
+  parts: readonly TemplatePart[],
+  request: WebhookRequest,
+  values: TemplateValues,
+): ContentChunk[] => feedChunks(renderPieces(parts, request, values));
+
+/**
+ * Content as one run of bytes, for what cannot be fed piece by piece (an Ed25519
+ * signature): a lone bytes piece is handed back as it is, anything else copied once.
+ */
+export function joinContent(chunks: readonly ContentChunk[]): Uint8Array {
+  const only = chunks.length === 1 ? chunks[0] : undefined;
+  if (only !== undefined && typeof only !== 'string') return only;
+  return Buffer.concat(
+    chunks.map((chunk) => (typeof chunk === 'string' ? Buffer.from(chunk) : chunk)),
+  );
+}
+
+/** The bytes the template describes for one request (a copy: for signers). */
 export function renderTemplate(
   parts: readonly TemplatePart[],
   request: WebhookRequest,
   values: TemplateValues,
 ): Buffer {
-  return Buffer.concat(parts.map((part) => partBytes(part, request, values)));
+  return Buffer.concat(
+    renderContent(parts, request, values).map((chunk) =>
+      typeof chunk === 'string' ? Buffer.from(chunk) : chunk,
+    ),
+  );
 }
 
 /** Whether a template signs nothing of the request but its body (and a timestamp). */
@@ -180,18 +242,18 @@ export const signsOnlyBody = (parts: readonly TemplatePart[]): boolean =>
  */
 export function contentKey(
   parts: readonly TemplatePart[],
-  request: WebhookRequest,
-  values: TemplateValues,
+  pieces: readonly ContentChunk[],
   bodySha256: () => string,
 ): string {
   if (signsOnlyBody(parts)) return bodySha256();
   const hash = createHash('sha256');
-  for (const part of parts) {
+  const length = Buffer.alloc(4);
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i] as TemplatePart;
+    const piece = pieces[i] ?? '';
     if ('literal' in part || ('field' in part && part.field === 'timestamp')) continue;
-    const bytes = partBytes(part, request, values);
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(bytes.length);
-    hash.update(length).update(bytes);
+    length.writeUInt32BE(typeof piece === 'string' ? Buffer.byteLength(piece) : piece.length);
+    hash.update(length).update(piece);
   }
   return hash.digest('hex');
 }

@@ -62,6 +62,14 @@ export type Verdict =
       readonly unsignedEventType?: true;
       /** Headers worth keeping with the delivery: never a signature or a secret. */
       readonly keptHeaders: Readonly<Record<string, string>>;
+      /**
+       * How the sender wants this delivery acknowledged once it is stored and
+       * published, and when it comes again (a duplicate), instead of hookonce's
+       * JSON answer (`202 {"id", "duplicate": false}`, `200 {"id", "duplicate": true}`).
+       * Set per request by the scheme: Slack shows the answer to a slash command or
+       * an interaction to the user, so those are acknowledged with an empty 200.
+       */
+      readonly acknowledgement?: Acknowledgement;
     }
   | {
       /** Answered at once, neither stored nor published (e.g. Slack's url_verification challenge). */
@@ -84,6 +92,13 @@ export type Verdict =
     };
 
 export type Rejection = Extract<Verdict, { kind: 'reject' }>;
+
+/** The answer to a stored delivery, new or duplicate, when its sender wants its own (Verdict). */
+export interface Acknowledgement {
+  readonly statusCode: 200;
+  readonly contentType: string;
+  readonly body: string;
+}
 
 export interface VerifyContext {
   /** The active secrets, newest first; any one of them may have signed (rotation). */

@@ -5,6 +5,7 @@ import { DeliveryStore, type NewDelivery } from '../../functions/deliveries/stor
 import type { HookonceEvent } from '../../functions/fanout/envelope.ts';
 import { ingestEnvironment } from '../../functions/ingest/config.ts';
 import { createIngestHandler, type IngestHandler } from '../../functions/ingest/wiring.ts';
+import { signSlack } from '../../functions/providers/slack.ts';
 import { S3_PATH_STYLE_ENV } from '../../functions/shared/aws.ts';
 import type { Clock } from '../../functions/shared/clock.ts';
 import { createLogger } from '../../functions/shared/log.ts';
@@ -30,7 +31,11 @@ const silent = createLogger({}, 'error', () => undefined);
 const lines: string[] = [];
 const recording = createLogger({}, 'info', (line) => lines.push(line));
 
-const declaration = testDeclaration('it-ingest');
+const declaration = testDeclaration('it-ingest', {
+  providers: { standard: { scheme: 'standard-webhooks' }, slack: { scheme: 'slack' } },
+});
+/** Slack's Signing Secret for the `slack` provider. */
+const SLACK_SECRET = 'hookonce-slack-signing-secret-0001';
 
 /** The variables the SDK clients the handler builds read their endpoint, region and credentials from. */
 const AWS_VARIABLES = [
@@ -102,6 +107,21 @@ describe.each(backends)('Function: createIngestHandler (on %s and fauxqs)', (kin
 
   const stored = (deliveryId: string) => store.get({ provider: 'standard', deliveryId });
 
+  /** A body posted to the `slack` provider, signed as Slack signs it, `seconds` after T0. */
+  const postSlack = (body: string, contentType: string, seconds = 0) =>
+    handler(
+      webhookEvent({
+        provider: 'slack',
+        headers: {
+          ...signSlack({ secret: SLACK_SECRET, timestamp: T0 / 1000 + seconds, body }),
+          'content-type': contentType,
+        },
+        body,
+      }),
+      nextContext(),
+    ) as Promise<APIGatewayProxyStructuredResultV2>;
+  const FORM = 'application/x-www-form-urlencoded';
+
   beforeAll(() => {
     for (const key of AWS_VARIABLES) saved.set(key, process.env[key]);
     for (const key of ['AWS_ENDPOINT_URL', 'AWS_SESSION_TOKEN', 'AWS_PROFILE']) {
@@ -124,6 +144,7 @@ describe.each(backends)('Function: createIngestHandler (on %s and fauxqs)', (kin
         payloadBucket: messaging.payloadBucket,
       }),
       HOOKONCE_SECRET_STANDARD: TEST_SECRET,
+      HOOKONCE_SECRET_SLACK: SLACK_SECRET,
       [S3_PATH_STYLE_ENV]: 'true',
     };
     handler = createIngestHandler(env, { clock, log: silent });
@@ -394,5 +415,122 @@ describe.each(backends)('Function: createIngestHandler (on %s and fauxqs)', (kin
     const events = await published();
     expect(events.map((e) => e.id)).toEqual([`standard:${id}`]);
     expect((await stored(id))?.status).toBe('PUBLISHED');
+  });
+
+  it('acknowledges a Slack slash command with an empty 200 once it is stored and published, and a copy of it likewise, publishing it once', async () => {
+    // Prepare
+    sequence += 1;
+    const body = new URLSearchParams({
+      team_id: 'T0001',
+      channel_id: 'C0001',
+      user_id: 'U0001',
+      command: '/deploy',
+      text: 'production',
+      response_url: 'https://hooks.slack.com/commands/1234/5678',
+      trigger_id: `trigger-${sequence}`,
+    }).toString();
+
+    // Act
+    const first = await postSlack(body, FORM);
+    const events = await published();
+    const copy = await postSlack(body, FORM, 30);
+
+    // Assess
+    for (const response of [first, copy]) {
+      expect(response).toMatchObject({ statusCode: 200, body: '' });
+      expect(response.headers?.['content-type']).toBe('text/plain');
+    }
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      id: `slack:${sha256(body)}`,
+      type: 'slack.slash_command./deploy',
+      deliveryid: sha256(body),
+    });
+    expect(await published()).toEqual([]);
+    expect(await store.get({ provider: 'slack', deliveryId: sha256(body) })).toMatchObject({
+      status: 'PUBLISHED',
+      eventType: 'slash_command./deploy',
+    });
+  });
+
+  it('acknowledges a Slack slash command with an empty 200 when it finishes one whose lease lapsed', async () => {
+    // Prepare: an earlier invocation claimed it, then died before publishing.
+    sequence += 1;
+    const body = new URLSearchParams({
+      command: '/deploy',
+      text: 'staging',
+      trigger_id: `trigger-${sequence}`,
+    }).toString();
+    await store.claim(
+      {
+        provider: 'slack',
+        deliveryId: sha256(body),
+        eventType: 'slash_command./deploy',
+        payload: Buffer.from(body),
+        payloadSha256: sha256(body),
+        contentType: FORM,
+        headers: {},
+      },
+      { owner: 'crashed', until: T0 - 1_000 },
+      T0 - 5_000,
+    );
+
+    // Act
+    const response = await postSlack(body, FORM);
+
+    // Assess
+    expect(response).toMatchObject({ statusCode: 200, body: '' });
+    expect(await published()).toMatchObject([{ deliveryid: sha256(body) }]);
+    expect(await store.get({ provider: 'slack', deliveryId: sha256(body) })).toMatchObject({
+      status: 'PUBLISHED',
+      attempts: 2,
+    });
+  });
+
+  it('acknowledges a Slack interaction (payload=) with an empty 200, stored and published', async () => {
+    // Prepare
+    sequence += 1;
+    const body = new URLSearchParams({
+      payload: JSON.stringify({
+        type: 'block_actions',
+        user: { id: 'U0001' },
+        trigger_id: `trigger-${sequence}`,
+        actions: [{ action_id: 'approve', type: 'button' }],
+      }),
+    }).toString();
+
+    // Act
+    const response = await postSlack(body, FORM);
+
+    // Assess
+    expect(response).toMatchObject({ statusCode: 200, body: '' });
+    expect(await published()).toMatchObject([
+      { type: 'slack.block_actions', deliveryid: sha256(body) },
+    ]);
+  });
+
+  it('answers a Slack Events API request as any delivery (202, then 200 duplicate, in JSON), and its url_verification with the challenge, stored nowhere', async () => {
+    // Prepare
+    const id = `Ev${newDeliveryId()}`;
+    const event = JSON.stringify({
+      type: 'event_callback',
+      event_id: id,
+      event: { type: 'app_mention', text: 'hi' },
+    });
+    const verification = JSON.stringify({ type: 'url_verification', challenge: 'ch4llenge' });
+
+    // Act
+    const first = await postSlack(event, 'application/json');
+    const again = await postSlack(event, 'application/json', 60);
+    const verified = await postSlack(verification, 'application/json');
+
+    // Assess
+    expect(first.statusCode).toBe(202);
+    expect(answer(first)).toEqual({ id: `slack:${id}`, duplicate: false });
+    expect(again.statusCode).toBe(200);
+    expect(answer(again)).toEqual({ id: `slack:${id}`, duplicate: true });
+    expect(verified.statusCode).toBe(200);
+    expect(answer(verified)).toEqual({ challenge: 'ch4llenge' });
+    expect(await published()).toMatchObject([{ id: `slack:${id}`, type: 'slack.app_mention' }]);
   });
 });

@@ -105,6 +105,63 @@ describe('Class: HmacProvider, generalised', () => {
       expect(none).toMatchObject({ kind: 'reject', status: 401, code: 'signature_mismatch' });
     });
 
+    it('reads the items as the separator splits them: whitespace around them, empty items and items without the assignment change nothing', () => {
+      // Prepare
+      const good = createHmac('sha256', stripeSecret)
+        .update(`${NOW_SECONDS}.${EVENT}`)
+        .digest('hex');
+      const bad = createHmac('sha256', 'an-older-secret-0000')
+        .update(`${NOW_SECONDS}.${EVENT}`)
+        .digest('hex');
+      const item = fc.constantFrom(
+        `t=${NOW_SECONDS}`,
+        `v1=${good}`,
+        `v1=${bad}`,
+        `v0=${good}`,
+        '',
+        'junk',
+        'x=y',
+        '=',
+      );
+      const space = fc.constantFrom('', ' ', '  ', '\t');
+
+      // Assess
+      fc.assert(
+        fc.property(
+          fc.array(fc.tuple(space, item, space), { minLength: 1, maxLength: 8 }),
+          (items) => {
+            const padded = items.map(([before, text, after]) => `${before}${text}${after}`);
+            const canonical = items.map(([, text]) => text).filter((text) => text.includes('='));
+            // An empty header is a missing one, which no arrangement of items is.
+            fc.pre(canonical.length > 0);
+            expect(inspect(padded.join(','))).toEqual(inspect(canonical.join(',')));
+          },
+        ),
+        { seed: SEED, numRuns: 300 },
+      );
+    });
+
+    it('reads nothing across a separator: an assignment that spans one is no item', () => {
+      // Prepare
+      const { provider } = declared({
+        header: 'x-sig',
+        structured: { separator: ';', assignment: ':;', signatureKey: 'v1' },
+        algorithm: 'sha256',
+        encoding: 'hex',
+      });
+      const sig = createHmac('sha256', SECRET).update(EVENT).digest('hex');
+
+      // Act
+      const verdict = inspectWith(provider, {
+        headers: { 'x-sig': `v1:;${sig}` },
+        body: EVENT,
+        secrets: [SECRET],
+      });
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'reject', code: 'malformed_signature' });
+    });
+
     it.each<[string, string, (sig: string) => string]>([
       ['no t=', 'missing_timestamp', (sig) => `v1=${sig}`],
       ['two t=', 'malformed_signature', (sig) => `t=${NOW_SECONDS},t=${NOW_SECONDS},v1=${sig}`],

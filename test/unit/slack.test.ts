@@ -423,6 +423,7 @@ describe('Class: SlackProvider', () => {
           'content-type': 'application/x-www-form-urlencoded',
           'user-agent': 'Slackbot 1.0 (+https://api.slack.com/robots)',
         },
+        acknowledgement: { statusCode: 200, contentType: 'text/plain', body: '' },
       });
     });
 
@@ -455,6 +456,28 @@ describe('Class: SlackProvider', () => {
         eventType: 'slash_command./deploy',
         deliveryId: digest(body),
       });
+    });
+
+    it('asks for an empty 200 for every form it accepts (what Slack shows the user nothing of), never for an Events API request', () => {
+      // Prepare
+      const forms = [
+        slashCommand('/deploy'),
+        interactivity(blockActions()),
+        interactivity(JSON.stringify({ type: 'view_submission', view: { id: 'V1' } })),
+      ];
+
+      // Act
+      const acknowledgements = forms.map(
+        (body) => (postForm(body) as { acknowledgement?: unknown }).acknowledgement,
+      );
+      const event = signed();
+
+      // Assess
+      expect(acknowledgements).toEqual(
+        forms.map(() => ({ statusCode: 200, contentType: 'text/plain', body: '' })),
+      );
+      expect(event).toMatchObject({ kind: 'accept' });
+      expect(event).not.toHaveProperty('acknowledgement');
     });
 
     it('keys by signed content only: X-Slack-Retry-Num and a new timestamp change nothing, a new trigger_id does', () => {

@@ -1,0 +1,202 @@
+import { createHash, createHmac, createSecretKey } from 'node:crypto';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { hmac, hmacChunks, signedDigest, valueAt } from '../../functions/providers/common.ts';
+import {
+  contentKey,
+  feedChunks,
+  joinContent,
+  parseTemplate,
+  renderPieces,
+  renderTemplate,
+} from '../../functions/providers/template.ts';
+import type { WebhookRequest } from '../../functions/providers/types.ts';
+import { SEED } from '../support/providers.ts';
+
+/**
+ * The signed-content template as the signature families use it: rendered as its
+ * pieces (the body never copied), fed to an HMAC or a hash piece by piece, and
+ * keyed by a digest whose exact bytes are fixed (stored keys depend on them).
+ */
+
+const BODY = Buffer.from(JSON.stringify({ id: 'evt_1', items: [{ n: 'a' }, { n: 'b' }] }));
+
+const request = (overrides: Partial<WebhookRequest> = {}): WebhookRequest => ({
+  method: 'POST',
+  headers: { host: 'hooks.example.com', 'x-forwarded-proto': 'https', 'x-a': 'Aé' },
+  rawBody: BODY,
+  rawQueryString: 'b=2',
+  rawPath: '/webhooks/acme',
+  domainName: 'hooks.example.com',
+  ...overrides,
+});
+
+const parts = (template: string) => parseTemplate(template).parts;
+
+describe('Module: template', () => {
+  describe('Function: renderPieces, feedChunks', () => {
+    it('hands the body on as the request holds it, never a copy, and joins the text around it', () => {
+      // Prepare
+      const template = parts('{method}{url}{body}{timestamp}.{header:x-a}');
+      const r = request();
+
+      // Act
+      const pieces = renderPieces(template, r, { timestamp: '1700000000' });
+      const chunks = feedChunks(pieces);
+
+      // Assess
+      expect(pieces).toEqual([
+        'POST',
+        'https://hooks.example.com/webhooks/acme?b=2',
+        BODY,
+        '1700000000',
+        '.',
+        'Aé',
+      ]);
+      expect(pieces[2]).toBe(r.rawBody);
+      expect(chunks).toEqual([
+        'POSThttps://hooks.example.com/webhooks/acme?b=2',
+        BODY,
+        '1700000000.Aé',
+      ]);
+      expect(chunks[1]).toBe(r.rawBody);
+    });
+
+    it('gives one empty piece for a template that renders to nothing', () => {
+      // Act
+      const chunks = feedChunks(renderPieces(parts('{header:x-missing}'), request(), {}));
+
+      // Assess
+      expect(chunks).toEqual(['']);
+    });
+
+    it('feeds an HMAC the same bytes as the rendered copy, for any template and secret', () => {
+      // Prepare
+      const pieces = fc.constantFrom(
+        '{body}',
+        '{timestamp}',
+        '{id}',
+        '{method}',
+        '{url}',
+        '{path}',
+        '{header:x-a}',
+        '{json:items.*.n}',
+        '.',
+        ':',
+        'v0:',
+      );
+
+      // Assess
+      fc.assert(
+        fc.property(
+          fc.array(pieces, { minLength: 1, maxLength: 6 }),
+          fc.string({ minLength: 16, maxLength: 40 }),
+          fc.constantFrom('sha1', 'sha256', 'sha512') as fc.Arbitrary<'sha1' | 'sha256' | 'sha512'>,
+          fc.nat(1),
+          (template, secret, algorithm, item) => {
+            const p = parts(template.join(''));
+            const values = {
+              timestamp: '1700000000',
+              id: 'msg_ü',
+              json: JSON.parse(BODY.toString()),
+              item,
+            };
+            const copy = renderTemplate(p, request(), values);
+            const chunks = feedChunks(renderPieces(p, request(), values));
+            const key = createSecretKey(Buffer.from(secret));
+            expect(hmacChunks(algorithm, key, chunks)).toEqual(
+              createHmac(algorithm, key).update(copy).digest(),
+            );
+            expect(Buffer.from(joinContent(chunks))).toEqual(copy);
+          },
+        ),
+        { seed: SEED, numRuns: 300 },
+      );
+    });
+  });
+
+  describe('Function: joinContent', () => {
+    it('hands back a lone bytes piece as it is, and copies anything else once', () => {
+      // Act
+      const lone = joinContent([BODY]);
+      const joined = joinContent(['1700000000', BODY]);
+
+      // Assess
+      expect(lone).toBe(BODY);
+      expect(Buffer.from(joined)).toEqual(Buffer.concat([Buffer.from('1700000000'), BODY]));
+    });
+  });
+
+  describe('Function: contentKey', () => {
+    it('is the SHA-256 of each signed piece but literals and the timestamp, each after its UTF-8 length (4 bytes, big-endian)', () => {
+      // Prepare
+      const template = parts('{method}:{url}{body}{timestamp}{header:x-a}');
+      const r = request();
+      const framed = (text: string | Buffer) => {
+        const bytes = Buffer.from(text);
+        const length = Buffer.alloc(4);
+        length.writeUInt32BE(bytes.length);
+        return Buffer.concat([length, bytes]);
+      };
+      const expected = createHash('sha256')
+        .update(
+          Buffer.concat([
+            framed('POST'),
+            framed('https://hooks.example.com/webhooks/acme?b=2'),
+            framed(BODY),
+            framed('Aé'),
+          ]),
+        )
+        .digest('hex');
+
+      // Act
+      const key = contentKey(template, renderPieces(template, r, { timestamp: '1' }), () => {
+        throw new Error('not keyed by the body alone');
+      });
+      const later = contentKey(template, renderPieces(template, r, { timestamp: '2' }), () => '');
+
+      // Assess
+      expect(key).toBe(expected);
+      expect(later).toBe(key);
+    });
+
+    it("is the body's SHA-256, as given, when the template signs nothing but the body and a timestamp", () => {
+      // Prepare
+      const template = parts('{timestamp}.{body}');
+
+      // Act
+      const key = contentKey(template, renderPieces(template, request(), {}), () => 'given');
+
+      // Assess
+      expect(key).toBe('given');
+    });
+  });
+
+  describe('Function: valueAt', () => {
+    it('reads the element `item` at the first `*` step, as if the path were written with its index', () => {
+      // Prepare
+      const body = { a: [{ b: 'x' }, { b: 'y' }], c: { '*': 'star', '1': 'one' } };
+
+      // Act, Assess
+      expect(valueAt(body, 'a.*.b', 1)).toBe('y');
+      expect(valueAt(body, 'a.*.b', 0)).toBe('x');
+      expect(valueAt(body, 'a.*.b', 2)).toBeUndefined();
+      expect(valueAt(body, 'c.*', 1)).toBe('one');
+      expect(valueAt(body, 'c.*')).toBe('star');
+      expect(valueAt(body, 'a.*.b')).toBeUndefined();
+    });
+  });
+
+  describe('Function: hmac, signedDigest', () => {
+    it('answer what createHmac and createHash answer for the same pieces', () => {
+      // Act, Assess
+      expect(hmac('sha256', 'a-secret-of-some-length', 'x', BODY)).toEqual(
+        createHmac('sha256', 'a-secret-of-some-length').update('x').update(BODY).digest(),
+      );
+      expect(signedDigest(BODY)).toBe(createHash('sha256').update(BODY).digest('hex'));
+      expect(signedDigest('é', BODY)).toBe(
+        createHash('sha256').update('é').update(BODY).digest('hex'),
+      );
+    });
+  });
+});
