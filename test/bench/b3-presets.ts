@@ -8,7 +8,7 @@ import {
   timingSafeEqual,
   webcrypto,
 } from 'node:crypto';
-import { Bench, type Task } from 'tinybench';
+import type { Task } from 'tinybench';
 import { parseJson } from '../../functions/fanout/envelope.ts';
 import { buildProviders } from '../../functions/providers/registry.ts';
 import type { Provider, WebhookRequest } from '../../functions/providers/types.ts';
@@ -19,7 +19,7 @@ import {
 } from '../../functions/shared/declaration.ts';
 import { type Row, row } from './lib/report.ts';
 import type { Settings } from './lib/settings.ts';
-import { alternate, medianOf } from './lib/stats.ts';
+import { alternate, medianOf, verifierBench } from './lib/stats.ts';
 
 /**
  * B3, per preset: each preset whose sender publishes a verifier in its SDK,
@@ -584,13 +584,7 @@ export async function benchPresets(
       // One bench per pair, its request signed just before it runs, so the request
       // stays inside every timestamp window while it is timed (paddle's SDK allows 5 s
       // by the wall clock); each side must accept what it times, or the run fails.
-      const bench = new Bench({
-        time: timeMs,
-        iterations: 64,
-        warmupTime: Math.min(100, timeMs),
-        throws: true,
-        subtractTimerOverhead: true,
-      });
+      const bench = verifierBench(timeMs);
       const key = `${p.c.name} ${p.size.label}`;
       const { verifier, sdk } = p;
       const body = Buffer.from(p.c.body(p.size.bytes, randomUUID()));

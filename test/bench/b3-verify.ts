@@ -1,5 +1,5 @@
 import { createHmac, createSecretKey, type KeyObject, randomBytes, randomUUID } from 'node:crypto';
-import { Bench, type Task } from 'tinybench';
+import type { Task } from 'tinybench';
 import { parseJson } from '../../functions/fanout/envelope.ts';
 import { buildProviders } from '../../functions/providers/registry.ts';
 import type { Provider, WebhookRequest } from '../../functions/providers/types.ts';
@@ -12,7 +12,7 @@ import { benchPresets, PRESET_NOTES } from './b3-presets.ts';
 import { jsonBody } from './lib/local.ts';
 import { type Row, row } from './lib/report.ts';
 import type { Section, Settings } from './lib/settings.ts';
-import { alternate, medianOf } from './lib/stats.ts';
+import { alternate, medianOf, verifierBench } from './lib/stats.ts';
 
 const SIZES = [
   { label: '1 KiB', bytes: 1024 },
@@ -352,13 +352,7 @@ export async function benchVerify(settings: Settings): Promise<Section> {
   }
 
   const runs = await alternate(rounds, ['all'], async (_, round) => {
-    const bench = new Bench({
-      time: timeMs,
-      iterations: 64,
-      warmupTime: Math.min(100, timeMs),
-      throws: true,
-      subtractTimerOverhead: true,
-    });
+    const bench = verifierBench(timeMs);
     const ordered = round % 2 === 0 ? cases : [...cases].reverse();
     for (const p of ordered) {
       // Signed at the start of each round: the timestamp stays within every tolerance.

@@ -18,7 +18,6 @@ import { consume, type SqsBatchHandler } from '../../functions/consumers/guard.t
 import { ingestEnvironment } from '../../functions/ingest/config.ts';
 import { createIngestHandler } from '../../functions/ingest/wiring.ts';
 import { S3_PATH_STYLE_ENV } from '../../functions/shared/aws.ts';
-import { ACCESS_LOG_FIELDS } from '../../infra/constructs/intake.ts';
 import { drainQueue } from '../support/backends.ts';
 import { sqsEvent, sqsRecord, webhookEvent } from '../support/events.ts';
 import {
@@ -27,6 +26,7 @@ import {
   captureWrites,
   type Written,
 } from '../support/log-capture.ts';
+import { renderAccessLogLine } from './lib/access-log.ts';
 import {
   BENCH_SECRET,
   benchDeclaration,
@@ -35,33 +35,6 @@ import {
   signStandard,
   startBackends,
 } from './lib/local.ts';
-
-/** What each `$context` variable of the access log format typically holds for a webhook. */
-const ACCESS_LOG_SAMPLE: Readonly<Record<string, string>> = {
-  '$context.requestId': 'Jx2yKhZ5IAMEVxA=',
-  '$context.requestTime': '01/Jan/2026:12:00:00 +0000',
-  '$context.requestTimeEpoch': '1767268800000',
-  '$context.identity.sourceIp': '54.187.174.169',
-  '$context.identity.userAgent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
-  '$context.routeKey': 'POST /webhooks/{provider}',
-  '$context.httpMethod': 'POST',
-  '$context.path': '/webhooks/stripe',
-  '$context.status': '202',
-  '$context.responseLength': '64',
-  '$context.responseLatency': '48',
-  '$context.integration.status': '200',
-  '$context.integration.latency': '45',
-  '$context.integrationErrorMessage': '-',
-};
-
-/** The access log line of one request: the stage's format with each variable replaced by its sample. */
-export function renderAccessLogLine(fields: Readonly<Record<string, string>>): string {
-  return JSON.stringify(fields).replace(/\$context\.[A-Za-z.]+/g, (variable) => {
-    const value = ACCESS_LOG_SAMPLE[variable];
-    if (value === undefined) throw new Error(`no sample value for ${variable}`);
-    return value;
-  });
-}
 
 export interface LogBytes {
   readonly ingest: { readonly new: Written; readonly duplicate: Written };
@@ -162,7 +135,11 @@ export async function measureLogBytes(): Promise<LogBytes> {
       ingest: { new: ingestNew, duplicate: ingestDuplicate },
       consumer: { effect, duplicate },
       example: { effect: exampleEffect, duplicate: exampleDuplicate },
-      accessLogLine: renderAccessLogLine(ACCESS_LOG_FIELDS),
+      accessLogLine: renderAccessLogLine({
+        status: 202,
+        responseLength: 64,
+        path: '/webhooks/stripe',
+      }),
     };
   } finally {
     for (const [key, value] of saved) {

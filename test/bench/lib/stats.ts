@@ -1,4 +1,5 @@
 /** Small statistics and the alternation every comparison in the bench is run with. */
+import { Bench } from 'tinybench';
 
 export function median(values: readonly number[]): number {
   return quantile(values, 0.5);
@@ -79,3 +80,16 @@ export async function closedLoop<I>(options: {
     latenciesMs,
   };
 }
+
+/**
+ * The tinybench B3 times verifiers with: `timeMs` a task, at least 64 iterations, a
+ * short warm-up, the timer's own overhead taken off, a throwing task failing the run.
+ */
+export const verifierBench = (timeMs: number): Bench =>
+  new Bench({
+    time: timeMs,
+    iterations: 64,
+    warmupTime: Math.min(100, timeMs),
+    throws: true,
+    subtractTimerOverhead: true,
+  });
