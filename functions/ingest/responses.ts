@@ -1,4 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { Acknowledgement } from '../providers/types.ts';
 
 export type HttpResponse = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };
 
@@ -26,11 +27,7 @@ export const accepted = (id: string): HttpResponse => json(202, { id, duplicate:
 export const duplicate = (id: string): HttpResponse => json(200, { id, duplicate: true });
 
 /** A sender's own acknowledgement of a stored delivery (Verdict's `acknowledgement`). */
-export const acknowledged = (ack: {
-  statusCode: number;
-  contentType: string;
-  body: string;
-}): HttpResponse => ({
+export const acknowledged = (ack: Acknowledgement): HttpResponse => ({
   statusCode: ack.statusCode,
   headers: { 'content-type': ack.contentType },
   body: ack.body,

@@ -106,12 +106,11 @@ export interface MeasuredCost {
     readonly consumerLogLines: number;
     readonly consumerLogBytes: number;
   };
-  /** Per consumer batch: SQS receives that returned messages, deletes, invocations. */
+  /** Per consumer invocation (a batch): SQS receives that returned messages, and deletes. */
   readonly perBatch: {
     readonly messages: number;
     readonly receives: number;
     readonly deletes: number;
-    readonly invocations: number;
   };
   /** Log lines and bytes with the functions at debug level, per request and per event. */
   readonly debug: {
@@ -160,8 +159,6 @@ export const ASSUMPTIONS = {
   accessLogBytes: 200,
   /** The guard's line per event. */
   consumerLogBytes: 500,
-  /** Lambda's START, END and REPORT lines, which JSON format at system level WARN leaves out. */
-  platformLogBytes: 0,
   /** Lambda polls an idle queue with long polls (20 s) from about five pollers. */
   idlePollsPerQueueMonth: 5 * ((30 * 86_400) / 20),
   /** Lambda's sampling of a traced function: the first request each second, then 5 % (not configurable). */
@@ -255,7 +252,6 @@ export function estimateCost(input: CostInput, measured?: MeasuredCost): CostEst
   // Write units depend on the body's size: B7's count serves for bodies of its size
   // only. Requests, the guard's writes and log lines do not.
   const m = measured && measured.payloadBytes === input.payloadBytes ? measured : undefined;
-  const any = measured;
   const itemBytes =
     (inline ? input.payloadBytes * ASSUMPTIONS.compressedShare : 200) +
     ASSUMPTIONS.itemOverheadBytes;
@@ -301,31 +297,32 @@ export function estimateCost(input: CostInput, measured?: MeasuredCost): CostEst
     m && m.perDuplicate.failedClaims * m.perDuplicate.failedClaimWru + m.perDuplicate.deliveriesWru,
     itemWru,
   );
-  const consumerWru = measuredOr(any?.perMessage.consumerWru, ASSUMPTIONS.consumerWru);
-  const perBatch = any?.perBatch ?? { receives: 1, deletes: 1, invocations: 1, messages: 1 };
-  // Each log event counts its bytes and 26 more.
+  const consumerWru = measuredOr(measured?.perMessage.consumerWru, ASSUMPTIONS.consumerWru);
+  const perBatch = measured?.perBatch ?? { receives: 1, deletes: 1, messages: 1 };
+  // Each log event counts its bytes and 26 more. Lambda's own START, END and REPORT
+  // lines are not written (its system log level is WARN), so none are counted.
   const event = ASSUMPTIONS.logEventOverheadBytes;
   const ingestLog = measuredOr(
-    any &&
+    measured &&
       (debug
-        ? copies * (any.debug.ingestLogBytes + event * any.debug.ingestLogLines)
-        : n * (any.perDelivery.ingestLogBytes + event * any.perDelivery.ingestLogLines) +
-          duplicates * (any.perDuplicate.ingestLogBytes + event * any.perDuplicate.ingestLogLines)),
+        ? copies * (measured.debug.ingestLogBytes + event * measured.debug.ingestLogLines)
+        : n * (measured.perDelivery.ingestLogBytes + event * measured.perDelivery.ingestLogLines) +
+          duplicates *
+            (measured.perDuplicate.ingestLogBytes + event * measured.perDuplicate.ingestLogLines)),
     copies * (ASSUMPTIONS.ingestLogBytes + event),
   );
   const accessLog = measuredOr(
-    any && copies * (any.perRequest.accessLogBytes + event),
+    measured && copies * (measured.perRequest.accessLogBytes + event),
     copies * (ASSUMPTIONS.accessLogBytes + event),
   );
   const consumerLog = measuredOr(
-    any &&
+    measured &&
       messages *
         (debug
-          ? any.debug.consumerLogBytes + event * any.debug.consumerLogLines
-          : any.perMessage.consumerLogBytes + event * any.perMessage.consumerLogLines),
+          ? measured.debug.consumerLogBytes + event * measured.debug.consumerLogLines
+          : measured.perMessage.consumerLogBytes + event * measured.perMessage.consumerLogLines),
     messages * (ASSUMPTIONS.consumerLogBytes + event),
   );
-  const platformLog = (copies + batches) * ASSUMPTIONS.platformLogBytes;
 
   const variable: CostLine[] = [
     line(
@@ -362,10 +359,10 @@ export function estimateCost(input: CostInput, measured?: MeasuredCost): CostEst
     line(
       'SNS',
       'one publish per delivery',
-      n * (any?.perDelivery.snsPublishes ?? 1) * chunks(envelopeBytes, 64 * KB),
+      n * (measured?.perDelivery.snsPublishes ?? 1) * chunks(envelopeBytes, 64 * KB),
       'snsPublish',
       'publishes',
-      any ? 'measured' : 'given',
+      measured ? 'measured' : 'given',
     ),
     line(
       'SQS',
@@ -379,7 +376,7 @@ export function estimateCost(input: CostInput, measured?: MeasuredCost): CostEst
     ...lambda(
       'Lambda: consumers',
       `invocations (batches of ${formatFill(fill)})`,
-      batches * perBatch.invocations,
+      batches,
       'modelled',
       { memoryMb: input.consumerMemoryMb, ms: input.consumerMs, times: messages },
     ),
@@ -416,18 +413,6 @@ export function estimateCost(input: CostInput, measured?: MeasuredCost): CostEst
       consumerLog.basis,
     ),
   ];
-  if (platformLog > 0) {
-    variable.push(
-      line(
-        'CloudWatch Logs',
-        "Lambda's platform lines",
-        platformLog / GB,
-        'logsIngestedGb',
-        'GB',
-        'assumed',
-      ),
-    );
-  }
   if (input.tracing) {
     variable.push(
       line(

@@ -182,15 +182,12 @@ export async function benchCost(settings: Settings): Promise<Section> {
   return {
     rows,
     notes: [
-      `cost: ${deliveries.toLocaleString('en-US')} new Stripe invoice.paid events of ${PAYLOAD_BYTES} bytes (signed with the stripe package) through the local runtime on DynamoDB Local, then ${Math.round(deliveries * DUPLICATE_RATE)} of them again; one subscriber whose effect does nothing; a counting proxy in front of DynamoDB (ReturnConsumedCapacity INDEXES added to each call) and of SNS/SQS/S3. The deliveries table ${perDelivery.deliveriesWru.toFixed(2)} WRU per delivery (of which the pending index ${perDelivery.pendingIndexWru.toFixed(2)}), a copy's refused claim ${measured.perDuplicate.failedClaims.toFixed(2)} per copy, the consumer table ${measured.perMessage.consumerWru.toFixed(2)} WRU per event; ${perDelivery.snsPublishes.toFixed(2)} SNS publish per delivery; ${measured.perBatch.receives.toFixed(2)} receive and ${measured.perBatch.deletes.toFixed(2)} delete calls and ${measured.perBatch.invocations.toFixed(2)} consumer invocations per batch of ${measured.perBatch.messages.toFixed(2)} messages at this run's arrival rate; logs ${perDelivery.ingestLogBytes.toFixed(0)} bytes in ${perDelivery.ingestLogLines.toFixed(2)} lines per new delivery, ${measured.perDuplicate.ingestLogBytes.toFixed(0)} per copy, ${measured.perMessage.consumerLogBytes.toFixed(0)} in ${measured.perMessage.consumerLogLines.toFixed(2)} lines per consumed event, ${measured.perRequest.accessLogBytes.toFixed(0)} per access log line; at debug level ${measured.debug.ingestLogBytes.toFixed(0)} and ${measured.debug.consumerLogBytes.toFixed(0)}.${settings.quick ? '' : ' Written to infra/cli/cost-measured.json, which `hookonce cost` reads.'}`,
+      `cost: ${deliveries.toLocaleString('en-US')} new Stripe invoice.paid events of ${PAYLOAD_BYTES} bytes (signed with the stripe package) through the local runtime on DynamoDB Local, then ${Math.round(deliveries * DUPLICATE_RATE)} of them again; one subscriber whose effect does nothing; a counting proxy in front of DynamoDB (ReturnConsumedCapacity INDEXES added to each call) and of SNS/SQS/S3. The deliveries table ${perDelivery.deliveriesWru.toFixed(2)} WRU per delivery (of which the pending index ${perDelivery.pendingIndexWru.toFixed(2)}), a copy's refused claim ${measured.perDuplicate.failedClaims.toFixed(2)} per copy, the consumer table ${measured.perMessage.consumerWru.toFixed(2)} WRU per event; ${perDelivery.snsPublishes.toFixed(2)} SNS publish per delivery; ${measured.perBatch.receives.toFixed(2)} receive and ${measured.perBatch.deletes.toFixed(2)} delete calls per consumer invocation (a batch) of ${measured.perBatch.messages.toFixed(2)} messages at this run's arrival rate; logs ${perDelivery.ingestLogBytes.toFixed(0)} bytes in ${perDelivery.ingestLogLines.toFixed(2)} lines per new delivery, ${measured.perDuplicate.ingestLogBytes.toFixed(0)} per copy, ${measured.perMessage.consumerLogBytes.toFixed(0)} in ${measured.perMessage.consumerLogLines.toFixed(2)} lines per consumed event, ${measured.perRequest.accessLogBytes.toFixed(0)} per access log line; at debug level ${measured.debug.ingestLogBytes.toFixed(0)} and ${measured.debug.consumerLogBytes.toFixed(0)}.${settings.quick ? '' : ' Written to infra/cli/cost-measured.json, which `hookonce cost` reads.'}`,
     ],
   };
 }
 
-async function runCost(options: {
-  deliveries: number;
-  level: 'info' | 'debug';
-}): Promise<{ fresh: Phase; again: Phase }> {
+async function runCost(options: { deliveries: number; level: 'info' | 'debug' }): Promise<Run> {
   const meters: Meter[] = [];
   let dynamo: Meter | undefined;
   let aws: Meter | undefined;
@@ -286,7 +283,12 @@ async function runCost(options: {
     };
     const fresh = await phase(events);
     const copies = await phase(again);
-    return { fresh, again: copies };
+    const { deliveriesTable, consumerTable } = runtime.resources;
+    return {
+      fresh,
+      again: copies,
+      tables: { deliveries: deliveriesTable, consumer: consumerTable },
+    };
   } finally {
     sqs.destroy();
     await runtime.stop();
@@ -323,17 +325,19 @@ async function drained(sqs: SQSClient, queueUrl: string): Promise<void> {
   throw new Error(`the subscriber's queue did not drain`);
 }
 
-const sumWhere = (
-  capacity: Map<string, { write: number; read: number }>,
-  test: (key: string) => boolean,
-) => [...capacity].filter(([k]) => test(k)).reduce((total, [, v]) => total + v.write, 0);
+/** The two phases of one runtime, and the names of its tables. */
+interface Run {
+  readonly fresh: Phase;
+  readonly again: Phase;
+  readonly tables: { readonly deliveries: string; readonly consumer: string };
+}
 
-function summarize(
-  main: { fresh: Phase; again: Phase },
-  debug: { fresh: Phase; again: Phase },
-  settings: Settings,
-): MeasuredCost {
+const sumWhere = (capacity: Meter['capacity'], test: (key: string) => boolean) =>
+  [...capacity].filter(([k]) => test(k)).reduce((total, [, v]) => total + v.write, 0);
+
+function summarize(main: Run, debug: Run, settings: Settings): MeasuredCost {
   const { fresh, again } = main;
+  const { deliveries, consumer } = main.tables;
   const n = fresh.requests;
   const d = again.requests;
   const ok = (phase: Phase, status: number) => phase.statuses.get(status) ?? 0;
@@ -343,19 +347,12 @@ function summarize(
   if (ok(again, 200) !== d) {
     throw new Error(`phase 2: ${JSON.stringify([...again.statuses])}, expected ${d} × 200`);
   }
-  // Tables by name: the deliveries table and the consumer table (their local names).
-  const tables = [...fresh.dynamo.capacity.keys()].filter(
-    (k) => !k.includes(' ') && !k.includes('/'),
-  );
-  const deliveries = tables.find((t) => /deliver/i.test(t)) ?? '';
-  const consumer = tables.find((t) => /consum/i.test(t)) ?? '';
   const writes = (phase: Phase, table: string) =>
     sumWhere(phase.dynamo.capacity, (k) => k === table || k.startsWith(`${table}/`));
   const indexWrites = (phase: Phase, table: string) =>
     sumWhere(phase.dynamo.capacity, (k) => k.startsWith(`${table}/`));
-  const claimKey = `PutItem ${deliveries}`;
-  const claims = fresh.dynamo.requests.get('DynamoDB.PutItem') ?? 0;
-  const claimWru = (fresh.dynamo.capacity.get(claimKey)?.write ?? 0) / Math.max(1, claims);
+  const claims = fresh.dynamo.capacity.get(`PutItem ${deliveries}`);
+  const claimWru = (claims?.write ?? 0) / Math.max(1, claims?.calls ?? 0);
   const failed = [...again.dynamo.conditionFailures]
     .filter(([k]) => k.endsWith(` ${deliveries}`))
     .reduce((t, [, v]) => t + v, 0);
@@ -411,7 +408,6 @@ function summarize(
       messages: messages / Math.max(1, batches),
       receives: receivesWithMessages / Math.max(1, batches),
       deletes: deletes / Math.max(1, batches),
-      invocations: 1,
     },
     debug: {
       ingestLogLines: debug.fresh.ingestLines.count / debug.fresh.requests,

@@ -84,6 +84,8 @@ describe.each(backends)('Bench meter in front of %s', (kind) => {
     expect(meter.requests.get('DynamoDB.UpdateItem')).toBe(1);
     expect(meter.conditionFailures.get('PutItem metered')).toBe(1);
     expect(meter.capacity.get('PutItem metered')?.write).toBe(1 + 3);
+    // The refused put reports no capacity: two answers did.
+    expect(meter.capacity.get('PutItem metered')?.calls).toBe(2);
     expect(meter.capacity.get('UpdateItem metered')?.write).toBe(1);
     // In the index: the first put and the update that took the item out of it. Only
     // DynamoDB Local reports an index's share (B7 runs on it); dynalite reports none.

@@ -1,13 +1,17 @@
 import type { ConsumedCapacity, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
-/** The calls whose capacity DynamoDB reports when asked (`ReturnConsumedCapacity`). */
-const METERED = new Set([
-  'PutItemCommand',
-  'UpdateItemCommand',
-  'DeleteItemCommand',
-  'GetItemCommand',
-  'QueryCommand',
-  'ScanCommand',
+/** The operations whose capacity DynamoDB reports when asked (`ReturnConsumedCapacity`). */
+export const REPORTS_CAPACITY: ReadonlySet<string> = new Set([
+  'PutItem',
+  'UpdateItem',
+  'DeleteItem',
+  'GetItem',
+  'Query',
+  'Scan',
+  'BatchWriteItem',
+  'BatchGetItem',
+  'TransactWriteItems',
+  'TransactGetItems',
 ]);
 
 /** What one call consumed, as DynamoDB reported it. */
@@ -36,15 +40,14 @@ export function meterCapacity(client: DynamoDBClient): CapacityMeter {
   let calls: Consumed[] = [];
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      const name = context.commandName ?? '';
-      if (!METERED.has(name)) return next(args);
+      const command = (context.commandName ?? '').replace(/Command$/, '');
+      if (!REPORTS_CAPACITY.has(command)) return next(args);
       const input = args.input as { ReturnConsumedCapacity?: string };
       input.ReturnConsumedCapacity = 'INDEXES';
-      const command = name.replace(/Command$/, '');
       try {
         const out = await next(args);
         const consumed = (out.output as { ConsumedCapacity?: ConsumedCapacity }).ConsumedCapacity;
-        calls.push({ command, ok: true, ...units(consumed) });
+        calls.push({ command, ok: true, ...capacityUnits(consumed) });
         return out;
       } catch (error) {
         calls.push({ command, ok: false, table: 0, indexes: {} });
@@ -62,7 +65,11 @@ export function meterCapacity(client: DynamoDBClient): CapacityMeter {
   };
 }
 
-function units(consumed: ConsumedCapacity | undefined): {
+/**
+ * The units one answer's ConsumedCapacity reports: the table's apart from each
+ * index's (asked with INDEXES); without a breakdown, the whole is the table's.
+ */
+export function capacityUnits(consumed: ConsumedCapacity | undefined): {
   table: number;
   indexes: Record<string, number>;
 } {
@@ -70,7 +77,6 @@ function units(consumed: ConsumedCapacity | undefined): {
   for (const [name, c] of Object.entries(consumed?.GlobalSecondaryIndexes ?? {})) {
     indexes[name] = c.CapacityUnits ?? 0;
   }
-  // Without a breakdown, the whole is the table's.
   const table = consumed?.Table?.CapacityUnits ?? consumed?.CapacityUnits ?? Number.NaN;
   return { table, indexes };
 }

@@ -87,7 +87,7 @@ const MEASURED: MeasuredCost = {
   },
   perRequest: { accessLogBytes: 200 },
   perMessage: { consumerWru: 2, consumerLogLines: 1, consumerLogBytes: 300 },
-  perBatch: { messages: 2, receives: 1, deletes: 1, invocations: 1 },
+  perBatch: { messages: 2, receives: 1, deletes: 1 },
   debug: { ingestLogLines: 3, ingestLogBytes: 1500, consumerLogLines: 2, consumerLogBytes: 900 },
 };
 

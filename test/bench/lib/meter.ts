@@ -1,6 +1,8 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ConsumedCapacity } from '@aws-sdk/client-dynamodb';
+import { capacityUnits, REPORTS_CAPACITY } from '../../support/capacity.ts';
 
 /**
  * A counting reverse proxy between hookonce's functions and an emulator: every
@@ -19,8 +21,11 @@ export interface Meter {
   readonly endpoint: string;
   /** Requests by `Service.Operation`, e.g. `DynamoDB.PutItem`, `SQS.ReceiveMessage`, `SNS.Publish`. */
   readonly requests: Map<string, number>;
-  /** Write and read capacity units by `table` or `table/index`, and by `Operation table`. */
-  readonly capacity: Map<string, { write: number; read: number }>;
+  /**
+   * Write and read capacity units by `table` or `table/index`, and by `Operation
+   * table`, where `calls` counts the answers that reported them.
+   */
+  readonly capacity: Map<string, { write: number; read: number; calls: number }>;
   /** Conditional writes refused, by `Operation table`. */
   readonly conditionFailures: Map<string, number>;
   /** ReceiveMessage calls that returned no message (idle polls), and the messages the others returned. */
@@ -28,32 +33,6 @@ export interface Meter {
   /** Forget every count (after setting up, before the measured run). */
   reset(): void;
   stop(): Promise<void>;
-}
-
-/** DynamoDB operations that report consumed capacity when asked. */
-const CAPACITY_OPERATIONS = new Set([
-  'PutItem',
-  'UpdateItem',
-  'DeleteItem',
-  'GetItem',
-  'Query',
-  'Scan',
-  'BatchWriteItem',
-  'BatchGetItem',
-  'TransactWriteItems',
-  'TransactGetItems',
-]);
-
-interface ConsumedCapacity {
-  TableName?: string;
-  CapacityUnits?: number;
-  WriteCapacityUnits?: number;
-  ReadCapacityUnits?: number;
-  Table?: { WriteCapacityUnits?: number; ReadCapacityUnits?: number; CapacityUnits?: number };
-  GlobalSecondaryIndexes?: Record<
-    string,
-    { WriteCapacityUnits?: number; ReadCapacityUnits?: number; CapacityUnits?: number }
-  >;
 }
 
 const READS = new Set(['GetItem', 'Query', 'Scan', 'BatchGetItem', 'TransactGetItems']);
@@ -83,17 +62,11 @@ function nameAwsCall(req: IncomingMessage, body: Buffer): string {
 export async function startMeter(kind: 'dynamodb' | 'aws', target: string): Promise<Meter> {
   const upstream = new URL(target);
   const requests = new Map<string, number>();
-  const capacity = new Map<string, { write: number; read: number }>();
+  const capacity = new Map<string, { write: number; read: number; calls: number }>();
   const conditionFailures = new Map<string, number>();
   const receives = { empty: 0, messages: 0 };
   const bump = <K>(map: Map<K, number>, key: K, by = 1) => map.set(key, (map.get(key) ?? 0) + by);
-  const addCapacity = (key: string, write: number, read: number) => {
-    const entry = capacity.get(key) ?? { write: 0, read: 0 };
-    entry.write += write;
-    entry.read += read;
-    capacity.set(key, entry);
-  };
-
+  /** Adds what one answer reports, by table or index, and by operation. */
   const recordDynamo = (operation: string, table: string, status: number, answer: Buffer) => {
     let parsed: { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[]; __type?: string };
     try {
@@ -107,27 +80,24 @@ export async function startMeter(kind: 'dynamodb' | 'aws', target: string): Prom
       }
       return;
     }
+    const isRead = READS.has(operation);
+    const add = (key: string, units: number) => {
+      const entry = capacity.get(key) ?? { write: 0, read: 0, calls: 0 };
+      const n = Number.isFinite(units) ? units : 0;
+      if (isRead) entry.read += n;
+      else entry.write += n;
+      capacity.set(key, entry);
+      return entry;
+    };
     const consumed = parsed.ConsumedCapacity;
     for (const c of Array.isArray(consumed) ? consumed : consumed ? [consumed] : []) {
       const name = c.TableName ?? table;
-      const isRead = READS.has(operation);
-      const units = (u?: {
-        WriteCapacityUnits?: number;
-        ReadCapacityUnits?: number;
-        CapacityUnits?: number;
-      }) =>
-        u
-          ? isRead
-            ? (u.ReadCapacityUnits ?? u.CapacityUnits ?? 0)
-            : (u.WriteCapacityUnits ?? u.CapacityUnits ?? 0)
-          : 0;
-      const tableUnits = c.Table ? units(c.Table) : units(c);
-      addCapacity(name, isRead ? 0 : tableUnits, isRead ? tableUnits : 0);
-      addCapacity(`${operation} ${name}`, isRead ? 0 : tableUnits, isRead ? tableUnits : 0);
-      for (const [index, u] of Object.entries(c.GlobalSecondaryIndexes ?? {})) {
-        const n = units(u);
-        addCapacity(`${name}/${index}`, isRead ? 0 : n, isRead ? n : 0);
-        addCapacity(`${operation} ${name}/${index}`, isRead ? 0 : n, isRead ? n : 0);
+      const units = capacityUnits(c);
+      add(name, units.table);
+      add(`${operation} ${name}`, units.table).calls++;
+      for (const [index, n] of Object.entries(units.indexes)) {
+        add(`${name}/${index}`, n);
+        add(`${operation} ${name}/${index}`, n);
       }
     }
   };
@@ -142,7 +112,7 @@ export async function startMeter(kind: 'dynamodb' | 'aws', target: string): Prom
         if (kind === 'dynamodb') {
           operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
           name = `DynamoDB.${operation}`;
-          if (CAPACITY_OPERATIONS.has(operation)) {
+          if (REPORTS_CAPACITY.has(operation)) {
             const input = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
             table = String(input.TableName ?? '');
             input.ReturnConsumedCapacity = 'INDEXES';
