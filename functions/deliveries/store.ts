@@ -45,7 +45,12 @@ export interface NewDelivery extends DeliveryKey {
   readonly payload?: Uint8Array;
   /** Where the raw body lives when it was too large for the item (an S3 URI). */
   readonly payloadRef?: string;
-  readonly payloadSha256: string;
+  /**
+   * The body's SHA-256 (hex): on every record read back, and on a new one whose
+   * body goes to S3 (it names the object). Ingest hashes an inline body only when
+   * it must: to key a delivery by it, or to compare it with a stored one.
+   */
+  readonly payloadSha256?: string;
   readonly contentType?: string;
   readonly headers: Readonly<Record<string, string>>;
 }
@@ -71,6 +76,11 @@ export interface DeliveryRecord extends NewDelivery {
   readonly expiresAt: number;
 }
 
+/** A delivery as read back from its item: the body's SHA-256 always known. */
+export interface StoredDelivery extends DeliveryRecord {
+  readonly payloadSha256: string;
+}
+
 /** A failed publish, as the sweeper records it. */
 export interface PublishFailure {
   readonly error: unknown;
@@ -86,7 +96,7 @@ export interface Lease {
 
 export type ClaimResult =
   | { readonly claimed: true; readonly record: DeliveryRecord }
-  | { readonly claimed: false; readonly existing: DeliveryRecord };
+  | { readonly claimed: false; readonly existing: StoredDelivery };
 
 export const PENDING_INDEX = 'pending';
 
@@ -412,7 +422,7 @@ export class DeliveryStore {
     return this.#shards;
   }
 
-  async get(key: DeliveryKey): Promise<DeliveryRecord | undefined> {
+  async get(key: DeliveryKey): Promise<StoredDelivery | undefined> {
     const out = await dynamo('read', () =>
       this.#client.send(
         new GetItemCommand({
@@ -469,6 +479,9 @@ export function deliveryItem(record: DeliveryRecord, shards: number): Item {
     item.contentType = S(record.contentType);
   }
   if (record.payloadRef !== undefined) {
+    if (record.payloadSha256 === undefined) {
+      throw new Error(`delivery ${deliveryPk(record)} is kept in S3 without its body's SHA-256`);
+    }
     item.payloadRef = S(record.payloadRef);
     item.payloadSha256 = S(record.payloadSha256);
   }
@@ -498,7 +511,7 @@ export function deliveryItem(record: DeliveryRecord, shards: number): Item {
  * the headers as a map, the body's SHA-256 always), which deployed tables hold
  * for the retention window.
  */
-export function fromItem(item: Item): DeliveryRecord {
+export function fromItem(item: Item): StoredDelivery {
   const key = parseDeliveryPk(str(item, 'pk') ?? '');
   const body = bytes(item, 'body');
   const received = body ? decodeBody(body) : undefined;
@@ -508,7 +521,7 @@ export function fromItem(item: Item): DeliveryRecord {
   const payloadSha256 =
     str(item, 'payloadSha256') ??
     (payload ? createHash('sha256').update(payload).digest('hex') : '');
-  const record: DeliveryRecord = {
+  const record: StoredDelivery = {
     provider: str(item, 'provider') ?? key?.provider ?? '',
     deliveryId: str(item, 'deliveryId') ?? key?.deliveryId ?? '',
     eventType: str(item, 'eventType') ?? '',

@@ -317,7 +317,6 @@ async function handle(
     eventType: verdict.eventType,
     ...(verdict.unsignedEventType ? { unsignedEventType: true as const } : {}),
     payload: request.rawBody,
-    payloadSha256: bodySha256(),
     contentType: request.headers['content-type'],
     headers: verdict.keptHeaders,
   };
@@ -339,13 +338,14 @@ async function handle(
   try {
     if (!envelope) {
       // Too large to carry: the body goes to S3 first, so a stored delivery always has its payload.
+      const payloadSha256 = bodySha256();
       const payloadRef = await deps.payloads.put(
         inline,
-        inline.payloadSha256,
+        payloadSha256,
         request.rawBody,
         inline.contentType,
       );
-      delivery = { ...inline, payload: undefined, payloadRef };
+      delivery = { ...inline, payload: undefined, payloadRef, payloadSha256 };
       envelope = encodeEvent(fresh(delivery, now));
       dlog.debug('payload offloaded', { bytes: request.rawBody.length });
     }
@@ -367,7 +367,7 @@ async function handle(
       // Stored for a claim that was refused: nothing will ever read it.
       await discard(delivery.payloadRef, deps, dlog);
     }
-    const sameBody = existing.payloadSha256 === delivery.payloadSha256;
+    const sameBody = existing.payloadSha256 === bodySha256();
     // A provider that renders each attempt again (Stripe's pending_webhooks) sends
     // another body under the same signed id: the first body wins, and the request's
     // line says so (at WARN).

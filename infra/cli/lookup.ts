@@ -1,9 +1,9 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import {
-  type DeliveryRecord,
   deliveryPk,
   deliveryPkPrefix,
   fromItem,
+  type StoredDelivery,
 } from '../../functions/deliveries/store.ts';
 import { eventId } from '../../functions/fanout/envelope.ts';
 import { fmt } from './progress.ts';
@@ -19,7 +19,7 @@ export interface Lookup {
   /** How the deliveries were found: by key (one read), or by the provider's id (a scan). */
   readonly by: 'key' | 'provider id';
   readonly scanned: number;
-  readonly found: readonly DeliveryRecord[];
+  readonly found: readonly StoredDelivery[];
 }
 
 export async function findDeliveries(
@@ -39,7 +39,7 @@ export async function findDeliveries(
   if (direct.Item) return { by: 'key', scanned: 1, found: [fromItem(direct.Item)] };
 
   // The provider's own id is an attribute, not a key: a parallel scan finds it.
-  const found: DeliveryRecord[] = [];
+  const found: StoredDelivery[] = [];
   const scanned = await scanDeliveries(
     target,
     {

@@ -8,7 +8,7 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { claimPk } from '../../functions/consumers/claims.ts';
 import { readS3Payload } from '../../functions/deliveries/payloads.ts';
-import type { DeliveryRecord } from '../../functions/deliveries/store.ts';
+import type { DeliveryRecord, StoredDelivery } from '../../functions/deliveries/store.ts';
 import { encodeEvent, eventId } from '../../functions/fanout/envelope.ts';
 import {
   type FilterPolicy,
@@ -211,7 +211,7 @@ export async function readClaim(
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-async function payloadOf(record: DeliveryRecord, options: ConsoleOptions): Promise<PayloadView> {
+async function payloadOf(record: StoredDelivery, options: ConsoleOptions): Promise<PayloadView> {
   const base = {
     sha256: record.payloadSha256,
     ...(record.contentType !== undefined ? { contentType: record.contentType } : {}),
@@ -344,7 +344,7 @@ export async function deliveryLookup(
 async function deliveryView(
   options: ConsoleOptions,
   policies: PolicyCache,
-  record: DeliveryRecord,
+  record: StoredDelivery,
   provider: ResolvedProvider,
   now: number,
 ): Promise<DeliveryView> {

@@ -17,7 +17,9 @@ const RETENTION_SECONDS = 7 * 24 * 3600;
 const SHARDS = 16;
 
 let sequence = 0;
-function newDelivery(body = '{"type":"invoice.paid","data":{"id":"in_1"}}'): NewDelivery {
+function newDelivery(
+  body = '{"type":"invoice.paid","data":{"id":"in_1"}}',
+): NewDelivery & { readonly payloadSha256: string } {
   sequence += 1;
   const deliveryId = `msg_store_${sequence}`;
   return {
@@ -393,7 +395,7 @@ describe.each(backends)('Class: DeliveryStore (on %s)', (kind) => {
 
   describe('Items of the format before (deployed tables hold them for the retention window)', () => {
     /** A delivery as the claim before this format stored it, then parked by the sweeper. */
-    const parkedOldItem = (delivery: NewDelivery) => ({
+    const parkedOldItem = (delivery: ReturnType<typeof newDelivery>) => ({
       pk: { S: deliveryPk(delivery) },
       provider: { S: delivery.provider },
       deliveryId: { S: delivery.deliveryId },

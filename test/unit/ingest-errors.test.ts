@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it, vi } from 'vitest';
 import type {
@@ -5,6 +6,7 @@ import type {
   DeliveryRecord,
   Lease,
   NewDelivery,
+  StoredDelivery,
 } from '../../functions/deliveries/store.ts';
 import { type IngestDeps, type IngestRequest, ingest } from '../../functions/ingest/ingest.ts';
 import type { HttpResponse } from '../../functions/ingest/responses.ts';
@@ -39,8 +41,14 @@ function request(
   };
 }
 
-const recordOf = (delivery: NewDelivery, lease: Lease, now: number): DeliveryRecord => ({
+/** The stored record a claim reads back, its body's SHA-256 worked out as fromItem does. */
+const recordOf = (delivery: NewDelivery, lease: Lease, now: number): StoredDelivery => ({
   ...delivery,
+  payloadSha256:
+    delivery.payloadSha256 ??
+    createHash('sha256')
+      .update(delivery.payload ?? '')
+      .digest('hex'),
   status: 'RECEIVED',
   receivedAt: now,
   leaseOwner: lease.owner,
@@ -54,7 +62,7 @@ const ANOTHER_LARGE_BODY = { payloadSha256: 'f'.repeat(64), payloadRef: 's3://pa
 
 /** A claim refused by a published delivery: the request's own, changed by `stored`. */
 const refusedFor =
-  (stored: Partial<DeliveryRecord>) =>
+  (stored: Partial<StoredDelivery>) =>
   async (delivery: NewDelivery, lease: Lease, now: number): Promise<ClaimResult> => ({
     claimed: false,
     existing: { ...recordOf(delivery, lease, now), status: 'PUBLISHED', ...stored },
@@ -308,6 +316,53 @@ describe('Module: ingest', () => {
         ]);
       },
     );
+
+    it('hashes an inline body only when it must: a new delivery keyed by its signed id is stored without the hash, an offloaded one with it', async () => {
+      // Prepare
+      const { deps, deliveries, payloads } = stubs();
+      const large = JSON.stringify({ type: 'invoice.paid', blob: 'x'.repeat(900) });
+
+      // Act
+      const inline = await ingest(request(), deps);
+      const offloaded = await ingest(request({ body: large }), {
+        ...deps,
+        inlinePayloadBytes: 100,
+      });
+
+      // Assess
+      expect([inline.statusCode, offloaded.statusCode]).toEqual([202, 202]);
+      const [first, second] = deliveries.claim.mock.calls.map(([delivery]) => delivery);
+      expect(first).not.toHaveProperty('payloadSha256');
+      expect(first?.payload).toEqual(Buffer.from(BODY));
+      const largeSha256 = createHash('sha256').update(large).digest('hex');
+      expect(second).toMatchObject({ payloadSha256: largeSha256, payloadRef: 's3://payloads/key' });
+      expect(payloads.put).toHaveBeenCalledWith(
+        expect.anything(),
+        largeSha256,
+        Buffer.from(large),
+        'application/json',
+      );
+    });
+
+    it('compares a duplicate’s body with the stored one by hash: the same body is a plain duplicate', async () => {
+      // Prepare: the stored record's hash is worked out from its body, as fromItem does.
+      const { deps, deliveries, logLines } = stubs();
+      deliveries.claim.mockImplementation(refusedFor({}));
+
+      // Act
+      const response = await ingest(request(), {
+        ...deps,
+        metrics: emfMetrics({ service: 'hookonce-ingest', disabled: false }),
+      });
+
+      // Assess
+      expect(response.statusCode).toBe(200);
+      const lines = logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.filter((l) => l.level !== 'DEBUG')).toEqual([
+        expect.objectContaining({ level: 'INFO', message: 'duplicate', Duplicate: 1 }),
+      ]);
+      expect(lines[lines.length - 1]).not.toHaveProperty('payloadChanged');
+    });
 
     it('ends a duplicate whose body changed with one WARN line that says so and carries PayloadChanged', async () => {
       // Prepare
