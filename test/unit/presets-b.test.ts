@@ -1,5 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { sign as octokitSign, verify as octokitVerify } from '@octokit/webhooks-methods';
+import coinbase from 'coinbase-commerce-node';
 import fc from 'fast-check';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import Stripe from 'stripe';
@@ -32,8 +33,9 @@ import {
  * what only they know), resolved, built, and fed requests made by the sender's own
  * library where one is installed (@octokit/webhooks-methods signs GitHub's
  * `sha256=` body HMAC, which Bitbucket and Meta use too; stripe signs the
- * `t=…,v1=…` scheme Calendly and Persona use; jose signs Plaid's ES256 token), else
- * by node:crypto following the sender's documented algorithm. Then a property per
+ * `t=…,v1=…` scheme Calendly and Persona use; jose signs Plaid's ES256 token;
+ * coinbase-commerce-node signs and verifies Coinbase Commerce's), else by
+ * node:crypto following the sender's documented algorithm. Then a property per
  * preset: any single change to a signed part is a 401, never a throw. The clock is
  * NOW, injected; nothing reads the wall clock.
  */
@@ -1011,12 +1013,37 @@ describe('Module: presets-more', () => {
           data,
         },
       });
-    /** As Coinbase Commerce documents it: the hex HMAC-SHA256 of the body with the shared secret. */
-    const request = (text: string): InspectInput => ({
-      headers: { 'x-cc-webhook-signature': mac('sha256', SECRET, text) },
+    /** Signed by Coinbase's own SDK: `Webhook.computeSignature`, the hex HMAC-SHA256 of the body. */
+    const request = (text: string, secret = SECRET): InspectInput => ({
+      headers: { 'x-cc-webhook-signature': coinbase.Webhook.computeSignature(text, secret) },
       body: text,
       secrets: [SECRET],
     });
+    /**
+     * The SDK's verdict on a request: whether both `verifySigHeader` and
+     * `verifyEventBody` accept it. A refusal is the throw of one of the SDK's own
+     * errors; any other throw fails the test.
+     */
+    const sdkAccepts = (input: InspectInput): boolean => {
+      const text = Buffer.from(input.body).toString('utf8');
+      const signature = input.headers['x-cc-webhook-signature'] ?? '';
+      const verdicts = [
+        () => coinbase.Webhook.verifySigHeader(text, signature, SECRET),
+        () => coinbase.Webhook.verifyEventBody(text, signature, SECRET),
+      ].map((verify) => {
+        try {
+          verify();
+          return true;
+        } catch (error) {
+          const { SignatureVerificationError, InvalidResponseError } = coinbase.errors;
+          if (error instanceof SignatureVerificationError) return false;
+          if (error instanceof InvalidResponseError) return false;
+          throw error;
+        }
+      });
+      if (verdicts[0] !== verdicts[1]) throw new Error('the SDK disagrees with itself');
+      return verdicts[0] === true;
+    };
 
     it('resolves to hmac sha256 in hex over the body, event.id signed, keys kept 30 days', () => {
       // Assess
@@ -1039,6 +1066,43 @@ describe('Module: presets-more', () => {
         eventType: 'charge:created',
         keptHeaders: {},
       });
+    });
+
+    it("accepts what the SDK signs and verifies, keyed and typed by the event the SDK's verifyEventBody returns", () => {
+      // Prepare: a few events as Coinbase sends them, compact JSON, one with non-ASCII text.
+      const events = [
+        { id: 'a1f0c2de-0000-4000-8000-000000000001', type: 'charge:created', data: {} },
+        {
+          id: 'a1f0c2de-0000-4000-8000-000000000002',
+          type: 'charge:confirmed',
+          data: { code: 'K7Q2ZP', pricing: { local: { amount: '12.50', currency: 'EUR' } } },
+        },
+        {
+          id: 'a1f0c2de-0000-4000-8000-000000000003',
+          type: 'charge:failed',
+          data: { name: 'Café au lait ☕', payments: [] },
+        },
+      ];
+
+      for (const event of events) {
+        const text = JSON.stringify({ id: 7, scheduled_for: '2100-01-01T00:00:00Z', event });
+        const sent = request(text);
+        const signature = sent.headers['x-cc-webhook-signature'] ?? '';
+
+        // Act
+        const verdict = inspectWith(provider, sent);
+        const verified = coinbase.Webhook.verifyEventBody(text, signature, SECRET);
+
+        // Assess
+        expect(coinbase.Webhook.verifySigHeader(text, signature, SECRET)).toBe(true);
+        expect(verdict).toEqual({
+          kind: 'accept',
+          deliveryId: verified.id,
+          eventType: verified.type,
+          keptHeaders: {},
+        });
+        expect(verified).toMatchObject({ id: event.id, type: event.type });
+      }
     });
 
     it("accepts the worked example of Coinbase Commerce's own SDK tests, keyed by its event.id", () => {
@@ -1077,11 +1141,9 @@ describe('Module: presets-more', () => {
           },
         },
       });
+      const signature = '8be7742c7d372f08a6a3224edadf18a22b65fa9e28f3f2de97376cdaa092590d';
       const sent = (key: string): InspectInput => ({
-        headers: {
-          'x-cc-webhook-signature':
-            '8be7742c7d372f08a6a3224edadf18a22b65fa9e28f3f2de97376cdaa092590d',
-        },
+        headers: { 'x-cc-webhook-signature': signature },
         body: published,
         secrets: [key],
       });
@@ -1091,6 +1153,7 @@ describe('Module: presets-more', () => {
       const wrongSecret = inspectWith(provider, sent('30291a20-0bd1-4267-9b0f-e6e7b123c0bg'));
 
       // Assess
+      expect(coinbase.Webhook.computeSignature(published, secret)).toBe(signature);
       expect(valid).toEqual({
         kind: 'accept',
         deliveryId: '24934862-d980-46cb-9402-43c81b0cdba6',
@@ -1104,11 +1167,46 @@ describe('Module: presets-more', () => {
       });
     });
 
-    it('answers any single change to the body or the signature with a 401, never a throw', () => {
-      anySignedChangeIs401(provider, (data) => request(body(data)), {
-        body: changeBody,
+    it('agrees with the SDK on any event it signs, and answers with a 401, never a throw, what the SDK refuses: a forged signature, a body changed by one byte, the signature of another secret', () => {
+      const mutations: Readonly<Record<string, Mutation>> = {
         signature: changeHeader('x-cc-webhook-signature'),
-      });
+        body: changeBody,
+        otherSecret: (input) => ({
+          ...input,
+          headers: {
+            'x-cc-webhook-signature': coinbase.Webhook.computeSignature(
+              Buffer.from(input.body).toString('utf8'),
+              `${SECRET}-not`,
+            ),
+          },
+        }),
+      };
+      fc.assert(
+        fc.property(
+          jsonObject(),
+          fc.constantFrom(...Object.keys(mutations)),
+          fc.nat(),
+          fc.nat(),
+          (data, what, position, pick) => {
+            // Prepare
+            const sent = request(body(data));
+            const mutate = mutations[what];
+            if (!mutate) throw new Error(what);
+            const changed = mutate(sent, position, pick, 0);
+
+            // Act
+            const original = inspectWith(provider, sent);
+            const refused = inspectWith(provider, changed);
+
+            // Assess
+            expect(sdkAccepts(sent)).toBe(true);
+            expect(original.kind).toBe('accept');
+            expect(sdkAccepts(changed)).toBe(false);
+            expect401(refused);
+          },
+        ),
+        { seed: SEED, numRuns: 120 },
+      );
     });
   });
 
