@@ -9,6 +9,7 @@ import {
   timingSafeEqual,
   webcrypto,
 } from 'node:crypto';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { Task } from 'tinybench';
 import { parseJson } from '../../functions/fanout/envelope.ts';
 import { DEFAULT_INLINE_PAYLOAD_BYTES } from '../../functions/ingest/ingest.ts';
@@ -19,6 +20,7 @@ import {
   type ProviderDeclaration,
   resolveDeclaration,
 } from '../../functions/shared/declaration.ts';
+import { lambdaContext, webhookEvent } from '../support/events.ts';
 import { type Row, row } from './lib/report.ts';
 import type { Settings } from './lib/settings.ts';
 import { alternate, medianOf, verifierBench } from './lib/stats.ts';
@@ -379,6 +381,106 @@ const CASES: readonly PresetCase[] = [
       },
     } satisfies PresetCase;
   })(),
+  (() => {
+    const secret = randomUUID();
+    return {
+      name: 'coinbase-commerce',
+      preset: 'coinbase-commerce',
+      sdk: 'coinbase-commerce-node Webhook.verifySigHeader',
+      secrets: [secret],
+      // The preset keys a delivery by the signed `event.id` and types it by `event.type`.
+      body: (bytes, id) =>
+        padded(bytes, {
+          id: 1,
+          scheduled_for: '2100-01-01T00:00:00Z',
+          event: { id, resource: 'event', type: 'charge:confirmed', data: { code: 'BENCH01' } },
+        }),
+      async sign(body) {
+        const { default: coinbase } = await import('coinbase-commerce-node');
+        const signature = coinbase.Webhook.computeSignature(body.toString('utf8'), secret);
+        return request({ 'x-cc-webhook-signature': signature }, body);
+      },
+      async load() {
+        const { default: coinbase } = await import('coinbase-commerce-node');
+        const { Webhook, errors } = coinbase;
+        // verifySigHeader answers true or throws its SignatureVerificationError (whose
+        // message quotes the whole body): that refusal is answered false, which fails
+        // the run naming the preset; any other throw fails it as it is.
+        return (r, text) => {
+          try {
+            return Webhook.verifySigHeader(text, r.headers['x-cc-webhook-signature'] ?? '', secret);
+          } catch (error) {
+            if (error instanceof errors.SignatureVerificationError) return false;
+            throw error;
+          }
+        };
+      },
+    } satisfies PresetCase;
+  })(),
+  (() => {
+    const secret = randomBytes(16).toString('hex');
+    return {
+      name: 'zoom',
+      preset: 'zoom',
+      sdk: '@zoom/rivet AwsLambdaReceiver handler',
+      secrets: [secret],
+      body: (bytes, id) =>
+        padded(bytes, {
+          event: 'meeting.started',
+          event_ts: 4_102_444_800_000,
+          payload: { account_id: 'bench', object: { id, uuid: id, topic: 'B3' } },
+        }),
+      async sign(body, nowMs) {
+        const ts = String(seconds(nowMs));
+        return request(
+          {
+            'x-zm-signature': `v0=${hmac('sha256', secret, `v0:${ts}:${body}`, 'hex')}`,
+            'x-zm-request-timestamp': ts,
+          },
+          body,
+        );
+      },
+      async load() {
+        // Rivet's verifier is not exported on its own: its AwsLambdaReceiver's handler
+        // runs it, as a Rivet app deployed on Lambda does, on the API Gateway (payload
+        // 2.0) event, awaited per call; the event is made once per request, as Lambda
+        // hands it. The handler's first act is to log the whole event and context with
+        // console.debug: that JSON.stringify of both is timed, the writing is not
+        // (console.debug is a no-op for the synchronous part of the call, which holds
+        // that log line and the whole verification).
+        const { AwsLambdaReceiver } = await import('@zoom/rivet/meetings');
+        const handler = new AwsLambdaReceiver({ webhooksSecretToken: secret }).start();
+        const context = lambdaContext('b3-zoom');
+        const events = new WeakMap<WebhookRequest, APIGatewayProxyEventV2>();
+        const unused = () => undefined;
+        const noop = () => undefined;
+        return async (r, text) => {
+          let event = events.get(r);
+          if (!event) {
+            event = webhookEvent({ provider: 'bench', headers: r.headers as Headers, body: text });
+            events.set(r, event);
+          }
+          const debug = console.debug;
+          console.debug = noop;
+          let answer: ReturnType<typeof handler>;
+          try {
+            answer = handler(event, context, unused);
+          } finally {
+            console.debug = debug;
+          }
+          const result = await answer;
+          return typeof result === 'object' && result.statusCode === 200;
+        };
+      },
+      digestFloor(r) {
+        const signed = Buffer.concat([
+          Buffer.from(`v0:${r.headers['x-zm-request-timestamp'] ?? ''}:`),
+          r.rawBody,
+        ]);
+        return () => [hmac('sha256', secret, signed, 'hex'), sha256(r.rawBody)];
+      },
+    } satisfies PresetCase;
+  })(),
   svixCase('clerk'),
   svixCase('resend'),
   octokitCase(
@@ -552,8 +654,8 @@ interface Prepared {
 }
 
 export const PRESET_NOTES = [
-  "per preset: each preset whose sender publishes a verifier, declared `{ preset }` (with its public keys or JWKS where it has them) and built by resolveDeclaration and buildProviders, against that SDK on the same request, signed just before its pair is timed; median ns per verify (tinybench p50), ratio hookonce ÷ SDK, target ≤ 1.00×; each side must accept what it is timed on, or the run fails. hookonce: `provider.inspect` as the ingest core calls it, on the raw body as bytes: the signature checked (with the timestamp window where the preset signs a timestamp), then the delivery named, as hookonce must before it can store it: its key (the signed delivery id where the preset has one, else the SHA-256 of the body or of the signed content, computed inside the timing), its event type (from a header, or from a field of the body) and the headers it keeps. The body's JSON parse is made before the timing, for every preset alike: ingest parses each body it carries inline (up to 96 KiB, both sizes here) once, whatever the provider, to splice it into the envelope, and a preset that reads a field reads that parse. The SDK: its verify call on the body as text (decoded before the timing, as an SDK user is handed it), which names nothing. The SDK calls: paddle `Webhooks.isSignatureValid` (async), square `WebhooksHelper.verifySignature` with the notification URL, adyen `HmacValidator.validateHMAC` on every item of the parsed notification, workos `webhooks.constructEvent` (async, verifies and returns the event, no network), razorpay `validateWebhookSignature`, hubspot `Signature.isValid` v3, clerk and resend `svix` `Webhook.verify` (parses the body), bitbucket and meta `@octokit/webhooks-methods` `verify` (async), discord `discord-interactions` `verifyKey` (async WebCrypto, with the public key imported once as a CryptoKey, its fastest use), sendgrid `@sendgrid/eventwebhook` `verifySignature` (starkbank-ecdsa, pure JS; key converted once), plaid `jose` `jwtVerify` (ES256, at most 5 min old, the JWK imported once) then the body's SHA-256 compared with `request_body_sha256`, as Plaid documents; the async SDKs are awaited per call. B1 times the whole ingest.",
-  "per preset, the rows against `floor: HMAC + SHA-256 key`, and why those presets stay above 1.00× their SDK: razorpay, bitbucket and meta sign no delivery id, so the delivery is keyed by the SHA-256 of the body, and hubspot's by the SHA-256 of the signed method, URL and body (a HubSpot request is a batch; its items' `eventId`s are not promised unique). Only what the provider signs may decide identity, and the key must not depend on the secret (a retry signed after a secret rotation is the same delivery), so hookonce makes a second pass over the body that the SDK's verify call does not: the floor is one HMAC over the signed content plus one SHA-256 over what keys it, with node:crypto and nothing else, and it alone measures about 1.9× the SDK at 64 KiB. hookonce's own share is what it takes above that floor. Where the SDK does as much or more, hookonce is ahead: adyen's validateHMAC runs on the parsed notification, square's verifySignature goes through two async wrappers, svix (through standardwebhooks) hashes in pure JS and parses the body, workos imports its secret into WebCrypto on every call, sendgrid verifies ECDSA in pure JS (starkbank-ecdsa), discord-interactions and jose go through async WebCrypto.",
+  "per preset: each preset whose sender publishes a verifier, declared `{ preset }` (with its public keys or JWKS where it has them) and built by resolveDeclaration and buildProviders, against that SDK on the same request, signed just before its pair is timed; median ns per verify (tinybench p50), ratio hookonce ÷ SDK, target ≤ 1.00×; each side must accept what it is timed on, or the run fails. hookonce: `provider.inspect` as the ingest core calls it, on the raw body as bytes: the signature checked (with the timestamp window where the preset signs a timestamp), then the delivery named, as hookonce must before it can store it: its key (the signed delivery id where the preset has one, else the SHA-256 of the body or of the signed content, computed inside the timing), its event type (from a header, or from a field of the body) and the headers it keeps. The body's JSON parse is made before the timing, for every preset alike: ingest parses each body it carries inline (up to 96 KiB, both sizes here) once, whatever the provider, to splice it into the envelope, and a preset that reads a field reads that parse. The SDK: its verify call on the body as text (decoded before the timing, as an SDK user is handed it), which names nothing. The SDK calls: paddle `Webhooks.isSignatureValid` (async), square `WebhooksHelper.verifySignature` with the notification URL, adyen `HmacValidator.validateHMAC` on every item of the parsed notification, workos `webhooks.constructEvent` (async, verifies and returns the event, no network), razorpay `validateWebhookSignature`, hubspot `Signature.isValid` v3, coinbase-commerce `coinbase-commerce-node` `Webhook.verifySigHeader` (one HMAC and a string compare; it refuses by throwing), zoom `@zoom/rivet`'s `AwsLambdaReceiver` handler on the API Gateway event (async; Rivet exports its check only through its receivers: it parses the body, serialises it again to HMAC it, and first serialises the whole event and context for a console.debug line, timed, written nowhere), clerk and resend `svix` `Webhook.verify` (parses the body), bitbucket and meta `@octokit/webhooks-methods` `verify` (async), discord `discord-interactions` `verifyKey` (async WebCrypto, with the public key imported once as a CryptoKey, its fastest use), sendgrid `@sendgrid/eventwebhook` `verifySignature` (starkbank-ecdsa, pure JS; key converted once), plaid `jose` `jwtVerify` (ES256, at most 5 min old, the JWK imported once) then the body's SHA-256 compared with `request_body_sha256`, as Plaid documents; the async SDKs are awaited per call. B1 times the whole ingest.",
+  "per preset, the rows against `floor: HMAC + SHA-256 key`, and why those presets stay above 1.00× their SDK: razorpay, bitbucket and meta sign no delivery id, so the delivery is keyed by the SHA-256 of the body (zoom's too, which stays ahead of Rivet all the same), and hubspot's by the SHA-256 of the signed method, URL and body (a HubSpot request is a batch; its items' `eventId`s are not promised unique). Only what the provider signs may decide identity, and the key must not depend on the secret (a retry signed after a secret rotation is the same delivery), so hookonce makes a second pass over the body that the SDK's verify call does not: the floor is one HMAC over the signed content plus one SHA-256 over what keys it, with node:crypto and nothing else, and it alone measures about 1.9× the SDK at 64 KiB. hookonce's own share is what it takes above that floor. coinbase-commerce keys by its signed `event.id`, no second pass, but its SDK does one HMAC and a string compare and nothing else, so what hookonce does besides (decoding the signature, naming the delivery) shows at 1 KiB; at 64 KiB the HMAC is nearly all of both. Where the SDK does as much or more, hookonce is ahead: Rivet re-serialises the parsed body to verify it, adyen's validateHMAC runs on the parsed notification, square's verifySignature goes through two async wrappers, svix (through standardwebhooks) hashes in pure JS and parses the body, workos imports its secret into WebCrypto on every call, sendgrid verifies ECDSA in pure JS (starkbank-ecdsa), discord-interactions and jose go through async WebCrypto.",
 ];
 
 /** The per-preset rows of B3. */

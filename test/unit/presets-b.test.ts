@@ -1,9 +1,11 @@
 import { createHash, createHmac } from 'node:crypto';
 import { sign as octokitSign, verify as octokitVerify } from '@octokit/webhooks-methods';
+import { AwsLambdaReceiver } from '@zoom/rivet/meetings';
+import coinbase from 'coinbase-commerce-node';
 import fc from 'fast-check';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import Stripe from 'stripe';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildProviders } from '../../functions/providers/registry.ts';
 import { writeSignatureHeader } from '../../functions/providers/signed-request.ts';
 import type { Provider } from '../../functions/providers/types.ts';
@@ -15,6 +17,7 @@ import {
   signsDeliveryId,
   signsTimestamp,
 } from '../../functions/shared/declaration.ts';
+import { lambdaContext, webhookEvent } from '../support/events.ts';
 import {
   changeOneByte,
   changeOneCharacter,
@@ -32,10 +35,13 @@ import {
  * what only they know), resolved, built, and fed requests made by the sender's own
  * library where one is installed (@octokit/webhooks-methods signs GitHub's
  * `sha256=` body HMAC, which Bitbucket and Meta use too; stripe signs the
- * `t=…,v1=…` scheme Calendly and Persona use; jose signs Plaid's ES256 token), else
- * by node:crypto following the sender's documented algorithm. Then a property per
- * preset: any single change to a signed part is a 401, never a throw. The clock is
- * NOW, injected; nothing reads the wall clock.
+ * `t=…,v1=…` scheme Calendly and Persona use; jose signs Plaid's ES256 token;
+ * coinbase-commerce-node signs and verifies Coinbase Commerce's), else by
+ * node:crypto following the sender's documented algorithm, and then checked
+ * against the sender's own verifier where it has one and no signer (Zoom's
+ * @zoom/rivet, through its Lambda receiver). Then a property per preset: any single
+ * change to a signed part is a 401, never a throw. The clock is NOW, injected;
+ * nothing reads the wall clock.
  */
 
 const sha256 = (bytes: string | Buffer) => createHash('sha256').update(bytes).digest('hex');
@@ -1011,12 +1017,37 @@ describe('Module: presets-more', () => {
           data,
         },
       });
-    /** As Coinbase Commerce documents it: the hex HMAC-SHA256 of the body with the shared secret. */
-    const request = (text: string): InspectInput => ({
-      headers: { 'x-cc-webhook-signature': mac('sha256', SECRET, text) },
+    /** Signed by Coinbase's own SDK: `Webhook.computeSignature`, the hex HMAC-SHA256 of the body. */
+    const request = (text: string, secret = SECRET): InspectInput => ({
+      headers: { 'x-cc-webhook-signature': coinbase.Webhook.computeSignature(text, secret) },
       body: text,
       secrets: [SECRET],
     });
+    /**
+     * The SDK's verdict on a request: whether both `verifySigHeader` and
+     * `verifyEventBody` accept it. A refusal is the throw of one of the SDK's own
+     * errors; any other throw fails the test.
+     */
+    const sdkAccepts = (input: InspectInput): boolean => {
+      const text = Buffer.from(input.body).toString('utf8');
+      const signature = input.headers['x-cc-webhook-signature'] ?? '';
+      const verdicts = [
+        () => coinbase.Webhook.verifySigHeader(text, signature, SECRET),
+        () => coinbase.Webhook.verifyEventBody(text, signature, SECRET),
+      ].map((verify) => {
+        try {
+          verify();
+          return true;
+        } catch (error) {
+          const { SignatureVerificationError, InvalidResponseError } = coinbase.errors;
+          if (error instanceof SignatureVerificationError) return false;
+          if (error instanceof InvalidResponseError) return false;
+          throw error;
+        }
+      });
+      if (verdicts[0] !== verdicts[1]) throw new Error('the SDK disagrees with itself');
+      return verdicts[0] === true;
+    };
 
     it('resolves to hmac sha256 in hex over the body, event.id signed, keys kept 30 days', () => {
       // Assess
@@ -1039,6 +1070,43 @@ describe('Module: presets-more', () => {
         eventType: 'charge:created',
         keptHeaders: {},
       });
+    });
+
+    it("accepts what the SDK signs and verifies, keyed and typed by the event the SDK's verifyEventBody returns", () => {
+      // Prepare: a few events as Coinbase sends them, compact JSON, one with non-ASCII text.
+      const events = [
+        { id: 'a1f0c2de-0000-4000-8000-000000000001', type: 'charge:created', data: {} },
+        {
+          id: 'a1f0c2de-0000-4000-8000-000000000002',
+          type: 'charge:confirmed',
+          data: { code: 'K7Q2ZP', pricing: { local: { amount: '12.50', currency: 'EUR' } } },
+        },
+        {
+          id: 'a1f0c2de-0000-4000-8000-000000000003',
+          type: 'charge:failed',
+          data: { name: 'Café au lait ☕', payments: [] },
+        },
+      ];
+
+      for (const event of events) {
+        const text = JSON.stringify({ id: 7, scheduled_for: '2100-01-01T00:00:00Z', event });
+        const sent = request(text);
+        const signature = sent.headers['x-cc-webhook-signature'] ?? '';
+
+        // Act
+        const verdict = inspectWith(provider, sent);
+        const verified = coinbase.Webhook.verifyEventBody(text, signature, SECRET);
+
+        // Assess
+        expect(coinbase.Webhook.verifySigHeader(text, signature, SECRET)).toBe(true);
+        expect(verdict).toEqual({
+          kind: 'accept',
+          deliveryId: verified.id,
+          eventType: verified.type,
+          keptHeaders: {},
+        });
+        expect(verified).toMatchObject({ id: event.id, type: event.type });
+      }
     });
 
     it("accepts the worked example of Coinbase Commerce's own SDK tests, keyed by its event.id", () => {
@@ -1077,11 +1145,9 @@ describe('Module: presets-more', () => {
           },
         },
       });
+      const signature = '8be7742c7d372f08a6a3224edadf18a22b65fa9e28f3f2de97376cdaa092590d';
       const sent = (key: string): InspectInput => ({
-        headers: {
-          'x-cc-webhook-signature':
-            '8be7742c7d372f08a6a3224edadf18a22b65fa9e28f3f2de97376cdaa092590d',
-        },
+        headers: { 'x-cc-webhook-signature': signature },
         body: published,
         secrets: [key],
       });
@@ -1091,6 +1157,7 @@ describe('Module: presets-more', () => {
       const wrongSecret = inspectWith(provider, sent('30291a20-0bd1-4267-9b0f-e6e7b123c0bg'));
 
       // Assess
+      expect(coinbase.Webhook.computeSignature(published, secret)).toBe(signature);
       expect(valid).toEqual({
         kind: 'accept',
         deliveryId: '24934862-d980-46cb-9402-43c81b0cdba6',
@@ -1104,11 +1171,46 @@ describe('Module: presets-more', () => {
       });
     });
 
-    it('answers any single change to the body or the signature with a 401, never a throw', () => {
-      anySignedChangeIs401(provider, (data) => request(body(data)), {
-        body: changeBody,
+    it('agrees with the SDK on any event it signs, and answers with a 401, never a throw, what the SDK refuses: a forged signature, a body changed by one byte, the signature of another secret', () => {
+      const mutations: Readonly<Record<string, Mutation>> = {
         signature: changeHeader('x-cc-webhook-signature'),
-      });
+        body: changeBody,
+        otherSecret: (input) => ({
+          ...input,
+          headers: {
+            'x-cc-webhook-signature': coinbase.Webhook.computeSignature(
+              Buffer.from(input.body).toString('utf8'),
+              `${SECRET}-not`,
+            ),
+          },
+        }),
+      };
+      fc.assert(
+        fc.property(
+          jsonObject(),
+          fc.constantFrom(...Object.keys(mutations)),
+          fc.nat(),
+          fc.nat(),
+          (data, what, position, pick) => {
+            // Prepare
+            const sent = request(body(data));
+            const mutate = mutations[what];
+            if (!mutate) throw new Error(what);
+            const changed = mutate(sent, position, pick, 0);
+
+            // Act
+            const original = inspectWith(provider, sent);
+            const refused = inspectWith(provider, changed);
+
+            // Assess
+            expect(sdkAccepts(sent)).toBe(true);
+            expect(original.kind).toBe('accept');
+            expect(sdkAccepts(changed)).toBe(false);
+            expect401(refused);
+          },
+        ),
+        { seed: SEED, numRuns: 120 },
+      );
     });
   });
 
@@ -1285,6 +1387,60 @@ describe('Module: presets-more', () => {
       body: text,
       secrets: [SECRET, OLD],
     });
+    /**
+     * Zoom's own SDK as the verifier: @zoom/rivet's AwsLambdaReceiver, the public
+     * export a Rivet app deploys on Lambda, its handler fed the API Gateway (payload
+     * 2.0) event the request would be. Its check (CommonHttpRequest, not exported)
+     * HMACs `v0:{x-zm-request-timestamp}:{JSON.stringify(JSON.parse(body))}` and
+     * compares `v0=` and that hex with x-zm-signature; it reads no clock and checks
+     * no timestamp age, so its verdict does not depend on when the test runs (the
+     * ±300 s window is hookonce's alone, its clock NOW, injected). It needs no event
+     * emitter: with none, an event it verified is answered 200 and handed to nobody.
+     */
+    const rivetBy = new Map(
+      [SECRET, OLD].map((secret) => [
+        secret,
+        new AwsLambdaReceiver({ webhooksSecretToken: secret }).start(),
+      ]),
+    );
+    let invocations = 0;
+    async function rivetAnswer(input: InspectInput, secret = SECRET) {
+      const handler = rivetBy.get(secret);
+      if (!handler) throw new Error('no Rivet receiver for that secret');
+      const headers = Object.fromEntries(
+        Object.entries(input.headers).filter((h): h is [string, string] => h[1] !== undefined),
+      );
+      const event = webhookEvent({
+        provider: 'zoom',
+        headers,
+        body: Buffer.from(input.body).toString('utf8'),
+      });
+      invocations += 1;
+      const answer = await handler(event, lambdaContext(`rivet-${invocations}`), () => undefined);
+      if (answer === undefined || typeof answer === 'string') {
+        throw new Error(`Rivet answered ${String(answer)}`);
+      }
+      return {
+        statusCode: answer.statusCode,
+        contentType: answer.headers?.['Content-Type'],
+        body: JSON.parse(answer.body ?? 'null') as unknown,
+      };
+    }
+    const RIVET_ACCEPTED = {
+      statusCode: 200,
+      contentType: 'application/json',
+      body: { message: 'Zoom event processed successfully.' },
+    };
+    const RIVET_REFUSED = {
+      statusCode: 400,
+      contentType: 'application/json',
+      body: { error: 'Failed to verify event originated from Zoom.' },
+    };
+    // Rivet's handler logs every event it is handed with console.debug: kept out of the output.
+    beforeAll(() => {
+      const quiet = vi.spyOn(console, 'debug').mockImplementation(() => undefined);
+      return () => quiet.mockRestore();
+    });
 
     it('resolves to hmac sha256 over v0:{timestamp}:{body} (±300 s), keys kept 7 days', () => {
       // Assess
@@ -1360,6 +1516,97 @@ describe('Module: presets-more', () => {
         timestamp: setHeader('x-zm-request-timestamp', (shift) => String(NOW_SECONDS + shift)),
         signature: changeHeader('x-zm-signature'),
       });
+    });
+
+    it("is Rivet's verdict on any event Zoom signs (compact JSON, as Zoom sends it): both accept it, both refuse it with a forged signature or timestamp, hookonce with a 401, never a throw", async () => {
+      const mutations: Readonly<Record<string, Mutation>> = {
+        signature: changeHeader('x-zm-signature'),
+        timestamp: setHeader('x-zm-request-timestamp', (shift) => String(NOW_SECONDS + shift)),
+      };
+      await fc.assert(
+        fc.asyncProperty(
+          jsonObject(),
+          fc.constantFrom(...Object.keys(mutations)),
+          fc.nat(),
+          fc.nat(),
+          fc.integer({ min: -900, max: 900 }).filter((n) => n !== 0),
+          async (data, what, position, pick, shift) => {
+            // Prepare
+            const sent = request(body(data));
+            const mutate = mutations[what];
+            if (!mutate) throw new Error(what);
+            const forged = mutate(sent, position, pick, shift);
+
+            // Act
+            const ours = inspectWith(provider, sent);
+            const theirs = await rivetAnswer(sent);
+            const oursForged = inspectWith(provider, forged);
+            const theirsForged = await rivetAnswer(forged);
+
+            // Assess
+            expect(ours.kind).toBe('accept');
+            expect(theirs).toEqual(RIVET_ACCEPTED);
+            expect401(oursForged);
+            expect(theirsForged).toEqual(RIVET_REFUSED);
+          },
+        ),
+        { seed: SEED, numRuns: 120 },
+      );
+    });
+
+    it('answers endpoint.url_validation as Rivet does, by the current secret or the one rotating out; a forged one both refuse', async () => {
+      // Prepare
+      const plainToken = 'hookonce-plain-token-0042';
+      const text = JSON.stringify({
+        payload: { plainToken },
+        event_ts: NOW,
+        event: 'endpoint.url_validation',
+      });
+      const forged = request(text, 'zoom-not-the-secret-0000');
+
+      for (const secret of [SECRET, OLD]) {
+        // Act
+        const ours = inspectWith(provider, request(text, secret));
+        const theirs = await rivetAnswer(request(text, secret), secret);
+
+        // Assess: the same status, type and members (Rivet writes encryptedToken first).
+        expect(ours).toMatchObject({
+          kind: 'reply',
+          statusCode: theirs.statusCode,
+          contentType: theirs.contentType,
+        });
+        expect(ours.kind === 'reply' && JSON.parse(ours.body)).toEqual(theirs.body);
+        expect(theirs).toMatchObject({
+          statusCode: 200,
+          body: { plainToken, encryptedToken: mac('sha256', secret, plainToken) },
+        });
+      }
+      expect(inspectWith(provider, forged)).toMatchObject({
+        kind: 'reject',
+        status: 401,
+        code: 'signature_mismatch',
+      });
+      expect(await rivetAnswer(forged)).toEqual(RIVET_REFUSED);
+    });
+
+    it('verifies the bytes Zoom signed where Rivet verifies its own re-serialisation of them, and keeps a ±300 s window where Rivet keeps none', async () => {
+      // Prepare: a body that is not compact JSON (Zoom sends none such), signed as sent;
+      const pretty = request(JSON.stringify(JSON.parse(body()), null, 2));
+      // a body signed with 1e+21 (as JSON.stringify writes it) and sent with 1E+21,
+      // another text of the same value;
+      const signed = request(JSON.stringify({ event: 'meeting.started', payload: { n: 1e21 } }));
+      const sameValue = { ...signed, body: String(signed.body).replace('1e+21', '1E+21') };
+      // a body signed an hour before NOW.
+      const stale = request(body(), SECRET, NOW_SECONDS - 3600);
+
+      // Act, Assess
+      expect(inspectWith(provider, pretty).kind).toBe('accept');
+      expect(await rivetAnswer(pretty)).toEqual(RIVET_REFUSED);
+      expect(sameValue.body).not.toBe(signed.body);
+      expect(inspectWith(provider, sameValue)).toMatchObject({ code: 'signature_mismatch' });
+      expect(await rivetAnswer(sameValue)).toEqual(RIVET_ACCEPTED);
+      expect(inspectWith(provider, stale)).toMatchObject({ code: 'timestamp_too_old' });
+      expect(await rivetAnswer(stale)).toEqual(RIVET_ACCEPTED);
     });
   });
 
