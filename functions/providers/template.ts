@@ -285,6 +285,33 @@ const CLOSE_BRACE = 0x7d;
 const isJsonSpace = (byte: number | undefined): boolean =>
   byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d;
 
+/** `"<member>"` as bytes, made once per member name (the declared ones are few). */
+const QUOTED = new Map<string, Buffer>();
+
+function quotedName(member: string): Buffer {
+  let name = QUOTED.get(member);
+  if (name === undefined) {
+    name = Buffer.from(`"${member}"`);
+    if (QUOTED.size < 64) QUOTED.set(member, name);
+  }
+  return name;
+}
+
+/** Where `text` ends when `bytes` hold its UTF-8 at `start`; -1 when they do not. */
+function writtenAt(bytes: Buffer, start: number, text: string): number {
+  // ASCII text (a number, most dates) is compared as it is, nothing allocated.
+  let i = 0;
+  for (; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 0x80) break;
+    if (bytes[start + i] !== code) return -1;
+  }
+  if (i === text.length) return start + i;
+  const encoded = Buffer.from(text);
+  const end = start + encoded.length;
+  return end <= bytes.length && encoded.equals(bytes.subarray(start, end)) ? end : -1;
+}
+
 /**
  * The raw JSON body cut around the value of its member `member`, read in place
  * (nothing parsed, nothing re-serialised), or undefined unless the body names that
@@ -303,9 +330,10 @@ export function bodyAround(
   member: string,
   valueJson: string,
 ): BodySplit | undefined {
-  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  const name = Buffer.from(`"${member}"`);
-  const value = Buffer.from(valueJson);
+  const bytes = Buffer.isBuffer(body)
+    ? body
+    : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const name = quotedName(member);
   let start = -1;
   for (let at = bytes.indexOf(name); at >= 0; at = bytes.indexOf(name, at + 1)) {
     let slashes = 0;
@@ -320,8 +348,8 @@ export function bodyAround(
     start = i;
   }
   if (start < 0) return undefined;
-  const end = start + value.length;
-  if (end > bytes.length || !value.equals(bytes.subarray(start, end))) return undefined;
+  const end = writtenAt(bytes, start, valueJson);
+  if (end < 0) return undefined;
   let next = end;
   while (isJsonSpace(bytes[next])) next += 1;
   if (bytes[next] !== COMMA && bytes[next] !== CLOSE_BRACE) return undefined;
@@ -334,7 +362,7 @@ export function bodyAround(
  * the cut unambiguous: two cuts hash alike only when both halves are the same.
  */
 export function splitDigest(split: BodySplit): string {
-  const length = Buffer.alloc(4);
+  const length = Buffer.allocUnsafe(4);
   length.writeUInt32BE(split.before.length);
   return createHash('sha256').update(length).update(split.before).update(split.after).digest('hex');
 }

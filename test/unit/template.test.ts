@@ -233,6 +233,12 @@ describe('Module: template', () => {
         '{"at":',
         ',"x":1}',
       ]);
+      // Text beyond ASCII is compared as its UTF-8 bytes.
+      expect(cut('{"at":"lundi à midi","x":1}', 'at', '"lundi à midi"')).toEqual([
+        '{"at":',
+        ',"x":1}',
+      ]);
+      expect(cut('{"at":"lundi à midi","x":1}', 'at', '"lundi á midi"')).toBeUndefined();
     });
 
     it('cuts nothing when the member is absent or named twice (repeated, or nested at any depth), or its value is written another way', () => {
