@@ -131,8 +131,11 @@ export function asymmetricProvider(options: AsymmetricOptions): Provider {
         options,
         plan.covered,
         () =>
-          signedRequestKey(plan, read, () =>
-            context.bodySha256 ? context.bodySha256() : signedDigest(request.rawBody),
+          signedRequestKey(
+            plan,
+            read,
+            () => (context.bodySha256 ? context.bodySha256() : signedDigest(request.rawBody)),
+            request,
           ),
         plan.keptHeaders,
       );

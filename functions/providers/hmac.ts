@@ -11,15 +11,18 @@ import {
   MIN_SECRET_LENGTH,
   matchesOne,
   signedDigest,
+  valueAt,
 } from './common.ts';
 import { nameDelivery } from './naming.ts';
 import {
   planSignedRequest,
+  readBodyTimestamp,
   readSignedRequest,
   type SignerValues,
   signedRequestKey,
   signRequest,
 } from './signed-request.ts';
+import { keyWithout, signerJson } from './template.ts';
 import { type Provider, reject401, type Verdict } from './types.ts';
 
 /**
@@ -27,16 +30,19 @@ import { type Provider, reject401, type Verdict } from './types.ts';
  * such as `sha256=`, or the items of a structured header such as `t=…,v1=…,v1=…`,
  * any one of which may match), the algorithm (sha1, sha256, sha512), the encoding
  * (hex, base64), how the secrets are written (raw text, hex, base64, `whsec_`),
- * where the signed timestamp is and how it is written, and what is signed: a
+ * where the signed timestamp is (a header, an item of the signature header, or a
+ * field of the signed JSON body) and how it is written, and what is signed: a
  * template such as `{timestamp}.{body}` or `{method}{url}{body}` (template.ts). With
- * a timestamp the replay window applies.
+ * a timestamp the replay window applies; a timestamp in the body is read only once
+ * the signature matched.
  *
  * The key of a delivery is taken only from what is signed: a JSON field of the
  * body, an id header the template signs (`{id}`), and otherwise a digest of the
  * signed content without its timestamp (the body's SHA-256 when the template signs
  * nothing else), with an unsigned id header kept for display and lookup. The
  * timestamp is left out: a sender's retry signs the same body at a new time, and
- * must stay the same delivery.
+ * must stay the same delivery. A timestamp in the body is left out of the body's
+ * digest where the raw body can be cut around its value (template.ts, bodyAround).
  */
 export type HmacOptions = { name: string; maxBodyBytes: number } & Omit<ResolvedHmac, 'scheme'>;
 
@@ -95,8 +101,18 @@ function decodeSignature(
   return encoding === 'hex' ? decodeHex(text, bytes) : decodeBase64(text, bytes);
 }
 
-/** The SHA-256 of the body in hex: the key of a delivery whose id is not signed. */
-export const contentDeliveryId = (body: Uint8Array): string => signedDigest(body);
+/**
+ * The key of a delivery whose id is not signed, for a template that signs the body
+ * alone: the SHA-256 of the body in hex, or, with a `timestampField`, of the body
+ * without that field's value (keyWithout), as the verifier keys it.
+ */
+export function contentDeliveryId(body: Uint8Array, timestampField?: string): string {
+  if (timestampField === undefined) return signedDigest(body);
+  const value = valueAt(signerJson(body), timestampField);
+  return value === undefined
+    ? signedDigest(body)
+    : keyWithout(body, timestampField, JSON.stringify(value));
+}
 
 export function hmacProvider(options: HmacOptions): Provider {
   const { name, maxBodyBytes, algorithm, encoding } = options;
@@ -157,6 +173,13 @@ export function hmacProvider(options: HmacOptions): Provider {
           `${plan.where} does not match the ${options.signedContent} of this request with any active secret`,
         );
       }
+      // A timestamp in the body is read only now: what is signed is the body.
+      let timestamp: { readonly json: string } | undefined;
+      if (plan.bodyTimestamp) {
+        const checked = readBodyTimestamp(plan.bodyTimestamp, context);
+        if ('kind' in checked) return checked;
+        timestamp = checked;
+      }
       const signingKey = verifiedBy;
       return nameDelivery(
         request,
@@ -164,8 +187,12 @@ export function hmacProvider(options: HmacOptions): Provider {
         options,
         plan.covered,
         () =>
-          signedRequestKey(plan, read, () =>
-            context.bodySha256 ? context.bodySha256() : signedDigest(request.rawBody),
+          signedRequestKey(
+            plan,
+            read,
+            () => (context.bodySha256 ? context.bodySha256() : signedDigest(request.rawBody)),
+            request,
+            timestamp,
           ),
         plan.keptHeaders,
         (text) => hmac(algorithm, signingKey, text).toString(encoding),

@@ -198,18 +198,26 @@ export const PRESETS = {
   },
   /**
    * Linear webhooks: HMAC-SHA256 in hex over the body, in `Linear-Signature`; the
-   * secret is the webhook's signing secret. `Linear-Delivery` is not signed: the
-   * body's SHA-256 keys a delivery, the id is kept as `providerdeliveryid`. Type:
-   * the body's `type` (`Issue`, `Comment`; the verb is `action`). The body's
-   * `webhookTimestamp` (milliseconds) is signed with it, but no header timestamp
-   * is, and hookonce checks none: keys are kept the default 30 days, beyond
-   * Linear's retries (a few, backing off from about 10 minutes).
+   * secret is the webhook's signing secret. The signed timestamp is the body's
+   * `webhookTimestamp` (epoch milliseconds, a JSON number), which Linear's SDK
+   * (`LinearWebhookClient.verify`) refuses more than 60 s from its clock either
+   * way: so does this preset, once the signature matched. A retry (Linear's
+   * back off from about 10 minutes) must then carry a fresh `webhookTimestamp`,
+   * and so a body that differs from the first attempt's in that value alone.
+   * `Linear-Delivery` is not signed, so the key is a digest of the signed body,
+   * taken without that value (timestampField): the retry is the same delivery,
+   * and a body that differs in anything else is another. The id is kept as
+   * `providerdeliveryid`. Type: the body's `type` (`Issue`, `Comment`; the verb is
+   * `action`). Keys are kept the default 7 days, well beyond Linear's retries.
    */
   linear: {
     scheme: 'hmac',
     header: 'linear-signature',
     algorithm: 'sha256',
     encoding: 'hex',
+    timestampField: 'webhookTimestamp',
+    timestampFormat: 'milliseconds',
+    toleranceSeconds: 60,
     deliveryId: { header: 'linear-delivery' },
     eventTypeField: 'type',
   },

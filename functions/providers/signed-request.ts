@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { ResolvedSignedRequest } from '../shared/declaration.ts';
 import { ConfigError } from '../shared/errors.ts';
-import { checkTimestampIn, valueAt } from './common.ts';
+import { checkTimestampIn, type TimestampFormat, valueAt } from './common.ts';
 import { type Covered, keptHeaderNames } from './naming.ts';
 import {
+  type BodySplit,
+  bodyAround,
   type ContentChunk,
   contentKey,
   feedChunks,
@@ -59,10 +61,22 @@ export interface SignedRequestPlan {
   readonly readsJson: boolean;
   /** The array whose elements each hold a signature: signatureField up to its `*` step. */
   readonly signatureList?: string;
+  /** A timestamp in a field of the signed body (hmac's timestampField), checked once the signature matched. */
+  readonly bodyTimestamp?: BodyTimestamp;
+}
+
+/** Where a body's signed timestamp is, and its window. */
+export interface BodyTimestamp {
+  /** The dotted path of the field. */
+  readonly field: string;
+  /** The member that holds it: the path's last step. */
+  readonly member: string;
+  readonly format: TimestampFormat;
+  readonly toleranceSeconds: number;
 }
 
 export function planSignedRequest(
-  options: ResolvedSignedRequest,
+  options: ResolvedSignedRequest & { timestampField?: string },
   signatureWords: string,
 ): SignedRequestPlan {
   const { parts } = parseTemplate(options.signedContent);
@@ -88,9 +102,20 @@ export function planSignedRequest(
         : undefined;
   const fieldSteps = options.signatureField?.split('.') ?? [];
   const star = fieldSteps.indexOf('*');
+  const field = options.timestampField;
   return {
     options,
     parts,
+    ...(field !== undefined
+      ? {
+          bodyTimestamp: {
+            field,
+            member: field.slice(field.lastIndexOf('.') + 1),
+            format: options.timestampFormat ?? 'seconds',
+            toleranceSeconds: options.toleranceSeconds ?? 300,
+          },
+        }
+      : {}),
     ...(star >= 0 ? { signatureList: fieldSteps.slice(0, star).join('.') } : {}),
     ...(signsId && idHeader ? { signedIdHeader: idHeader } : {}),
     ...(timestampWhat !== undefined ? { timestampWhat } : {}),
@@ -309,16 +334,68 @@ function readBodySignatures(
   return { parts };
 }
 
+const FORMAT_WORDS: Readonly<Record<TimestampFormat, string>> = {
+  seconds: 'a JSON number of whole seconds since the epoch',
+  milliseconds: 'a JSON number of whole milliseconds since the epoch',
+  iso8601: 'a JSON string: an ISO 8601 date and time with its zone (2100-01-01T00:00:00Z)',
+};
+
+/**
+ * The signed body's timestamp (plan.bodyTimestamp), read from the parsed body once
+ * the signature matched and checked against the window as a header's is: its value
+ * as JSON writes it (what the key leaves out, bodyAround), or a 401 when it is
+ * missing, not written as declared, or outside the window.
+ */
+export function readBodyTimestamp(
+  at: BodyTimestamp,
+  context: VerifyContext,
+): { readonly json: string } | Rejection {
+  const what = `the body's ${at.field}`;
+  const body = context.json();
+  if (body === undefined) {
+    return reject401('missing_timestamp', `the body is not JSON, so it holds no ${at.field}`);
+  }
+  const value = valueAt(body, at.field);
+  if (value === undefined || value === null) {
+    return reject401('missing_timestamp', `${what} is missing`);
+  }
+  const text =
+    at.format === 'iso8601'
+      ? typeof value === 'string'
+        ? value
+        : undefined
+      : typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
+        ? String(value)
+        : undefined;
+  if (text === undefined) {
+    return reject401('malformed_timestamp', `${what} must be ${FORMAT_WORDS[at.format]}`);
+  }
+  const stale = checkTimestampIn(text, at.format, {
+    what,
+    nowMs: context.now,
+    toleranceSeconds: at.toleranceSeconds,
+  });
+  return stale ?? { json: JSON.stringify(value) };
+}
+
 /**
  * The key of a verified delivery whose id is not signed: contentKey() of its one
  * part, or, for a signature in each item, the SHA-256 of every item's key in order.
+ * With a timestamp in the body (`timestamp`: its value as readBodyTimestamp
+ * answered), the body is keyed without that value where it can be cut around it
+ * (bodyAround), else whole.
  */
 export function signedRequestKey(
   plan: SignedRequestPlan,
   read: SignedRequest,
   bodySha256: () => string,
+  request: WebhookRequest,
+  timestamp?: { readonly json: string },
 ): string {
-  const keys = read.parts.map((part) => contentKey(plan.parts, part.pieces, bodySha256));
+  const at = plan.bodyTimestamp;
+  const split: BodySplit | undefined =
+    at && timestamp ? bodyAround(request.rawBody, at.member, timestamp.json) : undefined;
+  const keys = read.parts.map((part) => contentKey(plan.parts, part.pieces, bodySha256, split));
   if (keys.length === 1) return keys[0] ?? '';
   const hash = createHash('sha256');
   for (const key of keys) hash.update(key).update('\n');

@@ -239,23 +239,143 @@ export const signsOnlyBody = (parts: readonly TemplatePart[]): boolean =>
  * delivery) and so are its literals (the same for every request). A template that
  * signs the body alone keys by the body's SHA-256, `bodySha256`; one that signs
  * more (`{url}`, `{header:…}`) hashes each signed part, length first, in order.
+ *
+ * `split` is the body around a timestamp it carries (bodyAround): the body is then
+ * keyed by its bytes before and after that value (splitDigest), in place of its
+ * bytes whole, so a retry that differs in nothing else is the same delivery.
  */
 export function contentKey(
   parts: readonly TemplatePart[],
   pieces: readonly ContentChunk[],
   bodySha256: () => string,
+  split?: BodySplit,
 ): string {
-  if (signsOnlyBody(parts)) return bodySha256();
+  if (signsOnlyBody(parts)) return split ? splitDigest(split) : bodySha256();
   const hash = createHash('sha256');
   const length = Buffer.alloc(4);
+  const add = (piece: ContentChunk) => {
+    length.writeUInt32BE(typeof piece === 'string' ? Buffer.byteLength(piece) : piece.length);
+    hash.update(length).update(piece);
+  };
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i] as TemplatePart;
     const piece = pieces[i] ?? '';
     if ('literal' in part || ('field' in part && part.field === 'timestamp')) continue;
-    length.writeUInt32BE(typeof piece === 'string' ? Buffer.byteLength(piece) : piece.length);
-    hash.update(length).update(piece);
+    if (split && 'field' in part && part.field === 'body') {
+      add(split.before);
+      add(split.after);
+    } else {
+      add(piece);
+    }
   }
   return hash.digest('hex');
+}
+
+/** A raw body cut around one value: the bytes before it and the bytes after it. */
+export interface BodySplit {
+  readonly before: Uint8Array;
+  readonly after: Uint8Array;
+}
+
+const BACKSLASH = 0x5c;
+const COLON = 0x3a;
+const COMMA = 0x2c;
+const CLOSE_BRACE = 0x7d;
+/** JSON's whitespace: space, tab, line feed, carriage return. */
+const isJsonSpace = (byte: number | undefined): boolean =>
+  byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d;
+
+/** `"<member>"` as bytes, made once per member name (the declared ones are few). */
+const QUOTED = new Map<string, Buffer>();
+
+function quotedName(member: string): Buffer {
+  let name = QUOTED.get(member);
+  if (name === undefined) {
+    name = Buffer.from(`"${member}"`);
+    if (QUOTED.size < 64) QUOTED.set(member, name);
+  }
+  return name;
+}
+
+/** Where `text` ends when `bytes` hold its UTF-8 at `start`; -1 when they do not. */
+function writtenAt(bytes: Buffer, start: number, text: string): number {
+  // ASCII text (a number, most dates) is compared as it is, nothing allocated.
+  let i = 0;
+  for (; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 0x80) break;
+    if (bytes[start + i] !== code) return -1;
+  }
+  if (i === text.length) return start + i;
+  const encoded = Buffer.from(text);
+  const end = start + encoded.length;
+  return end <= bytes.length && encoded.equals(bytes.subarray(start, end)) ? end : -1;
+}
+
+/**
+ * The raw JSON body cut around the value of its member `member`, read in place
+ * (nothing parsed, nothing re-serialised), or undefined unless the body names that
+ * member exactly once and its value is written exactly `valueJson` (the value as
+ * JSON.stringify writes it, e.g. `1700000000000`), followed by `,` or `}`.
+ *
+ * A member is `"<member>"`, whitespace, `:`, its opening quote not escaped (an odd
+ * run of backslashes before it puts it inside a string). Every member so named
+ * counts, at any depth and whatever its value, so a nested member of the same
+ * name, a repeated one, or a value written another way (`1.7e12`) answers
+ * undefined: the caller then keys by the whole body. Two bodies cut alike differ
+ * in that one value and nothing else.
+ */
+export function bodyAround(
+  body: Uint8Array,
+  member: string,
+  valueJson: string,
+): BodySplit | undefined {
+  const bytes = Buffer.isBuffer(body)
+    ? body
+    : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const name = quotedName(member);
+  let start = -1;
+  for (let at = bytes.indexOf(name); at >= 0; at = bytes.indexOf(name, at + 1)) {
+    let slashes = 0;
+    while (bytes[at - 1 - slashes] === BACKSLASH) slashes += 1;
+    if (slashes % 2 === 1) continue;
+    let i = at + name.length;
+    while (isJsonSpace(bytes[i])) i += 1;
+    if (bytes[i] !== COLON) continue;
+    if (start >= 0) return undefined;
+    i += 1;
+    while (isJsonSpace(bytes[i])) i += 1;
+    start = i;
+  }
+  if (start < 0) return undefined;
+  const end = writtenAt(bytes, start, valueJson);
+  if (end < 0) return undefined;
+  let next = end;
+  while (isJsonSpace(bytes[next])) next += 1;
+  if (bytes[next] !== COMMA && bytes[next] !== CLOSE_BRACE) return undefined;
+  return { before: bytes.subarray(0, start), after: bytes.subarray(end) };
+}
+
+/**
+ * The SHA-256 (hex) of a body cut around a value: the length of the bytes before
+ * it (4 bytes, big-endian), those bytes, then the bytes after it. The length makes
+ * the cut unambiguous: two cuts hash alike only when both halves are the same.
+ */
+export function splitDigest(split: BodySplit): string {
+  const length = Buffer.allocUnsafe(4);
+  length.writeUInt32BE(split.before.length);
+  return createHash('sha256').update(length).update(split.before).update(split.after).digest('hex');
+}
+
+/**
+ * The key of a body that carries a signed timestamp at `field` (a dotted path)
+ * whose value is `valueJson`: splitDigest of the body cut around the value of the
+ * member named by the path's last step (bodyAround), or, when it cannot be cut so,
+ * the SHA-256 of the whole body.
+ */
+export function keyWithout(body: Uint8Array, field: string, valueJson: string): string {
+  const split = bodyAround(body, field.slice(field.lastIndexOf('.') + 1), valueJson);
+  return split ? splitDigest(split) : createHash('sha256').update(body).digest('hex');
 }
 
 /** The body a signer signs, parsed for {json:…}; undefined when it is not JSON. */

@@ -190,7 +190,11 @@ export interface SignedRequestOptions extends EventTypeOptions {
   structured?: StructuredSignature;
   /** The header that carries the signed timestamp; not with `structured.timestampKey`. Enables the replay window. @default none */
   timestampHeader?: string;
-  /** How the timestamp is written. @default 'seconds' */
+  /**
+   * How the timestamp is written. With `timestampField` (hmac), `seconds` and
+   * `milliseconds` are a JSON number of whole units and `iso8601` a JSON string.
+   * @default 'seconds'
+   */
   timestampFormat?: TimestampFormat;
   /** Accepted clock skew of the timestamp, both directions; only with a timestamp. @default 300 */
   toleranceSeconds?: number;
@@ -224,6 +228,21 @@ export interface HmacProvider extends SignedRequestOptions {
   scheme: 'hmac';
   algorithm: 'sha1' | 'sha256' | 'sha512';
   encoding: 'hex' | 'base64';
+  /**
+   * The signed timestamp is this field of the JSON body (a dotted path), signed with
+   * the body (Linear's `webhookTimestamp`), instead of a header: the template signs
+   * `{body}` and no `{timestamp}`. It is read once the signature matched, written as
+   * `timestampFormat` says, and checked against ±`toleranceSeconds` as a header's
+   * timestamp is (401 `missing_timestamp`, `malformed_timestamp`,
+   * `timestamp_too_old`, `timestamp_too_new`). A sender whose timestamp is in the
+   * body must put a fresh one in each retry, so a delivery keyed by a digest of the
+   * body (no signed id) is keyed without that value: the SHA-256 of the body's bytes
+   * before and after it, when the body holds the field's member (its last step)
+   * exactly once and writes the value as JSON writes it; else of the whole body.
+   * Not with `timestampHeader`, `structured.timestampKey` or `signatureField`.
+   * @default none
+   */
+  timestampField?: string;
   /**
    * How the secrets are written: `raw` (the key is the secret's UTF-8 bytes, as
    * GitHub and Stripe use them, `whsec_` included), `hex` or `base64` (the key is the
@@ -641,7 +660,11 @@ export function signsTimestamp(p: ResolvedProvider): boolean {
       return true;
     case 'hmac':
     case 'asymmetric':
-      return p.timestampHeader !== undefined || p.structured?.timestampKey !== undefined;
+      return (
+        p.timestampHeader !== undefined ||
+        p.structured?.timestampKey !== undefined ||
+        (p.scheme === 'hmac' && p.timestampField !== undefined)
+      );
     case 'jwt':
       return p.maxAgeSeconds !== undefined;
     default:
@@ -820,6 +843,7 @@ export interface ResolvedHmac extends ResolvedSignedRequest {
   scheme: 'hmac';
   algorithm: HmacProvider['algorithm'];
   encoding: HmacProvider['encoding'];
+  timestampField?: string;
   secretEncoding?: NonNullable<HmacProvider['secretEncoding']>;
 }
 
@@ -908,6 +932,7 @@ const OPTIONS: Readonly<Record<SchemeName, readonly string[]>> = {
     'algorithm',
     'encoding',
     'secretEncoding',
+    'timestampField',
     ...SIGNED_REQUEST_OPTIONS.slice(2),
   ],
   asymmetric: [
@@ -1327,7 +1352,8 @@ function resolveSignedRequest(
   p: SignedRequestOptions,
   tolerance: (value: number | undefined) => number,
   hmac = false,
-): ResolvedSignedRequest {
+  timestampField?: unknown,
+): ResolvedSignedRequest & { timestampField?: string } {
   const inBody = p.signatureField !== undefined;
   let signatureHeader = '';
   let star: string | undefined;
@@ -1356,7 +1382,7 @@ function resolveSignedRequest(
     signatureHeader = check.header(p.header, 'header') ?? '';
   }
   const prefix = check.text(p.prefix ?? '', 'prefix', 0, 64);
-  const resolved: ResolvedSignedRequest = {
+  const resolved: ResolvedSignedRequest & { timestampField?: string } = {
     ...(inBody ? { signatureField: p.signatureField } : { header: signatureHeader }),
     prefix,
     signedContent: '',
@@ -1408,12 +1434,28 @@ function resolveSignedRequest(
     }
   }
 
-  const hasTimestamp = p.timestampHeader !== undefined || timestampKey !== undefined;
+  // A header's timestamp is signed by the template ({timestamp}); a body's, with {body}.
+  const headerTimestamp = p.timestampHeader !== undefined || timestampKey !== undefined;
+  const hasTimestamp = headerTimestamp || timestampField !== undefined;
   if (p.timestampHeader !== undefined) {
     resolved.timestampHeader = check.header(p.timestampHeader, 'timestampHeader');
     if (timestampKey !== undefined) {
       check.problem(
         'the timestamp is in timestampHeader or in the signature header (structured.timestampKey), not both',
+      );
+    }
+  }
+  if (timestampField !== undefined) {
+    const field = check.path(timestampField, 'timestampField');
+    if (field !== undefined) resolved.timestampField = field;
+    if (headerTimestamp) {
+      check.problem(
+        `the timestamp is in the body (timestampField) or in a header (${p.timestampHeader !== undefined ? 'timestampHeader' : 'structured.timestampKey'}), not both`,
+      );
+    }
+    if (inBody) {
+      check.problem(
+        'timestampField is signed with the body, and a signature in the body (signatureField) signs only fields of it',
       );
     }
   }
@@ -1427,13 +1469,14 @@ function resolveSignedRequest(
       );
     }
   } else {
+    const where = hmac
+      ? 'a timestampHeader (or structured.timestampKey, or timestampField)'
+      : 'a timestampHeader (or structured.timestampKey)';
     if (p.toleranceSeconds !== undefined) {
-      check.problem(
-        'toleranceSeconds needs a timestampHeader (or structured.timestampKey) to measure',
-      );
+      check.problem(`toleranceSeconds needs ${where} to measure`);
     }
     if (p.timestampFormat !== undefined) {
-      check.problem('timestampFormat needs a timestampHeader (or structured.timestampKey)');
+      check.problem(`timestampFormat needs ${where}`);
     }
   }
   if (resolved.timestampHeader && !inBody && resolved.timestampHeader === signatureHeader) {
@@ -1449,7 +1492,7 @@ function resolveSignedRequest(
     resolved.deliveryId && 'header' in resolved.deliveryId ? resolved.deliveryId.header : undefined;
 
   // The template, written canonically: a timestamp or id header named as {header:…} is {timestamp} or {id}.
-  const template = p.signedContent ?? (hasTimestamp ? '{timestamp}.{body}' : '{body}');
+  const template = p.signedContent ?? (headerTimestamp ? '{timestamp}.{body}' : '{body}');
   if (typeof template !== 'string') {
     check.problem('signedContent must be text');
     return resolved;
@@ -1490,12 +1533,16 @@ function resolveSignedRequest(
       );
     }
   }
-  if (fields.includes('timestamp') && !hasTimestamp) {
+  if (fields.includes('timestamp') && timestampField !== undefined) {
+    check.problem(
+      'signedContent cannot hold {timestamp} with timestampField: the body timestamp is signed as part of {body}',
+    );
+  } else if (fields.includes('timestamp') && !headerTimestamp) {
     check.problem(
       'signedContent uses {timestamp}, so set timestampHeader (or structured.timestampKey)',
     );
   }
-  if (hasTimestamp && !fields.includes('timestamp')) {
+  if (headerTimestamp && !fields.includes('timestamp')) {
     check.problem(
       `signedContent must hold {timestamp} when ${p.timestampHeader !== undefined ? 'timestampHeader' : 'structured.timestampKey'} is set, or the timestamp is not signed and proves nothing`,
     );
@@ -1519,7 +1566,7 @@ function resolveHmac(
   p: HmacProvider,
   tolerance: (value: number | undefined) => number,
 ): ResolvedHmac {
-  const shared = resolveSignedRequest(check, p, tolerance, true);
+  const shared = resolveSignedRequest(check, p, tolerance, true, p.timestampField);
   const resolved: ResolvedHmac = {
     scheme: 'hmac',
     ...shared,

@@ -127,6 +127,13 @@ function timestampText(format: TimestampFormat | undefined, now: number): string
   return String(Math.floor(now / 1000));
 }
 
+/** A timestamp as a sender writes it into its JSON body: a number of seconds or milliseconds, or ISO 8601 text. */
+function bodyTimestamp(format: TimestampFormat | undefined, now: number): number | string {
+  if (format === 'milliseconds') return now;
+  if (format === 'iso8601') return new Date(now).toISOString();
+  return Math.floor(now / 1000);
+}
+
 /** A JSON body with fields set at dotted paths, written back in its own style (pretty or compact). */
 class JsonBody {
   readonly #text: string;
@@ -156,7 +163,12 @@ class JsonBody {
   set(path: string, text: string): void {
     const current = this.get(path);
     // A field the sample writes as a number (Telegram's update_id) stays one.
-    const value = typeof current === 'number' && /^-?\d{1,15}$/.test(text) ? Number(text) : text;
+    this.put(path, typeof current === 'number' && /^-?\d{1,15}$/.test(text) ? Number(text) : text);
+  }
+
+  /** Sets the field at `path` to `value` as it is (a number stays a number). */
+  put(path: string, value: unknown): void {
+    const current = this.get(path);
     if (current === value) return;
     const steps = path.split('.');
     let at: Record<string, unknown> = this.#value;
@@ -339,10 +351,15 @@ function prepareFamily(
   }
   let body = input.body;
   let eventType = provider.eventType ?? 'webhook';
-  if (idField || provider.eventTypeField) {
+  // A timestamp signed in the body (Linear's webhookTimestamp) is written there, now.
+  const hmacProvider = provider.scheme === 'hmac' ? provider : undefined;
+  const timestampField = hmacProvider?.timestampField;
+  if (idField || provider.eventTypeField || timestampField) {
     const json = new JsonBody(input.body, `"${input.name}"`);
     if (idField) json.set(idField, id);
     if (provider.eventTypeField && input.type) json.set(provider.eventTypeField, input.type);
+    if (timestampField)
+      json.put(timestampField, bodyTimestamp(hmacProvider?.timestampFormat, input.now));
     body = json.bytes(input.body);
     if (provider.eventTypeField) {
       eventType = stringAt(json, provider.eventTypeField) ?? 'webhook';
@@ -412,7 +429,7 @@ function prepareFamily(
   const key =
     provider.scheme === 'jwt' && provider.deliveryKey === 'token'
       ? '(the SHA-256 of the token)'
-      : contentDeliveryId(body);
+      : contentDeliveryId(body, timestampField);
   return {
     url: input.url,
     headers: { ...base, ...extra, ...signed },

@@ -175,6 +175,7 @@ function timestampOf(p: ResolvedProvider): string {
     if (p.structured?.timestampKey !== undefined) {
       return `${p.header} ${p.structured.timestampKey}${p.structured.assignment}`;
     }
+    if (p.scheme === 'hmac' && p.timestampField !== undefined) return `body ${p.timestampField}`;
     return '—';
   }
   if (p.scheme === 'jwt') return p.maxAgeSeconds !== undefined ? 'claim iat' : '—';
@@ -286,6 +287,18 @@ export function declarationSnippet(entry: CatalogEntry): string {
   ].join('\n');
 }
 
+/** What keys a delivery of an entry, in words. */
+function keyOf(entry: CatalogEntry): string {
+  const p = entry.provider;
+  if (entry.idSigned) return 'the signed id';
+  if (p.scheme === 'jwt' && p.deliveryKey === 'token')
+    return 'SHA-256 of the token’s header and claims';
+  if (p.scheme === 'hmac' && p.timestampField !== undefined) {
+    return `SHA-256 of what is signed, without the body’s ${p.timestampField} (a retry carries a new one)`;
+  }
+  return 'SHA-256 of what is signed';
+}
+
 /** One entry in detail: every line of the table's row, the options, the snippet. */
 export function catalogDetail(entry: CatalogEntry): string[] {
   const p = entry.provider;
@@ -306,7 +319,7 @@ export function catalogDetail(entry: CatalogEntry): string[] {
     `  signature    ${entry.signature}`,
     `  timestamp    ${entry.timestamp}${window}${jwtAge}`,
     `  delivery id  ${entry.id}${entry.id === '—' ? '' : entry.idSigned ? ' (signed: it keys a delivery)' : ' (not signed: kept beside the key)'}`,
-    `  key          ${entry.idSigned ? 'the signed id' : p.scheme === 'jwt' && p.deliveryKey === 'token' ? 'SHA-256 of the token’s header and claims' : 'SHA-256 of what is signed'}`,
+    `  key          ${keyOf(entry)}`,
     `  event type   ${entry.type}`,
     `  keys kept    ${entry.retentionDays} days`,
     `  verified by  ${credentials}`,

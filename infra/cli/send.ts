@@ -301,8 +301,12 @@ export async function runSend(
       `> (${options.provider} keys a delivery by the SHA-256 of its token: a send in another second signs a new token, and so is a new delivery)`,
     );
   } else if (!signsDeliveryId(provider)) {
+    const field = provider.scheme === 'hmac' ? provider.timestampField : undefined;
+    const what = field
+      ? `what it signs, without the body's ${field} (written anew at each send),`
+      : 'what it signs';
     io.out(
-      `> (${options.provider} does not sign its delivery id: the SHA-256 of what it signs keys the delivery, so this body sent again is a duplicate whatever --id says; send another body with --file for a new one)`,
+      `> (${options.provider} does not sign its delivery id: the SHA-256 of ${what} keys the delivery, so this body sent again is a duplicate whatever --id says; send another body with --file for a new one)`,
     );
   }
 

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { LinearWebhookClient } from '@linear/sdk/webhooks';
+import { describe, expect, it, vi } from 'vitest';
+import { contentDeliveryId } from '../../functions/providers/hmac.ts';
 import { PRESETS, type PresetName } from '../../functions/providers/presets.ts';
 import { buildProviders } from '../../functions/providers/registry.ts';
 import {
@@ -112,6 +114,60 @@ describe('Function: prepareDelivery, every preset', () => {
       }
     },
   );
+
+  it('writes the signing time into linear’s webhookTimestamp, as @linear/sdk accepts: a send 50 s later is the same delivery', () => {
+    // Prepare
+    const { provider, secret } = declared('linear');
+    const verifier = buildProviders({ p: provider }).get('p');
+    if (!verifier) throw new Error('not built');
+    const send = (now: number) =>
+      prepareDelivery({
+        name: 'p',
+        provider,
+        body: readFileSync(join(CLI_ROOT, 'samples', sampleFile(provider))),
+        contentType: 'application/json',
+        url: URL_,
+        secret,
+        now,
+      });
+
+    // Act: sent, then sent again 50 s later, as Linear retries with a fresh timestamp.
+    const first = send(NOW - 50_000);
+    const again = send(NOW);
+    const verdicts = [
+      inspectWith(verifier, {
+        headers: first.headers,
+        body: first.body,
+        secrets: [secret],
+        now: NOW - 50_000,
+      }),
+      inspectWith(verifier, {
+        headers: again.headers,
+        body: again.body,
+        secrets: [secret],
+        now: NOW,
+      }),
+    ];
+    vi.useFakeTimers({ toFake: ['Date'], now: NOW });
+    let oracle: boolean;
+    try {
+      oracle = new LinearWebhookClient(secret).verify(
+        again.body,
+        again.headers['linear-signature'] ?? '',
+      );
+    } finally {
+      vi.useRealTimers();
+    }
+
+    // Assess: each accepted under the id send made, both the one delivery the key names.
+    expect(JSON.parse(first.body.toString()).webhookTimestamp).toBe(NOW - 50_000);
+    expect(JSON.parse(again.body.toString()).webhookTimestamp).toBe(NOW);
+    expect(oracle).toBe(true);
+    expect(verdicts[0]).toMatchObject({ kind: 'accept', providerDeliveryId: first.deliveryId });
+    expect(verdicts[1]).toMatchObject({ kind: 'accept', providerDeliveryId: again.deliveryId });
+    const key = contentDeliveryId(again.body, 'webhookTimestamp');
+    expect(verdicts.map((v) => (v.kind === 'accept' ? v.deliveryId : v.kind))).toEqual([key, key]);
+  });
 
   it('keeps a numeric id a number (telegram’s update_id), and types adyen in its first item, still signed', () => {
     // Prepare

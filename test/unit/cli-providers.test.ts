@@ -57,6 +57,8 @@ describe('Command: hookonce providers', () => {
     if (options.timestampHeader) expect(entry.timestamp).toBe(options.timestampHeader);
     else if (structured?.timestampKey) {
       expect(entry.timestamp).toBe(`${header} ${structured.timestampKey}=`);
+    } else if (options.timestampField) {
+      expect(entry.timestamp).toBe(`body ${options.timestampField as string}`);
     } else if (options.maxAgeSeconds !== undefined) expect(entry.timestamp).toBe('claim iat');
     else expect(entry.timestamp).toBe('—');
     const id = options.deliveryId as { header?: string; jsonField?: string } | undefined;
@@ -99,6 +101,21 @@ describe('Command: hookonce providers', () => {
     expect(text).toContain(
       "discord: { preset: 'discord', publicKeys: ['<the sender’s public key>'] },",
     );
+  });
+
+  it('shows a timestamp signed in the body, its window, and the key taken without it', async () => {
+    // Act
+    const { code, out } = await hookonce('providers', 'linear');
+
+    // Assess
+    expect(code).toBe(0);
+    const text = out.join('\n');
+    expect(text).toContain('timestamp    body webhookTimestamp (±60 s)');
+    expect(text).toContain('delivery id  linear-delivery (not signed: kept beside the key)');
+    expect(text).toContain(
+      'key          SHA-256 of what is signed, without the body’s webhookTimestamp (a retry carries a new one)',
+    );
+    expect(text).toContain('keys kept    7 days');
   });
 
   it('quotes a name with a dash in the snippet, and asks no key of a secret family', () => {

@@ -750,6 +750,13 @@ describe('Module: declaration', () => {
           algorithm: 'sha256',
           encoding: 'hex',
         },
+        'hmac-body-time': {
+          scheme: 'hmac',
+          header: 'x-sig',
+          timestampField: 'sentAt',
+          algorithm: 'sha256',
+          encoding: 'hex',
+        },
         token: { scheme: 'token', header: 'x-token', deliveryId: { jsonField: 'id' } },
         basic: { scheme: 'basic' },
         'jwt-claim': {
@@ -780,6 +787,7 @@ describe('Module: declaration', () => {
       expect(traits).toEqual({
         'asym-id': [true, false, false, 30],
         'hmac-key': [false, true, true, 7],
+        'hmac-body-time': [false, true, true, 7],
         token: [false, false, true, 30],
         basic: [false, false, true, 30],
         'jwt-claim': [true, true, false, 7],
@@ -788,6 +796,37 @@ describe('Module: declaration', () => {
       expect(resolved.warnings).toEqual([
         expect.stringContaining('provider "token": scheme "token" signs nothing'),
       ]);
+    });
+
+    it('resolves a timestamp in the body: the {body} template, the window and the format as declared', () => {
+      // Act
+      const resolved = resolveAll({
+        acme: {
+          scheme: 'hmac',
+          header: 'X-Sig',
+          algorithm: 'sha256',
+          encoding: 'hex',
+          timestampField: 'meta.sentAt',
+          timestampFormat: 'milliseconds',
+          toleranceSeconds: 60,
+        },
+      }).providers;
+
+      // Assess
+      expect(resolved.acme).toEqual({
+        scheme: 'hmac',
+        maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+        retentionDays: DEFAULT_RETENTION_DAYS,
+        header: 'x-sig',
+        prefix: '',
+        timestampField: 'meta.sentAt',
+        timestampFormat: 'milliseconds',
+        toleranceSeconds: 60,
+        signedContent: '{body}',
+        algorithm: 'sha256',
+        encoding: 'hex',
+      });
+      expect(JSON.parse(JSON.stringify(resolved))).toEqual(resolved);
     });
 
     it('survives the trip through JSON that takes it to the ingest function', () => {
@@ -844,6 +883,88 @@ describe('Module: declaration', () => {
           encoding: 'hex',
         },
         'the timestamp is in timestampHeader or in the signature header (structured.timestampKey), not both',
+      ],
+      [
+        'a timestamp both in the body and in a header',
+        {
+          scheme: 'hmac',
+          header: 'x-sig',
+          timestampField: 'webhookTimestamp',
+          timestampHeader: 'x-ts',
+          algorithm: 'sha256',
+          encoding: 'hex',
+        },
+        'the timestamp is in the body (timestampField) or in a header (timestampHeader), not both',
+      ],
+      [
+        'a timestamp both in the body and in the signature header',
+        {
+          scheme: 'hmac',
+          header: 'x-sig',
+          structured: { signatureKey: 'v1', timestampKey: 't' },
+          timestampField: 'webhookTimestamp',
+          algorithm: 'sha256',
+          encoding: 'hex',
+        },
+        'the timestamp is in the body (timestampField) or in a header (structured.timestampKey), not both',
+      ],
+      [
+        'a timestamp in the body under a template that signs {timestamp}',
+        {
+          scheme: 'hmac',
+          header: 'x-sig',
+          timestampField: 'webhookTimestamp',
+          signedContent: '{timestamp}.{body}',
+          algorithm: 'sha256',
+          encoding: 'hex',
+        },
+        'signedContent cannot hold {timestamp} with timestampField',
+      ],
+      [
+        'a timestamp in a body that is signed field by field',
+        {
+          scheme: 'hmac',
+          signatureField: 'sig',
+          signedContent: '{json:id}',
+          timestampField: 'sentAt',
+          algorithm: 'sha256',
+          encoding: 'hex',
+        },
+        'timestampField is signed with the body, and a signature in the body (signatureField) signs only fields of it',
+      ],
+      [
+        'a timestamp field that is no path',
+        {
+          scheme: 'hmac',
+          header: 'x-sig',
+          timestampField: 'a..b',
+          algorithm: 'sha256',
+          encoding: 'hex',
+        },
+        'timestampField must be a JSON field or a dotted path',
+      ],
+      [
+        'a timestamp field for an asymmetric signer',
+        {
+          scheme: 'asymmetric',
+          algorithm: 'ed25519',
+          encoding: 'hex',
+          header: 'x-sig',
+          timestampField: 'sentAt',
+          publicKeys: [ED25519_KEY],
+        },
+        'scheme "asymmetric" has no option "timestampField"',
+      ],
+      [
+        'a tolerance without any timestamp',
+        {
+          scheme: 'hmac',
+          header: 'x-sig',
+          toleranceSeconds: 60,
+          algorithm: 'sha256',
+          encoding: 'hex',
+        },
+        'toleranceSeconds needs a timestampHeader (or structured.timestampKey, or timestampField) to measure',
       ],
       [
         'the same separator and assignment',

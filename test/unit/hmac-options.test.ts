@@ -434,6 +434,134 @@ describe('Class: HmacProvider, generalised', () => {
     });
   });
 
+  describe('Method: inspect, a timestamp in the body (timestampField)', () => {
+    const sign = (body: string) => createHmac('sha256', SECRET).update(body).digest('hex');
+    const inspectBody = (
+      provider: ReturnType<typeof declared>['provider'],
+      body: string,
+      more = {},
+    ) =>
+      inspectWith(provider, {
+        headers: { 'x-sig': sign(body), host: HOST, 'x-forwarded-proto': 'https' },
+        body,
+        secrets: [SECRET],
+        ...more,
+      });
+
+    it('checks whole seconds by default against ±toleranceSeconds, once the signature matched, and keys by the body without the value', () => {
+      // Prepare
+      const { provider, config } = declared({
+        header: 'x-sig',
+        algorithm: 'sha256',
+        encoding: 'hex',
+        timestampField: 'sent',
+        eventTypeField: 'type',
+      });
+      const at = (sent: unknown) => JSON.stringify({ type: 'invoice.paid', sent, id: 'evt_1' });
+
+      // Act
+      const accepted = [NOW_SECONDS - 300, NOW_SECONDS, NOW_SECONDS + 300].map((t) =>
+        inspectBody(provider, at(t)),
+      );
+      const refused = [NOW_SECONDS - 301, NOW_SECONDS + 301, NOW, 'x', -1, 1.5].map((t) =>
+        inspectBody(provider, at(t)),
+      );
+
+      // Assess
+      expect(config).toMatchObject({
+        timestampField: 'sent',
+        toleranceSeconds: 300,
+        signedContent: '{body}',
+      });
+      expect(config).not.toHaveProperty('timestampFormat');
+      const keys = accepted.map((v) => (v.kind === 'accept' ? v.deliveryId : v.kind));
+      expect(new Set(keys).size).toBe(1);
+      expect(keys[0]).not.toBe(sha256(at(NOW_SECONDS)));
+      expect(refused.map((v) => (v.kind === 'reject' ? v.code : v.kind))).toEqual([
+        'timestamp_too_old',
+        'timestamp_too_new',
+        'timestamp_too_new',
+        'malformed_timestamp',
+        'malformed_timestamp',
+        'malformed_timestamp',
+      ]);
+    });
+
+    it('reads an ISO 8601 text at a dotted path, and a signed id still keys the delivery', () => {
+      // Prepare
+      const { provider } = declared({
+        header: 'x-sig',
+        algorithm: 'sha256',
+        encoding: 'hex',
+        timestampField: 'meta.sentAt',
+        timestampFormat: 'iso8601',
+        deliveryId: { jsonField: 'id' },
+      });
+      const at = (ms: number | string) =>
+        JSON.stringify({
+          id: 'evt_1',
+          meta: { sentAt: typeof ms === 'number' ? new Date(ms).toISOString() : ms },
+        });
+
+      // Act
+      const inside = inspectBody(provider, at(NOW - 299_000));
+      const stale = inspectBody(provider, at(NOW - 301_000));
+      const asNumber = inspectBody(
+        provider,
+        JSON.stringify({ id: 'evt_1', meta: { sentAt: NOW } }),
+      );
+      const missing = inspectBody(provider, JSON.stringify({ id: 'evt_1', meta: {} }));
+
+      // Assess
+      expect(inside).toMatchObject({ kind: 'accept', deliveryId: 'evt_1' });
+      expect(stale).toMatchObject({ status: 401, code: 'timestamp_too_old' });
+      expect(asNumber).toMatchObject({ status: 401, code: 'malformed_timestamp' });
+      expect(missing).toMatchObject({ status: 401, code: 'missing_timestamp' });
+    });
+
+    it('keys a template that signs more than the body by each signed part, the body without its timestamp', () => {
+      // Prepare
+      const { provider } = declared({
+        header: 'x-sig',
+        algorithm: 'sha256',
+        encoding: 'hex',
+        timestampField: 'sent',
+        timestampFormat: 'milliseconds',
+        signedContent: '{url}{body}',
+      });
+      const inspectAt = (sent: number, path = '/webhooks/acme') => {
+        const body = JSON.stringify({ sent, n: 1 });
+        const signedUrl = `https://${HOST}${path}`;
+        return inspectWith(provider, {
+          headers: {
+            'x-sig': createHmac('sha256', SECRET).update(`${signedUrl}${body}`).digest('hex'),
+            host: HOST,
+            'x-forwarded-proto': 'https',
+          },
+          body,
+          secrets: [SECRET],
+          rawPath: path,
+        });
+      };
+
+      // Act
+      const first = inspectAt(NOW - 1000);
+      const retry = inspectAt(NOW);
+      const elsewhere = inspectAt(NOW, '/webhooks/acme2');
+
+      // Assess
+      expect(first).toMatchObject({ kind: 'accept' });
+      expect(retry).toMatchObject({
+        kind: 'accept',
+        deliveryId: first.kind === 'accept' ? first.deliveryId : '',
+      });
+      expect(elsewhere).toMatchObject({ kind: 'accept' });
+      expect(elsewhere).not.toMatchObject({
+        deliveryId: first.kind === 'accept' ? first.deliveryId : '',
+      });
+    });
+  });
+
   describe('Method: inspect, secret encodings', () => {
     const key = Buffer.from('0123456789abcdef0123456789abcdef', 'utf8');
     it.each([

@@ -1,6 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { hmacValidator as AdyenHmacValidator } from '@adyen/api-library';
 import { Signature as HubSpotSignature } from '@hubspot/api-client';
+import { LinearWebhookClient } from '@linear/sdk/webhooks';
 import { Paddle } from '@paddle/paddle-node-sdk';
 import { WorkOS } from '@workos-inc/node';
 import fc from 'fast-check';
@@ -30,6 +31,7 @@ import {
   jsonObject,
   NOW,
   NOW_SECONDS,
+  parsedBeforeVerdict,
   SEED,
 } from '../support/providers.ts';
 
@@ -767,23 +769,243 @@ describe('Module: presets, first batch', () => {
     });
   });
 
-  describe.each([
-    {
-      name: 'linear',
-      header: 'linear-signature',
-      algorithm: 'sha256' as const,
-      event: {
+  describe('Preset: linear', () => {
+    const SECRET = 'lin_wh_hookonce0linear0signing0secret01';
+    const DELIVERY = '234d1a4e-b617-4388-90fe-adc3633d6b72';
+    const { config, provider, warnings } = preset('linear', { preset: 'linear' });
+    const linear = new LinearWebhookClient(SECRET);
+    const ISSUE = { id: '2174add1-f7c8-44e3-bbf3-2d60b5ea8bc9', title: 'Hook once' };
+    /** An Issue event as Linear sends it, its webhookTimestamp `at` (left out when undefined). */
+    const eventAt = (at: unknown, changes: Record<string, unknown> = {}) =>
+      JSON.stringify({
         action: 'create',
         type: 'Issue',
-        data: { id: '2174add1-f7c8-44e3-bbf3-2d60b5ea8bc9', title: 'Hook once' },
+        data: ISSUE,
         url: 'https://linear.app/acme/issue/ENG-1',
         createdAt: '2100-01-01T00:00:00.000Z',
-        webhookTimestamp: NOW,
+        webhookTimestamp: at,
+        ...changes,
+      });
+    /** Linear's documented signature: the hex HMAC-SHA256 of the raw body, the signing secret as text. */
+    const signed = (body: string | Buffer, delivery = DELIVERY): InspectInput => ({
+      headers: {
+        'linear-signature': hmacOf('sha256', SECRET, body, 'hex'),
+        'linear-delivery': delivery,
+        'content-type': 'application/json',
       },
-      type: 'Issue',
-      extra: { 'linear-delivery': '234d1a4e-b617-4388-90fe-adc3633d6b72' },
-      providerDeliveryId: '234d1a4e-b617-4388-90fe-adc3633d6b72',
-    },
+      body,
+      secrets: [SECRET],
+    });
+    /** @linear/sdk's LinearWebhookClient.verify on the same bytes, its clock at NOW: true, or what it throws. */
+    const sdk = (input: InspectInput) =>
+      atNow(() => {
+        try {
+          return linear.verify(Buffer.from(input.body), input.headers['linear-signature'] ?? '');
+        } catch (error) {
+          return (error as Error).message;
+        }
+      });
+    /** The key of a body whose webhookTimestamp is `at`: the SHA-256 of the 4-byte length of what precedes the value, that, and what follows it. */
+    const keyOf = (body: string, at: number) => {
+      const cut = body.indexOf(`"webhookTimestamp":${at}`) + `"webhookTimestamp":`.length;
+      const length = Buffer.alloc(4);
+      length.writeUInt32BE(Buffer.byteLength(body.slice(0, cut)));
+      return createHash('sha256')
+        .update(length)
+        .update(body.slice(0, cut))
+        .update(body.slice(cut + String(at).length))
+        .digest('hex');
+    };
+
+    it('resolves to hmac-sha256 over the body with the body’s webhookTimestamp (ms, ±60 s), the unsigned Linear-Delivery kept, kept 7 days', () => {
+      // Assess
+      expect(config).toMatchObject({
+        scheme: 'hmac',
+        header: 'linear-signature',
+        algorithm: 'sha256',
+        encoding: 'hex',
+        signedContent: '{body}',
+        timestampField: 'webhookTimestamp',
+        timestampFormat: 'milliseconds',
+        toleranceSeconds: 60,
+        deliveryId: { header: 'linear-delivery' },
+        eventTypeField: 'type',
+        retentionDays: 7,
+      });
+      expect(config).not.toHaveProperty('timestampHeader');
+      expect([signsTimestamp(config), signsDeliveryId(config)]).toEqual([true, false]);
+      expect(warnings).toEqual([]);
+    });
+
+    it.each([
+      ['now', NOW],
+      ['60 s old', NOW - 60_000],
+      ['60 s ahead', NOW + 60_000],
+    ])(
+      "accepts a webhookTimestamp %s, as @linear/sdk's LinearWebhookClient.verify does, keyed by the body without it, Linear-Delivery kept",
+      async (_, at) => {
+        // Prepare
+        const body = eventAt(at);
+        const input = signed(body);
+
+        // Act
+        const verdict = inspectWith(provider, input);
+        const oracle = await sdk(input);
+
+        // Assess
+        expect(oracle).toBe(true);
+        expect(verdict).toEqual({
+          kind: 'accept',
+          deliveryId: keyOf(body, at),
+          providerDeliveryId: DELIVERY,
+          eventType: 'Issue',
+          keptHeaders: { 'content-type': 'application/json', 'linear-delivery': DELIVERY },
+        });
+      },
+    );
+
+    it.each([
+      ['61 s old', NOW - 61_000, 'timestamp_too_old', 'Invalid webhook timestamp'],
+      ['61 s ahead', NOW + 61_000, 'timestamp_too_new', 'Invalid webhook timestamp'],
+      ['missing', undefined, 'missing_timestamp', 'Missing webhook timestamp'],
+      ['null', null, 'missing_timestamp', 'Missing webhook timestamp'],
+      ['a string of digits', String(NOW), 'malformed_timestamp', 'Invalid webhook timestamp'],
+      [
+        'an ISO 8601 text',
+        new Date(NOW).toISOString(),
+        'malformed_timestamp',
+        'Invalid webhook timestamp',
+      ],
+      ['an object', { ms: NOW }, 'malformed_timestamp', 'Invalid webhook timestamp'],
+    ])(
+      'refuses a correctly signed body whose webhookTimestamp is %s with a 401, as the SDK does',
+      async (_, at, code, thrown) => {
+        // Prepare
+        const input = signed(eventAt(at));
+
+        // Act
+        const verdict = inspectWith(provider, input);
+        const oracle = await sdk(input);
+
+        // Assess
+        expect(verdict).toMatchObject({ kind: 'reject', status: 401, code });
+        expect(oracle).toBe(thrown);
+      },
+    );
+
+    it('refuses a correctly signed body that is not JSON with 401 missing_timestamp; the SDK cannot parse it either', async () => {
+      // Prepare
+      const input = signed('webhookTimestamp=1');
+
+      // Act
+      const verdict = inspectWith(provider, input);
+      const oracle = await sdk(input);
+
+      // Assess
+      expect(verdict).toMatchObject({ kind: 'reject', status: 401, code: 'missing_timestamp' });
+      expect(oracle).not.toBe(true);
+    });
+
+    it('refuses a forged signature as the SDK does, before it reads the body: a stale one is a mismatch, not a timestamp refusal', async () => {
+      // Prepare
+      const body = eventAt(NOW);
+      const forgedBody = { ...signed(body), body: eventAt(NOW, { action: 'remove' }) };
+      const otherSecret = { ...signed(body), secrets: ['lin_wh_another0secret0of0this0length'] };
+      const stale = {
+        ...signed(eventAt(NOW - 3_600_000)),
+        body: eventAt(NOW - 3_600_000, { type: 'Comment' }),
+      };
+      const oracleSecret = await atNow(() => {
+        try {
+          return new LinearWebhookClient('lin_wh_another0secret0of0this0length').verify(
+            Buffer.from(body),
+            signed(body).headers['linear-signature'] ?? '',
+          );
+        } catch (error) {
+          return (error as Error).message;
+        }
+      });
+
+      // Act
+      const verdicts = [forgedBody, otherSecret, stale].map((input) =>
+        inspectWith(provider, input),
+      );
+      const oracles = [await sdk(forgedBody), await sdk(stale)];
+
+      // Assess
+      for (const verdict of verdicts) {
+        expect(verdict).toMatchObject({ kind: 'reject', status: 401, code: 'signature_mismatch' });
+      }
+      expect(oracles).toEqual(['Invalid webhook signature', 'Invalid webhook signature']);
+      expect(oracleSecret).toBe('Invalid webhook signature');
+      expect(parsedBeforeVerdict(provider, stale)).toBe(false);
+    });
+
+    it('keys a retry that differs from the first attempt only in webhookTimestamp as the same delivery, whatever its Linear-Delivery', async () => {
+      // Prepare: Linear's first attempt, and its retry 45 s later with a fresh webhookTimestamp.
+      const first = signed(eventAt(NOW - 45_000));
+      const retry = signed(eventAt(NOW), 'f5c8a1e2-0000-4000-8000-000000000001');
+
+      // Act
+      const verdicts = [
+        inspectWith(provider, { ...first, now: NOW - 45_000 }),
+        inspectWith(provider, retry),
+      ];
+      const oracle = await sdk(retry);
+
+      // Assess
+      expect(oracle).toBe(true);
+      expect(verdicts[0]).toMatchObject({ kind: 'accept', providerDeliveryId: DELIVERY });
+      expect(verdicts[1]).toMatchObject({
+        kind: 'accept',
+        providerDeliveryId: 'f5c8a1e2-0000-4000-8000-000000000001',
+      });
+      const [a, b] = verdicts.map((v) => (v.kind === 'accept' ? v.deliveryId : v.kind));
+      expect(a).toBe(b);
+      expect(a).not.toBe(sha256(String(first.body)));
+    });
+
+    it('keys bodies that differ in anything but webhookTimestamp as different deliveries', () => {
+      // Prepare
+      const bodies = [
+        eventAt(NOW),
+        eventAt(NOW, { action: 'update' }),
+        eventAt(NOW, { type: 'Comment' }),
+        eventAt(NOW, { data: { ...ISSUE, title: 'Hook twice' } }),
+        eventAt(NOW, { data: { ...ISSUE, webhookTimestamp: NOW } }),
+        eventAt(NOW).replace(`"webhookTimestamp":${NOW}`, `"webhookTimestamp": ${NOW}`),
+        `${eventAt(NOW)}\n`,
+      ];
+
+      // Act
+      const keys = bodies.map((body) => {
+        const verdict = inspectWith(provider, signed(body));
+        return verdict.kind === 'accept' ? verdict.deliveryId : verdict.kind;
+      });
+
+      // Assess: every one accepted, no two alike.
+      expect(keys.every((key) => /^[0-9a-f]{64}$/.test(key))).toBe(true);
+      expect(new Set(keys).size).toBe(bodies.length);
+      // A nested member of the same name: the body cannot be cut, so it is keyed whole.
+      expect(keys[4]).toBe(sha256(bodies[4] ?? ''));
+    });
+
+    it('refuses any single change to the body or the signature with a 401, never a throw', () => {
+      refusesEveryChange(provider, signed, (data) => eventAt(NOW, { data }), {
+        body: bodyByte,
+        timestamp: (input, { shift }) => ({
+          ...input,
+          body: String(input.body).replace(
+            `"webhookTimestamp":${NOW}`,
+            `"webhookTimestamp":${NOW + shift}`,
+          ),
+        }),
+        signature: signatureChar('linear-signature'),
+      });
+    });
+  });
+
+  describe.each([
     {
       name: 'lemonsqueezy',
       header: 'x-signature',

@@ -3,12 +3,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hmac, hmacChunks, signedDigest, valueAt } from '../../functions/providers/common.ts';
 import {
+  bodyAround,
   contentKey,
   feedChunks,
   joinContent,
+  keyWithout,
   parseTemplate,
   renderPieces,
   renderTemplate,
+  splitDigest,
 } from '../../functions/providers/template.ts';
 import type { WebhookRequest } from '../../functions/providers/types.ts';
 import { SEED } from '../support/providers.ts';
@@ -169,6 +172,159 @@ describe('Module: template', () => {
 
       // Assess
       expect(key).toBe('given');
+    });
+
+    it('keys a body cut around its timestamp by its two halves: splitDigest alone, or each half framed in its place', () => {
+      // Prepare
+      const split = { before: Buffer.from('{"t":'), after: Buffer.from(',"a":1}') };
+      const onlyBody = parts('{body}');
+      const more = parts('{method}{body}');
+      const framed = (text: string | Buffer) => {
+        const bytes = Buffer.from(text);
+        const length = Buffer.alloc(4);
+        length.writeUInt32BE(bytes.length);
+        return Buffer.concat([length, bytes]);
+      };
+      const notTheBody = () => {
+        throw new Error('keyed by the whole body');
+      };
+
+      // Act
+      const alone = contentKey(onlyBody, renderPieces(onlyBody, request(), {}), notTheBody, split);
+      const withMethod = contentKey(more, renderPieces(more, request(), {}), notTheBody, split);
+
+      // Assess
+      expect(alone).toBe(splitDigest(split));
+      expect(withMethod).toBe(
+        createHash('sha256')
+          .update(Buffer.concat([framed('POST'), framed(split.before), framed(split.after)]))
+          .digest('hex'),
+      );
+    });
+  });
+
+  describe('Function: bodyAround, splitDigest, keyWithout', () => {
+    const T = 1_700_000_000_000;
+    /** The two halves bodyAround cuts `text` into, as text; undefined when it cuts nothing. */
+    const cut = (text: string, member = 'webhookTimestamp', value = String(T)) => {
+      const split = bodyAround(Buffer.from(text), member, value);
+      return split && [Buffer.from(split.before).toString(), Buffer.from(split.after).toString()];
+    };
+
+    it('cuts a body around the value of its one member of that name: first, last, between others, whitespace around the colon', () => {
+      // Act, Assess
+      expect(cut(`{"webhookTimestamp":${T},"type":"Issue"}`)).toEqual([
+        '{"webhookTimestamp":',
+        ',"type":"Issue"}',
+      ]);
+      expect(cut(`{"type":"Issue","webhookTimestamp":${T}}`)).toEqual([
+        '{"type":"Issue","webhookTimestamp":',
+        '}',
+      ]);
+      expect(cut(`{"a":1, "webhookTimestamp" \t:\r\n ${T} ,"b":2}`)).toEqual([
+        '{"a":1, "webhookTimestamp" \t:\r\n ',
+        ' ,"b":2}',
+      ]);
+      expect(cut(JSON.stringify({ type: 'Issue', webhookTimestamp: T }, null, 2))).toEqual([
+        '{\n  "type": "Issue",\n  "webhookTimestamp": ',
+        '\n}',
+      ]);
+      expect(cut('{"at":"2100-01-01T00:00:00Z","x":1}', 'at', '"2100-01-01T00:00:00Z"')).toEqual([
+        '{"at":',
+        ',"x":1}',
+      ]);
+      // Text beyond ASCII is compared as its UTF-8 bytes.
+      expect(cut('{"at":"lundi à midi","x":1}', 'at', '"lundi à midi"')).toEqual([
+        '{"at":',
+        ',"x":1}',
+      ]);
+      expect(cut('{"at":"lundi à midi","x":1}', 'at', '"lundi á midi"')).toBeUndefined();
+    });
+
+    it('cuts nothing when the member is absent or named twice (repeated, or nested at any depth), or its value is written another way', () => {
+      // Act, Assess
+      expect(cut('{"type":"Issue"}')).toBeUndefined();
+      expect(cut('')).toBeUndefined();
+      expect(cut(`{"webhookTimestamp":${T},"webhookTimestamp":${T}}`)).toBeUndefined();
+      expect(cut(`{"webhookTimestamp":${T},"data":{"webhookTimestamp":${T}}}`)).toBeUndefined();
+      expect(cut(`{"data":[{"webhookTimestamp":1}],"webhookTimestamp":${T}}`)).toBeUndefined();
+      expect(cut('{"webhookTimestamp":1.7e12}')).toBeUndefined();
+      expect(cut(`{"webhookTimestamp":${T}.0}`)).toBeUndefined();
+      expect(cut(`{"webhookTimestamp":${T}1}`)).toBeUndefined();
+      expect(cut(`{"webhookTimestamp":"${T}"}`)).toBeUndefined();
+      expect(cut(`{"webhookTimestamp":[${T}]}`)).toBeUndefined();
+    });
+
+    it('reads the name inside a string, its quotes escaped, as no member: the one real member is cut', () => {
+      // Prepare
+      const inValue = `{"note":"say \\"webhookTimestamp\\": ${T}","webhookTimestamp":${T}}`;
+      const inName = `{"\\"webhookTimestamp":${T},"webhookTimestamp":${T}}`;
+      const asValue = `{"field":"webhookTimestamp","webhookTimestamp":${T}}`;
+
+      // Act, Assess: each is JSON whose top-level webhookTimestamp is T.
+      for (const text of [inValue, inName, asValue]) {
+        expect(JSON.parse(text).webhookTimestamp).toBe(T);
+        const at = text.lastIndexOf(String(T));
+        expect(cut(text)).toEqual([text.slice(0, at), text.slice(at + String(T).length)]);
+      }
+    });
+
+    it('hashes the length of the first half (4 bytes, big-endian), the first half, then the second', () => {
+      // Prepare
+      const split = { before: Buffer.from('{"t":'), after: Buffer.from('}') };
+
+      // Act
+      const digest = splitDigest(split);
+
+      // Assess
+      expect(digest).toBe(
+        createHash('sha256')
+          .update(Buffer.from([0, 0, 0, 5]))
+          .update('{"t":}')
+          .digest('hex'),
+      );
+      // Where the cut is matters: the same bytes cut elsewhere are another key.
+      expect(splitDigest({ before: Buffer.from('{"t"'), after: Buffer.from(':}') })).not.toBe(
+        digest,
+      );
+    });
+
+    it("keys by the member the path's last step names, else by the SHA-256 of the whole body", () => {
+      // Prepare
+      const nested = Buffer.from(`{"meta":{"sentAt":${T}},"id":1}`);
+      const twice = Buffer.from(`{"meta":{"sentAt":${T}},"sentAt":${T}}`);
+
+      // Act, Assess
+      expect(keyWithout(nested, 'meta.sentAt', String(T))).toBe(
+        splitDigest({ before: Buffer.from('{"meta":{"sentAt":'), after: Buffer.from('},"id":1}') }),
+      );
+      expect(keyWithout(twice, 'meta.sentAt', String(T))).toBe(signedDigest(twice));
+    });
+
+    it('keys two bodies alike when they differ in that value alone, and apart when anything else differs', () => {
+      fc.assert(
+        fc.property(
+          fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue(), { maxKeys: 5 }),
+          fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue(), { maxKeys: 5 }),
+          fc.nat({ max: 2 ** 45 }),
+          fc.nat({ max: 2 ** 45 }),
+          fc.boolean(),
+          (a, b, t1, t2, pretty) => {
+            // Prepare
+            const write = (data: Record<string, unknown>, t: number) =>
+              Buffer.from(
+                JSON.stringify({ ...data, webhookTimestamp: t }, null, pretty ? 2 : undefined),
+              );
+            const key = (data: Record<string, unknown>, t: number) =>
+              keyWithout(write(data, t), 'webhookTimestamp', String(t));
+
+            // Act, Assess
+            expect(key(a, t1)).toBe(key(a, t2));
+            if (!write(a, 0).equals(write(b, 0))) expect(key(a, t1)).not.toBe(key(b, t2));
+          },
+        ),
+        { seed: SEED, numRuns: 300 },
+      );
     });
   });
 
