@@ -3,14 +3,11 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DeliveryStore, type NewDelivery } from '../../functions/deliveries/store.ts';
 import type { HookonceEvent } from '../../functions/fanout/envelope.ts';
-import { ingestEnvironment } from '../../functions/ingest/config.ts';
 import { createIngestHandler, type IngestHandler } from '../../functions/ingest/wiring.ts';
 import { signSlack } from '../../functions/providers/slack.ts';
-import { S3_PATH_STYLE_ENV } from '../../functions/shared/aws.ts';
 import type { Clock } from '../../functions/shared/clock.ts';
 import { createLogger } from '../../functions/shared/log.ts';
 import { MemoryActivity } from '../../infra/console/activity.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/emulators.ts';
 import {
   backends,
   drainQueue,
@@ -22,6 +19,7 @@ import {
   useMessaging,
 } from '../support/backends.ts';
 import { lambdaContext, webhookEvent } from '../support/events.ts';
+import { emulatorIngestEnvironment } from '../support/ingest-env.ts';
 
 const T0 = Date.UTC(2100, 0, 1);
 const RETENTION_SECONDS = 7 * 24 * 3600;
@@ -36,19 +34,6 @@ const declaration = testDeclaration('it-ingest', {
 });
 /** Slack's Signing Secret for the `slack` provider. */
 const SLACK_SECRET = 'hookonce-slack-signing-secret-0001';
-
-/** The variables the SDK clients the handler builds read their endpoint, region and credentials from. */
-const AWS_VARIABLES = [
-  'AWS_ENDPOINT_URL',
-  'AWS_ENDPOINT_URL_DYNAMODB',
-  'AWS_ENDPOINT_URL_SNS',
-  'AWS_ENDPOINT_URL_S3',
-  'AWS_REGION',
-  'AWS_ACCESS_KEY_ID',
-  'AWS_SECRET_ACCESS_KEY',
-  'AWS_SESSION_TOKEN',
-  'AWS_PROFILE',
-] as const;
 
 let sequence = 0;
 const newDeliveryId = (): string => {
@@ -71,7 +56,7 @@ const messaging = useMessaging(declaration);
 
 describe.each(backends)('Function: createIngestHandler (on %s and fauxqs)', (kind) => {
   const db = useDynamo(kind, declaration);
-  const saved = new Map<string, string | undefined>();
+  let restoreEnvironment = (): void => undefined;
   let handler: IngestHandler;
   let recorded: IngestHandler;
   let store: DeliveryStore;
@@ -123,30 +108,17 @@ describe.each(backends)('Function: createIngestHandler (on %s and fauxqs)', (kin
   const FORM = 'application/x-www-form-urlencoded';
 
   beforeAll(() => {
-    for (const key of AWS_VARIABLES) saved.set(key, process.env[key]);
-    for (const key of ['AWS_ENDPOINT_URL', 'AWS_SESSION_TOKEN', 'AWS_PROFILE']) {
-      delete process.env[key];
-    }
-    process.env.AWS_ENDPOINT_URL_DYNAMODB = db.emulator.endpoint;
-    process.env.AWS_ENDPOINT_URL_SNS = messaging.emulator.endpoint;
-    process.env.AWS_ENDPOINT_URL_S3 = messaging.emulator.endpoint;
-    process.env.AWS_REGION = LOCAL_REGION;
-    process.env.AWS_ACCESS_KEY_ID = LOCAL_CREDENTIALS.accessKeyId;
-    process.env.AWS_SECRET_ACCESS_KEY = LOCAL_CREDENTIALS.secretAccessKey;
-
-    const env = {
-      ...ingestEnvironment({
-        tableName: db.deliveriesTable,
-        topicArn: messaging.topicArn,
-        providers: { ...declaration.providers },
-        retentionSeconds: RETENTION_SECONDS,
-        pendingShards: declaration.pendingShards,
-        payloadBucket: messaging.payloadBucket,
-      }),
-      HOOKONCE_SECRET_STANDARD: TEST_SECRET,
-      HOOKONCE_SECRET_SLACK: SLACK_SECRET,
-      [S3_PATH_STYLE_ENV]: 'true',
-    };
+    const { env, restore } = emulatorIngestEnvironment({
+      db,
+      messaging,
+      declaration,
+      retentionSeconds: RETENTION_SECONDS,
+      secrets: {
+        HOOKONCE_SECRET_STANDARD: TEST_SECRET,
+        HOOKONCE_SECRET_SLACK: SLACK_SECRET,
+      },
+    });
+    restoreEnvironment = restore;
     handler = createIngestHandler(env, { clock, log: silent });
     recorded = createIngestHandler(env, { clock, log: recording });
     store = new DeliveryStore({
@@ -158,10 +130,7 @@ describe.each(backends)('Function: createIngestHandler (on %s and fauxqs)', (kin
   });
 
   afterAll(() => {
-    for (const [key, value] of saved) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
+    restoreEnvironment();
   });
 
   afterEach(async () => {

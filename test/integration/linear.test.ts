@@ -3,12 +3,9 @@ import { LinearWebhookClient } from '@linear/sdk/webhooks';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { HookonceEvent } from '../../functions/fanout/envelope.ts';
-import { ingestEnvironment } from '../../functions/ingest/config.ts';
 import { createIngestHandler, type IngestHandler } from '../../functions/ingest/wiring.ts';
-import { S3_PATH_STYLE_ENV } from '../../functions/shared/aws.ts';
 import type { Clock } from '../../functions/shared/clock.ts';
 import { createLogger } from '../../functions/shared/log.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/emulators.ts';
 import {
   backends,
   drainQueue,
@@ -17,6 +14,7 @@ import {
   useMessaging,
 } from '../support/backends.ts';
 import { lambdaContext, webhookEvent } from '../support/events.ts';
+import { emulatorIngestEnvironment } from '../support/ingest-env.ts';
 
 /**
  * The `linear` preset through the whole ingest on the emulators: Linear signs the
@@ -33,18 +31,6 @@ const clock: Clock = { now: () => current };
 const silent = createLogger({}, 'error', () => undefined);
 
 const declaration = testDeclaration('it-linear', { providers: { linear: { preset: 'linear' } } });
-
-const AWS_VARIABLES = [
-  'AWS_ENDPOINT_URL',
-  'AWS_ENDPOINT_URL_DYNAMODB',
-  'AWS_ENDPOINT_URL_SNS',
-  'AWS_ENDPOINT_URL_S3',
-  'AWS_REGION',
-  'AWS_ACCESS_KEY_ID',
-  'AWS_SECRET_ACCESS_KEY',
-  'AWS_SESSION_TOKEN',
-  'AWS_PROFILE',
-] as const;
 
 let sequence = 0;
 /** An Issue event as Linear sends it, for issue `issue`, its webhookTimestamp `at`. */
@@ -90,7 +76,7 @@ const messaging = useMessaging(declaration);
 
 describe.each(backends)('Preset: linear, through ingest (on %s and fauxqs)', (kind) => {
   const db = useDynamo(kind, declaration);
-  const saved = new Map<string, string | undefined>();
+  let restoreEnvironment = (): void => undefined;
   let handler: IngestHandler;
 
   /** Posts `body` at `at` on the handler's clock; answers the response and the SDK's verdict. */
@@ -113,36 +99,19 @@ describe.each(backends)('Preset: linear, through ingest (on %s and fauxqs)', (ki
   };
 
   beforeAll(() => {
-    for (const key of AWS_VARIABLES) saved.set(key, process.env[key]);
-    for (const key of ['AWS_ENDPOINT_URL', 'AWS_SESSION_TOKEN', 'AWS_PROFILE']) {
-      delete process.env[key];
-    }
-    process.env.AWS_ENDPOINT_URL_DYNAMODB = db.emulator.endpoint;
-    process.env.AWS_ENDPOINT_URL_SNS = messaging.emulator.endpoint;
-    process.env.AWS_ENDPOINT_URL_S3 = messaging.emulator.endpoint;
-    process.env.AWS_REGION = LOCAL_REGION;
-    process.env.AWS_ACCESS_KEY_ID = LOCAL_CREDENTIALS.accessKeyId;
-    process.env.AWS_SECRET_ACCESS_KEY = LOCAL_CREDENTIALS.secretAccessKey;
-    const env = {
-      ...ingestEnvironment({
-        tableName: db.deliveriesTable,
-        topicArn: messaging.topicArn,
-        providers: { ...declaration.providers },
-        retentionSeconds: RETENTION_SECONDS,
-        pendingShards: declaration.pendingShards,
-        payloadBucket: messaging.payloadBucket,
-      }),
-      HOOKONCE_SECRET_LINEAR: SECRET,
-      [S3_PATH_STYLE_ENV]: 'true',
-    };
+    const { env, restore } = emulatorIngestEnvironment({
+      db,
+      messaging,
+      declaration,
+      retentionSeconds: RETENTION_SECONDS,
+      secrets: { HOOKONCE_SECRET_LINEAR: SECRET },
+    });
+    restoreEnvironment = restore;
     handler = createIngestHandler(env, { clock, log: silent });
   });
 
   afterAll(() => {
-    for (const [key, value] of saved) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
+    restoreEnvironment();
   });
 
   afterEach(async () => {

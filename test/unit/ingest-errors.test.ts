@@ -344,42 +344,16 @@ describe('Module: ingest', () => {
       );
     });
 
-    it('compares a duplicate’s body with the stored one by hash: the same body is a plain duplicate', async () => {
-      // Prepare: the stored record's hash is worked out from its body, as fromItem does.
-      const { deps, deliveries, logLines } = stubs();
-      deliveries.claim.mockImplementation(refusedFor({}));
-
-      // Act
-      const response = await ingest(request(), {
-        ...deps,
-        metrics: emfMetrics({ service: 'hookonce-ingest', disabled: false }),
-      });
-
-      // Assess
-      expect(response.statusCode).toBe(200);
-      const lines = logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
-      expect(lines.filter((l) => l.level !== 'DEBUG')).toEqual([
-        expect.objectContaining({ level: 'INFO', message: 'duplicate', Duplicate: 1 }),
-      ]);
-      expect(lines[lines.length - 1]).not.toHaveProperty('payloadChanged');
-    });
-
-    it('ends a duplicate whose body changed with one WARN line that says so and carries PayloadChanged', async () => {
-      // Prepare
-      const { deps, deliveries, logLines } = stubs();
-      deliveries.claim.mockImplementation(refusedFor({ payloadSha256: 'e'.repeat(64) }));
-
-      // Act
-      const response = await ingest(request(), {
-        ...deps,
-        metrics: emfMetrics({ service: 'hookonce-ingest', disabled: false }),
-      });
-
-      // Assess
-      expect(response.statusCode).toBe(200);
-      const lines = logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
-      expect(lines.filter((l) => l.level !== 'DEBUG')).toEqual([
-        expect.objectContaining({
+    it.each([
+      {
+        stored: 'the same body (its hash worked out from it, as fromItem does)',
+        record: {},
+        line: { level: 'INFO', message: 'duplicate', outcome: 'duplicate', Duplicate: 1 },
+      },
+      {
+        stored: 'another body',
+        record: { payloadSha256: 'e'.repeat(64) },
+        line: {
           level: 'WARN',
           message: 'duplicate',
           outcome: 'duplicate',
@@ -387,9 +361,33 @@ describe('Module: ingest', () => {
           PayloadChanged: 1,
           Duplicate: 1,
           Received: 1,
-        }),
-      ]);
-    });
+        },
+      },
+    ])(
+      'ends a duplicate of a delivery holding $stored with one line that says whether the body changed',
+      async ({ record, line }) => {
+        // Prepare
+        const { deps, deliveries, logLines } = stubs();
+        deliveries.claim.mockImplementation(refusedFor(record));
+
+        // Act
+        const response = await ingest(request(), {
+          ...deps,
+          metrics: emfMetrics({ service: 'hookonce-ingest', disabled: false }),
+        });
+
+        // Assess
+        expect(response.statusCode).toBe(200);
+        const lines = logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
+        const ended = lines.filter((l) => l.level !== 'DEBUG');
+        expect(ended).toEqual([expect.objectContaining(line)]);
+        if (!('payloadChanged' in line)) {
+          expect(ended[0]).not.toHaveProperty('payloadChanged');
+          expect(ended[0]).not.toHaveProperty('PayloadChanged');
+        }
+      },
+    );
+
     it('answers 400 malformed_delivery_id for a signed id DynamoDB could not key, and stores nothing', async () => {
       // Prepare: correctly signed, but the id is longer than any provider sends.
       const { deps, deliveries, publisher } = stubs();
