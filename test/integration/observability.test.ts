@@ -3,11 +3,8 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { consume } from '../../functions/consumers/guard.ts';
 import type { HookonceEvent } from '../../functions/fanout/envelope.ts';
-import { ingestEnvironment } from '../../functions/ingest/config.ts';
 import { createIngestHandler, type IngestHandler } from '../../functions/ingest/wiring.ts';
-import { S3_PATH_STYLE_ENV } from '../../functions/shared/aws.ts';
 import { emfMetrics, METRIC, METRICS_NAMESPACE, SERVICE } from '../../functions/shared/metrics.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/emulators.ts';
 import {
   drainQueue,
   OTHER_SECRET,
@@ -18,6 +15,7 @@ import {
   useMessaging,
 } from '../support/backends.ts';
 import { lambdaContext, sqsEvent, sqsRecord, webhookEvent } from '../support/events.ts';
+import { emulatorIngestEnvironment } from '../support/ingest-env.ts';
 
 const declaration = testDeclaration('it-observability');
 const T0 = Date.UTC(2100, 0, 1);
@@ -86,44 +84,25 @@ function dimensionValues(emf: Emf[]): unknown[] {
 describe('Observability: the ingest path and the consumer guard', () => {
   const db = useDynamo('dynalite', declaration);
   const messaging = useMessaging(declaration);
-  const saved = new Map<string, string | undefined>();
-  const variables = [
-    'AWS_ENDPOINT_URL_DYNAMODB',
-    'AWS_ENDPOINT_URL_SNS',
-    'AWS_ENDPOINT_URL_S3',
-    'AWS_REGION',
-    'AWS_ACCESS_KEY_ID',
-    'AWS_SECRET_ACCESS_KEY',
-  ];
+  let restoreEnvironment = (): void => undefined;
   let captured: { lines: string[]; emf: Emf[] };
   const answers: number[] = [];
 
   beforeAll(async () => {
-    for (const key of variables) saved.set(key, process.env[key]);
-    process.env.AWS_ENDPOINT_URL_DYNAMODB = db.emulator.endpoint;
-    process.env.AWS_ENDPOINT_URL_SNS = messaging.emulator.endpoint;
-    process.env.AWS_ENDPOINT_URL_S3 = messaging.emulator.endpoint;
-    process.env.AWS_REGION = LOCAL_REGION;
-    process.env.AWS_ACCESS_KEY_ID = LOCAL_CREDENTIALS.accessKeyId;
-    process.env.AWS_SECRET_ACCESS_KEY = LOCAL_CREDENTIALS.secretAccessKey;
+    const { env, restore } = emulatorIngestEnvironment({
+      db,
+      messaging,
+      declaration,
+      retentionSeconds: 86_400,
+      secrets: { HOOKONCE_SECRET_STANDARD: TEST_SECRET },
+    });
+    restoreEnvironment = restore;
 
     // Prepare: the production wiring with its own Powertools Logger at DEBUG, the
     // most it ever prints, and EMF metrics written where the test reads them.
     captured = await capture(async (emf) => {
       const handler: IngestHandler = createIngestHandler(
-        {
-          ...ingestEnvironment({
-            tableName: db.deliveriesTable,
-            topicArn: messaging.topicArn,
-            providers: { ...declaration.providers },
-            retentionSeconds: 86_400,
-            pendingShards: declaration.pendingShards,
-            payloadBucket: messaging.payloadBucket,
-          }),
-          HOOKONCE_SECRET_STANDARD: TEST_SECRET,
-          POWERTOOLS_LOG_LEVEL: 'DEBUG',
-          [S3_PATH_STYLE_ENV]: 'true',
-        },
+        { ...env, POWERTOOLS_LOG_LEVEL: 'DEBUG' },
         { clock, metrics: emfMetrics({ service: SERVICE.ingest, write: emf }) },
       );
       const post = async (provider: string, id: string, body: string, secret = TEST_SECRET) => {
@@ -172,10 +151,7 @@ describe('Observability: the ingest path and the consumer guard', () => {
   });
 
   afterAll(() => {
-    for (const [key, value] of saved) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
+    restoreEnvironment();
   });
 
   it('answers as the HTTP contract says (the scenario ran)', () => {
