@@ -1,6 +1,6 @@
 import { type KeyObject, sign, verify } from 'node:crypto';
 import type { ResolvedAsymmetric } from '../shared/declaration.ts';
-import { decodeBase64, decodeBase64Up, decodeHex, decodeHexUp, signedDigest } from './common.ts';
+import { bodyDigest, decodeBase64, decodeBase64Up, decodeHex, decodeHexUp } from './common.ts';
 import { parseAsymmetricKey } from './keys.ts';
 import { nameDelivery } from './naming.ts';
 import {
@@ -130,13 +130,7 @@ export function asymmetricProvider(options: AsymmetricOptions): Provider {
         context,
         options,
         plan.covered,
-        () =>
-          signedRequestKey(
-            plan,
-            read,
-            () => (context.bodySha256 ? context.bodySha256() : signedDigest(request.rawBody)),
-            request,
-          ),
+        () => signedRequestKey(plan, read, () => bodyDigest(request, context), request),
         plan.keptHeaders,
       );
     },

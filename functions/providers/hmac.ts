@@ -2,6 +2,7 @@ import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { ResolvedHmac } from '../shared/declaration.ts';
 import { ConfigError } from '../shared/errors.ts';
 import {
+  bodyDigest,
   checkSecretList,
   DIGEST_BYTES,
   decodeBase64,
@@ -186,14 +187,7 @@ export function hmacProvider(options: HmacOptions): Provider {
         context,
         options,
         plan.covered,
-        () =>
-          signedRequestKey(
-            plan,
-            read,
-            () => (context.bodySha256 ? context.bodySha256() : signedDigest(request.rawBody)),
-            request,
-            timestamp,
-          ),
+        () => signedRequestKey(plan, read, () => bodyDigest(request, context), request, timestamp),
         plan.keptHeaders,
         (text) => hmac(algorithm, signingKey, text).toString(encoding),
       );

@@ -10,6 +10,7 @@ import {
   contentKey,
   feedChunks,
   itemPath,
+  memberOf,
   parseTemplate,
   renderPieces,
   renderTemplate,
@@ -110,7 +111,7 @@ export function planSignedRequest(
       ? {
           bodyTimestamp: {
             field,
-            member: field.slice(field.lastIndexOf('.') + 1),
+            member: memberOf(field),
             format: options.timestampFormat ?? 'seconds',
             toleranceSeconds: options.toleranceSeconds ?? 300,
           },

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { valueAt } from './common.ts';
+import { signedDigest, valueAt } from './common.ts';
 import type { WebhookRequest } from './types.ts';
 
 /**
@@ -374,9 +374,12 @@ export function splitDigest(split: BodySplit): string {
  * the SHA-256 of the whole body.
  */
 export function keyWithout(body: Uint8Array, field: string, valueJson: string): string {
-  const split = bodyAround(body, field.slice(field.lastIndexOf('.') + 1), valueJson);
-  return split ? splitDigest(split) : createHash('sha256').update(body).digest('hex');
+  const split = bodyAround(body, memberOf(field), valueJson);
+  return split ? splitDigest(split) : signedDigest(body);
 }
+
+/** The member that holds the field at a dotted path: the path's last step. */
+export const memberOf = (field: string): string => field.slice(field.lastIndexOf('.') + 1);
 
 /** The body a signer signs, parsed for {json:…}; undefined when it is not JSON. */
 export function signerJson(body: Uint8Array | string): unknown {

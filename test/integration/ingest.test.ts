@@ -10,7 +10,7 @@ import { createLogger } from '../../functions/shared/log.ts';
 import { MemoryActivity } from '../../infra/console/activity.ts';
 import {
   backends,
-  drainQueue,
+  drainEvents,
   OTHER_SECRET,
   signStandard,
   TEST_SECRET,
@@ -83,12 +83,7 @@ describe.each(backends)('Function: createIngestHandler (on %s and fauxqs)', (kin
       nextContext(),
     ) as Promise<APIGatewayProxyStructuredResultV2>;
 
-  const published = async (): Promise<HookonceEvent[]> => {
-    const queue = messaging.subscribers.all;
-    if (!queue) throw new Error('no queue for subscriber "all"');
-    const bodies = await drainQueue(messaging.sqs, queue.queueUrl);
-    return bodies.map((b) => JSON.parse(b) as HookonceEvent);
-  };
+  const published = (): Promise<HookonceEvent[]> => drainEvents(messaging);
 
   const stored = (deliveryId: string) => store.get({ provider: 'standard', deliveryId });
 

@@ -8,7 +8,7 @@ import type { Clock } from '../../functions/shared/clock.ts';
 import { createLogger } from '../../functions/shared/log.ts';
 import {
   backends,
-  drainQueue,
+  drainEvents,
   testDeclaration,
   useDynamo,
   useMessaging,
@@ -91,12 +91,7 @@ describe.each(backends)('Preset: linear, through ingest (on %s and fauxqs)', (ki
     return { response, sdk: sdkVerdict(body, headers) };
   };
 
-  const published = async (): Promise<HookonceEvent[]> => {
-    const queue = messaging.subscribers.all;
-    if (!queue) throw new Error('no queue for subscriber "all"');
-    const bodies = await drainQueue(messaging.sqs, queue.queueUrl);
-    return bodies.map((b) => JSON.parse(b) as HookonceEvent);
-  };
+  const published = (): Promise<HookonceEvent[]> => drainEvents(messaging);
 
   beforeAll(() => {
     const { env, restore } = emulatorIngestEnvironment({

@@ -4,6 +4,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll } from 'vitest';
+import type { HookonceEvent } from '../../functions/fanout/envelope.ts';
 import {
   type HookonceDeclaration,
   type ResolvedDeclaration,
@@ -146,6 +147,17 @@ export function useMessaging(declaration: ResolvedDeclaration): MessagingBackend
  * fauxqs fans a publish out before it answers, so what a finished publish sent is
  * already there: no waiting.
  */
+/** Every event published to `subscriber`'s queue until it is empty, read and deleted, parsed. */
+export async function drainEvents(
+  messaging: MessagingBackend,
+  subscriber = 'all',
+): Promise<HookonceEvent[]> {
+  const queue = messaging.subscribers[subscriber];
+  if (!queue) throw new Error(`no queue for subscriber "${subscriber}"`);
+  const bodies = await drainQueue(messaging.sqs, queue.queueUrl);
+  return bodies.map((b) => JSON.parse(b) as HookonceEvent);
+}
+
 export async function drainQueue(sqs: SQSClient, queueUrl: string): Promise<string[]> {
   const bodies: string[] = [];
   for (;;) {
